@@ -1,0 +1,116 @@
+"""The degradations IRAE undoes — one seeded implementation each, shared by training, evaluation, app, tests.
+
+Images are float tensors in [0, 1], C×H×W or B×C×H×W. Every random function takes ``seed`` (an int,
+a ``numpy.random.Generator``, or None for fresh entropy): the same seed gives the same result.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from torch import Tensor
+
+__all__ = [
+    "add_gaussian_noise",
+    "jpeg_compress",
+    "box_mask",
+    "free_form_mask",
+    "apply_mask",
+    "MASK_FILL",
+    "rng_from",
+]
+
+#: value written into missing pixels before inpainting (mid-grey: neutral for the network)
+MASK_FILL = 0.5
+Seed = int | np.random.Generator | None
+
+
+def rng_from(seed: Seed) -> np.random.Generator:
+    """A numpy Generator from an int seed, an existing Generator (used as is) or None."""
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def add_gaussian_noise(x: Tensor, sigma: float, seed: Seed = None, clip: bool = False) -> Tensor:
+    """Additive white Gaussian noise of standard deviation ``sigma`` in 0–255 units, i.i.d. per channel.
+
+    Not clipped by default, as in the standard benchmarks (DnCNN, FFDNet, DRUNet test code).
+    """
+    if not 0 <= sigma <= 255:
+        raise ValueError(f"sigma must be in [0, 255], got {sigma}")
+    noise = rng_from(seed).standard_normal(tuple(x.shape), dtype=np.float32)
+    y = x + torch.from_numpy(noise).to(x.device, x.dtype) * (sigma / 255.0)
+    return y.clamp(0, 1) if clip else y
+
+
+def jpeg_compress(x: Tensor, quality: int) -> Tensor:
+    """Encode and decode through Pillow's JPEG at ``quality`` (1–100), Pillow's default 4:2:0 chroma.
+
+    The image is rounded to 8 bits first, as a real JPEG file would be. Deterministic, so no seed.
+    """
+    if not (isinstance(quality, (int, np.integer)) and 1 <= quality <= 100):
+        raise ValueError(f"quality must be an integer in [1, 100], got {quality!r}")
+    batched = x.ndim == 4
+    out = []
+    for img in x if batched else x[None]:
+        arr = (img.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+        pil = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
+        buf = io.BytesIO()
+        pil.save(buf, format="JPEG", quality=int(quality))
+        dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert(pil.mode), dtype=np.float32) / 255.0
+        dec = dec[..., None] if dec.ndim == 2 else dec
+        out.append(torch.from_numpy(dec).permute(2, 0, 1))
+    y = torch.stack(out).to(x.device, x.dtype)
+    return y if batched else y[0]
+
+
+def box_mask(height: int, width: int, size: int = 64, seed: Seed = None) -> Tensor:
+    """A 1×H×W mask (1 = missing) with one ``size``×``size`` square at a random position."""
+    rng = rng_from(seed)
+    bh, bw = min(size, height), min(size, width)
+    top = int(rng.integers(0, height - bh + 1))
+    left = int(rng.integers(0, width - bw + 1))
+    m = torch.zeros(1, height, width)
+    m[:, top : top + bh, left : left + bw] = 1
+    return m
+
+
+def free_form_mask(
+    height: int, width: int, coverage: tuple[float, float] = (0.1, 0.3), seed: Seed = None
+) -> Tensor:
+    """A 1×H×W mask of random brush strokes (DeepFill-v2 style) covering a fraction in ``coverage``.
+
+    Strokes are added until the target fraction (drawn uniformly from ``coverage``) is reached.
+    """
+    lo, hi = coverage
+    if not 0 < lo <= hi < 1:
+        raise ValueError(f"coverage must satisfy 0 < lo <= hi < 1, got {coverage}")
+    rng = rng_from(seed)
+    target = rng.uniform(lo, hi)
+    canvas = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(canvas)
+    scale = max(height, width)
+    m = np.zeros((height, width), dtype=bool)
+    for _ in range(200):  # strokes; each ends as soon as the target is met
+        x, y = rng.uniform(0, width), rng.uniform(0, height)
+        brush = max(1, int(rng.uniform(0.02, 0.06) * scale))
+        for _ in range(int(rng.integers(2, 8))):
+            angle = rng.uniform(0, 2 * np.pi)
+            length = rng.uniform(0.05, 0.2) * scale
+            nx = float(np.clip(x + length * np.cos(angle), 0, width - 1))
+            ny = float(np.clip(y + length * np.sin(angle), 0, height - 1))
+            draw.line([(x, y), (nx, ny)], fill=255, width=brush)
+            draw.ellipse([nx - brush / 2, ny - brush / 2, nx + brush / 2, ny + brush / 2], fill=255)
+            x, y = nx, ny
+            m = np.asarray(canvas) > 0
+            if m.mean() >= target:
+                return torch.from_numpy(m.astype(np.float32))[None]
+    return torch.from_numpy(m.astype(np.float32))[None]
+
+
+def apply_mask(x: Tensor, mask: Tensor, fill: float = MASK_FILL) -> Tensor:
+    """Replace missing pixels (mask > 0.5) with ``fill``; mask is 1×H×W or B×1×H×W."""
+    m = (mask > 0.5).to(x.dtype).to(x.device)
+    return x * (1 - m) + fill * m

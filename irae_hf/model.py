@@ -1,0 +1,236 @@
+"""IRAE: flow 1 forward, then flow 2 backwards — one invertible map from corrupted to restored image.
+
+The degradation level is a conditioning map fed to every coupling network (FFDNet-style), so one model
+serves a whole range: σ/255 for denoising, quality/100 for JPEG, the mask (1 = missing) for inpainting.
+For every fixed condition the map is exactly invertible: ``model.inverse(model(x, c), c) == x``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError
+from torch import Tensor
+
+from .flows import ActNorm, InvertibleModule, Inverse, InvertibleSequence, MultiScaleFlow
+
+__all__ = ["IRAE", "TASKS", "WeightsError"]
+
+#: task -> the keyword that carries its degradation level
+TASKS = {"denoise": "sigma", "jpeg": "quality", "inpaint": "mask"}
+WEIGHTS_NAME = constants.SAFETENSORS_SINGLE_FILE  # "model.safetensors"
+_CARD_TEMPLATE = (Path(__file__).parent / "model_card.md").read_text(encoding="utf-8")
+
+
+class WeightsError(ValueError):
+    """Weights that cannot be loaded: missing, corrupt, mismatched, or not safetensors."""
+
+
+class IRAE(
+    InvertibleModule,
+    PyTorchModelHubMixin,
+    library_name="irae-hf",
+    tags=["image-restoration", "normalizing-flow", "invertible", "irae"],
+    pipeline_tag="image-to-image",
+    license="apache-2.0",
+    repo_url="https://github.com/irae-hf/irae-hf",
+    paper_url="https://arxiv.org/abs/2009.03173",
+    model_card_template=_CARD_TEMPLATE,
+):
+    """Invertible Restoring Autoencoder (Liu et al., ICONIP 2020) with a conditioning input.
+
+    Args:
+        task: ``"denoise"`` (keyword ``sigma``, 0–255 units), ``"jpeg"`` (``quality``, 1–100) or
+            ``"inpaint"`` (``mask``, 1/True = missing).
+        channels: image channels (3 for RGB).
+        width: hidden channels of every coupling network (paper: 64).
+        depth: flow steps per level (paper: 16).
+        levels: scales of each flow (paper: 2); inputs must be multiples of ``2**levels``.
+    """
+
+    def __init__(self, task: str = "denoise", channels: int = 3, width: int = 64, depth: int = 16, levels: int = 2):
+        super().__init__()
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; expected one of {sorted(TASKS)}")
+        for name, value in (("channels", channels), ("width", width), ("depth", depth), ("levels", levels)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if levels > 6:
+            raise ValueError(f"levels must be at most 6, got {levels}")
+        self.config = {"task": task, "channels": channels, "width": width, "depth": depth, "levels": levels}
+        self.task = task
+        self.multiple = 2**levels
+        self.flow1 = MultiScaleFlow(channels, depth, width, levels, cond_channels=1)
+        self.flow2 = MultiScaleFlow(channels, depth, width, levels, cond_channels=1)
+        self.flow2.load_state_dict(self.flow1.state_dict())  # a fresh model is the identity map
+
+    @property
+    def flow(self) -> InvertibleSequence:
+        """The whole map as one invertible composition: flow 1, then flow 2 run backwards."""
+        return InvertibleSequence(self.flow1, Inverse(self.flow2))
+
+    # ----------------------------------------------------------------------------- conditioning
+    def condition(
+        self,
+        x: Tensor,
+        *,
+        sigma: float | Tensor | None = None,
+        quality: float | Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
+        """The B×1×H×W conditioning map for ``x`` from this task's keyword (and only that one)."""
+        given = {k: v for k, v in (("sigma", sigma), ("quality", quality), ("mask", mask)) if v is not None}
+        key = TASKS[self.task]
+        extra = sorted(set(given) - {key})
+        if extra:
+            raise ValueError(f"a {self.task!r} model takes {key}=, not {', '.join(e + '=' for e in extra)}")
+        if key not in given:
+            raise ValueError(f"a {self.task!r} model needs {key}= (the degradation level to undo)")
+        b, _, h, w = x.shape
+        if key == "mask":
+            m = torch.as_tensor(mask, device=x.device)
+            if m.ndim == 2:
+                m = m[None, None]
+            elif m.ndim == 3:
+                m = m[:, None]
+            if m.shape[-2:] != (h, w) or m.shape[1] != 1 or m.shape[0] not in (1, b):
+                raise ValueError(f"mask of shape {tuple(m.shape)} does not match the image {tuple(x.shape)}")
+            return (m > 0.5).to(x.dtype).expand(b, 1, h, w)
+        value = torch.as_tensor(given[key], dtype=torch.float64)
+        lo, hi, scale = (0.0, 255.0, 255.0) if key == "sigma" else (1.0, 100.0, 100.0)
+        if not torch.isfinite(value).all() or (value < lo).any() or (value > hi).any():
+            raise ValueError(f"{key} must be in [{lo:g}, {hi:g}], got {given[key]!r}")
+        value = (value / scale).to(device=x.device, dtype=x.dtype).reshape(-1, 1, 1, 1)
+        if value.shape[0] not in (1, b):
+            raise ValueError(f"{key} has {value.shape[0]} values for a batch of {b}")
+        return value.expand(b, 1, h, w)
+
+    def _cond(self, x: Tensor, cond: Tensor | None, levels: dict[str, Any]) -> Tensor:
+        if cond is not None:
+            if levels:
+                raise ValueError("pass either cond= or the task keyword, not both")
+            return cond.to(x.dtype)
+        return self.condition(x, **levels)
+
+    # ----------------------------------------------------------------------------- exact maps
+    def forward(self, x: Tensor, cond: Tensor | None = None, **levels: Any) -> Tensor:
+        """Restore: B×C×H×W in [0, 1] (H, W multiples of ``2**levels``) -> same shape, unclamped."""
+        return self.flow(x, self._cond(x, cond, levels))
+
+    def inverse(self, y: Tensor, cond: Tensor | None = None, **levels: Any) -> Tensor:
+        """The exact inverse of :meth:`forward` for the same condition: gives the corrupted input back."""
+        return self.flow.inverse(y, self._cond(y, cond, levels))
+
+    @torch.no_grad()
+    def initialize(self, x: Tensor, cond: Tensor | None = None, **levels: Any) -> None:
+        """Glow's data-dependent actnorm initialisation on a first batch, then flow 2 := flow 1.
+
+        Afterwards every flow-1 activation has zero mean and unit variance per channel on ``x``, and
+        the whole model is still the identity map (couplings start at zero), a good start for restoration.
+        """
+        c = self._cond(x, cond, levels)
+        hooks = [
+            m.register_forward_pre_hook(lambda mod, args: mod.initialize(args[0]))
+            for m in self.flow1.modules()
+            if isinstance(m, ActNorm)
+        ]
+        try:
+            self.flow1(x, c)
+        finally:
+            for h in hooks:
+                h.remove()
+        self.flow2.load_state_dict(self.flow1.state_dict())
+
+    def set_memory_saving(self, enabled: bool = True) -> None:
+        """Rebuild activations from outputs in the backward pass instead of storing them (training only)."""
+        for m in self.modules():
+            if isinstance(m, InvertibleSequence):
+                m.memory_saving = enabled
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # ----------------------------------------------------------------------------- images
+    def restore(self, image: Any, **kwargs: Any) -> Any:
+        """Restore a PIL image, numpy array or tensor of any size; see :func:`irae_hf.restore.restore`."""
+        from .restore import restore  # images in/out live one layer up
+
+        return restore(self, image, **kwargs)
+
+    def recover_input(self, result: Any, **kwargs: Any) -> Tensor:
+        """Run the exact inverse on ``restore(..., return_float=True)``; see :func:`irae_hf.restore.recover_input`."""
+        from .restore import recover_input
+
+        return recover_input(self, result, **kwargs)
+
+    # ----------------------------------------------------------------------------- Hub saving/loading
+    def generate_model_card(self, *args: Any, **kwargs: Any) -> Any:
+        """The model card from ``model_card.md``, filled with this model's task and configuration."""
+        kwargs = {"task": self.task, "config": self.config, "num_parameters": f"{self.num_parameters:,}", **kwargs}
+        return super().generate_model_card(*args, **kwargs)
+
+    @classmethod
+    def _from_pretrained(
+        cls,
+        *,
+        model_id: str,
+        revision: str | None,
+        cache_dir: str | Path | None,
+        force_download: bool,
+        local_files_only: bool,
+        token: str | bool | None,
+        map_location: str = "cpu",
+        strict: bool = True,
+        **model_kwargs: Any,
+    ) -> IRAE:
+        """Load ``model.safetensors`` only (pickle ``.bin`` weights are refused), strictly by default."""
+        model = cls(**model_kwargs)
+        if os.path.isdir(model_id):
+            path = os.path.join(model_id, WEIGHTS_NAME)
+            if not os.path.isfile(path):
+                pickles = [f for f in os.listdir(model_id) if f.endswith((".bin", ".pt", ".pth", ".ckpt"))]
+                hint = f" (found {', '.join(sorted(pickles))}: pickle weights are refused)" if pickles else ""
+                raise WeightsError(f"no {WEIGHTS_NAME} in {model_id}{hint}")
+        else:
+            try:
+                path = hf_hub_download(
+                    repo_id=model_id,
+                    filename=WEIGHTS_NAME,
+                    revision=revision,
+                    cache_dir=cache_dir,
+                    force_download=force_download,
+                    token=token,
+                    local_files_only=local_files_only,
+                )
+            except EntryNotFoundError as e:
+                raise WeightsError(f"no {WEIGHTS_NAME} in Hub repo {model_id}; IRAE loads safetensors only") from e
+        model.load_weights(path, map_location=map_location, strict=strict)
+        return model.eval()
+
+    def load_weights(self, path: str | Path, map_location: str | torch.device = "cpu", strict: bool = True) -> None:
+        """Load a safetensors file with clear errors for corrupt files and missing or mismatched tensors."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            state = load_file(str(path), device=str(map_location))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise WeightsError(f"cannot read {path}: corrupt or not a safetensors file ({e})") from e
+        own = self.state_dict()
+        missing = sorted(k for k in own if k not in state)
+        unexpected = sorted(k for k in state if k not in own)
+        wrong = sorted(k for k in state if k in own and state[k].shape != own[k].shape)
+        if wrong:
+            raise WeightsError(f"{path}: tensors of the wrong shape for {self.config}: {_few(wrong)}")
+        if strict and (missing or unexpected):
+            raise WeightsError(f"{path}: missing tensors {_few(missing)}; unexpected tensors {_few(unexpected)}")
+        self.load_state_dict(state, strict=False)
+
+
+def _few(keys: list[str], n: int = 5) -> str:
+    return "[]" if not keys else ", ".join(keys[:n]) + (f" … ({len(keys)} in all)" if len(keys) > n else "")

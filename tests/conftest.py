@@ -1,0 +1,42 @@
+"""Shared fixtures: small IRAE models whose couplings are perturbed so that no map is trivially the identity."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the network
+
+import pytest
+import torch
+
+from irae_hf import IRAE
+from irae_hf.flows import AffineCoupling
+
+
+def perturb(module: torch.nn.Module, std: float = 0.02, seed: int = 0) -> torch.nn.Module:
+    """Give every coupling's zero-initialised last convolution random weights (a 'trained-like' model)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, AffineCoupling):
+                last = m.net[-1]
+                last.weight.copy_(torch.randn(last.weight.shape, generator=g) * std)
+                last.bias.copy_(torch.randn(last.bias.shape, generator=g) * std)
+    return module
+
+
+def make_model(task: str = "denoise", width: int = 16, depth: int = 2, levels: int = 2, seed: int = 0) -> IRAE:
+    torch.manual_seed(seed)
+    model = IRAE(task=task, width=width, depth=depth, levels=levels)
+    x = torch.rand(2, 3, 32, 32)
+    init = {"denoise": {"sigma": 25}, "jpeg": {"quality": 30}, "inpaint": {"mask": torch.zeros(2, 1, 32, 32)}}[task]
+    model.initialize(x, **init)
+    return perturb(model, seed=seed).eval()
+
+
+@pytest.fixture
+def model_factory():
+    return make_model
+
+
+@pytest.fixture
+def denoiser() -> IRAE:
+    return make_model("denoise")

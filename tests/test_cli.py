@@ -1,0 +1,66 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from irae_hf.cli import find_images, main
+
+from .conftest import make_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_inputs(folder: Path) -> None:
+    rng = np.random.default_rng(0)
+    (folder / "sub").mkdir(parents=True)
+    Image.fromarray(rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)).save(folder / "a.jpg")
+    Image.fromarray(rng.integers(0, 256, (20, 30), dtype=np.uint8)).save(folder / "sub" / "b.png")
+    (folder / "notes.txt").write_text("not an image")
+
+
+def test_restore_folder_keeps_structure_and_sizes(tmp_path):
+    make_model("denoise").save_pretrained(tmp_path / "model")
+    write_inputs(tmp_path / "in")
+    rc = main(["restore", "--model", str(tmp_path / "model"), "--task", "denoise", "--sigma", "25",
+               str(tmp_path / "in"), "-o", str(tmp_path / "out")])
+    assert rc == 0
+    assert Image.open(tmp_path / "out" / "a.png").size == (53, 37)
+    assert Image.open(tmp_path / "out" / "sub" / "b.png").mode == "L"
+    assert sorted(r.as_posix() for _, r in find_images([str(tmp_path / "in")])) == ["a.jpg", "sub/b.png"]
+
+
+def test_bad_files_are_reported_and_the_rest_restored(tmp_path, capsys):
+    make_model("denoise").save_pretrained(tmp_path / "model")
+    write_inputs(tmp_path / "in")
+    (tmp_path / "in" / "broken.png").write_bytes(b"this is not a png")
+    rc = main(["restore", "--model", str(tmp_path / "model"), "--sigma", "25", str(tmp_path / "in"),
+               "-o", str(tmp_path / "out")])
+    assert rc == 1
+    assert "broken.png" in capsys.readouterr().err
+    assert (tmp_path / "out" / "a.png").exists()
+
+
+def test_wrong_task_and_missing_level(tmp_path, capsys):
+    make_model("jpeg").save_pretrained(tmp_path / "model")
+    write_inputs(tmp_path / "in")
+    args = ["restore", "--model", str(tmp_path / "model"), str(tmp_path / "in" / "a.jpg"), "-o", str(tmp_path / "o")]
+    assert main(args + ["--task", "denoise", "--sigma", "5"]) == 2
+    assert main(args) == 1  # no --quality: each file reports the clear model error
+    assert "needs quality=" in capsys.readouterr().err
+
+
+def test_inpaint_with_mask_and_module_entry_point(tmp_path):
+    make_model("inpaint").save_pretrained(tmp_path / "model")
+    write_inputs(tmp_path / "in")
+    mask = np.zeros((37, 53), np.uint8)
+    mask[10:20, 10:30] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    proc = subprocess.run(
+        [sys.executable, "-m", "irae_hf", "restore", "--model", str(tmp_path / "model"), "--mask",
+         str(tmp_path / "mask.png"), str(tmp_path / "in" / "a.jpg"), "-o", str(tmp_path / "out")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(tmp_path / "out" / "a.png").size == (53, 37)

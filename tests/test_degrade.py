@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+import torch
+
+from irae_hf.degrade import MASK_FILL, add_gaussian_noise, apply_mask, box_mask, free_form_mask, jpeg_compress
+
+
+@pytest.fixture
+def image():
+    return torch.rand(3, 48, 64, generator=torch.Generator().manual_seed(0))
+
+
+def test_noise_is_reproducible_and_has_the_right_level(image):
+    a = add_gaussian_noise(image, 25, seed=7)
+    assert torch.equal(a, add_gaussian_noise(image, 25, seed=7))
+    assert not torch.equal(a, add_gaussian_noise(image, 25, seed=8))
+    assert abs((a - image).std().item() * 255 - 25) < 1.0
+    assert a.min() < 0 or a.max() > 1  # not clipped by default (benchmark convention)
+    clipped = add_gaussian_noise(image, 25, seed=7, clip=True)
+    assert clipped.min() >= 0 and clipped.max() <= 1
+    assert torch.equal(add_gaussian_noise(image, 0, seed=1), image)
+    rng = np.random.default_rng(3)
+    assert torch.equal(add_gaussian_noise(image, 10, seed=rng), add_gaussian_noise(image, 10, seed=np.random.default_rng(3)))
+    with pytest.raises(ValueError, match="sigma"):
+        add_gaussian_noise(image, -1)
+
+
+def test_jpeg_is_deterministic_and_quality_ordered(image):
+    smooth = torch.nn.functional.avg_pool2d(image[None], 5, 1, 2)[0]
+    q10, q90 = jpeg_compress(smooth, 10), jpeg_compress(smooth, 90)
+    assert torch.equal(q10, jpeg_compress(smooth, 10))
+    assert q10.shape == smooth.shape and jpeg_compress(smooth[None], 10).shape == (1, 3, 48, 64)
+    assert (q90 - smooth).abs().mean() < (q10 - smooth).abs().mean()
+    assert torch.equal((q10 * 255).round(), q10 * 255)  # a decoded 8-bit JPEG
+    for bad in (0, 101, 50.5):
+        with pytest.raises(ValueError, match="quality"):
+            jpeg_compress(image, bad)
+
+
+def test_box_mask():
+    m = box_mask(100, 120, size=64, seed=3)
+    assert m.shape == (1, 100, 120) and m.sum() == 64 * 64
+    assert torch.equal(m, box_mask(100, 120, size=64, seed=3))
+    assert box_mask(20, 30, size=64, seed=0).sum() == 20 * 30  # clipped to the image
+
+
+def test_free_form_mask_coverage_and_seed():
+    covers = [free_form_mask(96, 128, seed=s).mean().item() for s in range(20)]
+    assert all(0.1 <= c <= 0.33 for c in covers), covers
+    assert torch.equal(free_form_mask(96, 128, seed=5), free_form_mask(96, 128, seed=5))
+    assert not torch.equal(free_form_mask(96, 128, seed=5), free_form_mask(96, 128, seed=6))
+    with pytest.raises(ValueError, match="coverage"):
+        free_form_mask(10, 10, coverage=(0.5, 0.2))
+
+
+def test_apply_mask(image):
+    m = box_mask(48, 64, size=16, seed=0)
+    out = apply_mask(image, m)
+    assert torch.all(out[:, m[0] > 0] == MASK_FILL)
+    assert torch.equal(out[:, m[0] == 0], image[:, m[0] == 0])

@@ -1,0 +1,101 @@
+import pytest
+import torch
+
+from irae_hf.flows import (
+    ActNorm,
+    AffineCoupling,
+    FlowLevel,
+    FlowStep,
+    InvConv1x1,
+    Inverse,
+    InvertibleSequence,
+    MultiScaleFlow,
+    squeeze,
+    unsqueeze,
+)
+
+from .conftest import perturb
+
+TOL = 1e-4  # float32 round trip
+
+
+def roundtrip_error(module, x, cond=None):
+    with torch.no_grad():
+        y = module(x, cond)
+        assert y.shape == x.shape
+        return (module.inverse(y, cond) - x).abs().max().item()
+
+
+def test_squeeze_is_an_exact_permutation():
+    x = torch.randn(2, 3, 8, 12)
+    assert squeeze(x).shape == (2, 12, 4, 6)
+    assert torch.equal(unsqueeze(squeeze(x)), x)
+    assert torch.equal(squeeze(x).flatten().sort().values, x.flatten().sort().values)
+
+
+def test_actnorm_data_init_standardises_and_inverts():
+    x = torch.randn(4, 6, 8, 8) * 3 + 2
+    an = ActNorm(6)
+    assert not an.initialized
+    an.initialize(x)
+    y = an(x)
+    assert an.initialized
+    assert torch.allclose(y.mean(dim=(0, 2, 3)), torch.zeros(6), atol=1e-5)
+    assert torch.allclose(y.std(dim=(0, 2, 3), unbiased=False), torch.ones(6), atol=1e-4)
+    assert roundtrip_error(an, x) < TOL
+
+
+def test_invconv_lu_weight_and_inverse():
+    conv = InvConv1x1(12, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        conv.lower.add_(0.1 * torch.randn(12, 12))
+        conv.upper.add_(0.1 * torch.randn(12, 12))
+        conv.log_s.add_(0.1)
+    eye = conv.weight() @ conv.inverse_weight()
+    assert torch.allclose(eye, torch.eye(12), atol=1e-5)
+    assert roundtrip_error(conv, torch.randn(2, 12, 5, 7)) < TOL
+
+
+def test_fresh_coupling_is_identity_and_perturbed_coupling_inverts():
+    c = AffineCoupling(12, 16, cond_channels=1)
+    x, cond = torch.randn(2, 12, 6, 6), torch.rand(2, 1, 6, 6)
+    assert torch.equal(c(x, cond), x)
+    perturb(c, std=0.2)
+    assert not torch.allclose(c(x, cond), x)
+    assert roundtrip_error(c, x, cond) < TOL
+
+
+def test_coupling_scale_is_bounded():
+    c = perturb(AffineCoupling(4, 8), std=50.0)
+    _, scale = c._shift_scale(torch.randn(1, 2, 5, 5), None)
+    assert scale.min() >= 0.5 and scale.max() <= 1.5
+
+
+def test_step_level_sequence_and_inverse_wrapper_round_trip():
+    x, cond = torch.randn(2, 12, 8, 8), torch.rand(2, 1, 8, 8)
+    step = perturb(FlowStep(12, 16, cond_channels=1), std=0.1)
+    assert roundtrip_error(step, x, cond) < TOL
+    level = perturb(FlowLevel(3, 2, 16, 1, inner=FlowLevel(6, 2, 16, 1)), std=0.1)
+    assert roundtrip_error(level, torch.randn(2, 3, 16, 16), torch.rand(2, 1, 16, 16)) < TOL
+    seq = InvertibleSequence(step, Inverse(perturb(FlowStep(12, 16, 1), std=0.1, seed=1)))
+    assert roundtrip_error(seq, x, cond) < TOL
+    inv = Inverse(step)
+    assert torch.equal(inv(x, cond), step.inverse(x, cond))
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3])
+def test_multiscale_flow_round_trip_with_and_without_condition(levels):
+    flow = perturb(MultiScaleFlow(3, depth=3, width=16, levels=levels, cond_channels=1), std=0.1)
+    x = torch.rand(2, 3, 32, 24)
+    assert roundtrip_error(flow, x, torch.rand(2, 1, 32, 24)) < TOL
+    plain = perturb(MultiScaleFlow(3, depth=2, width=8, levels=levels), std=0.1)
+    assert roundtrip_error(plain, x) < TOL
+    assert len(flow.steps()) == 3 * levels
+
+
+def test_multiscale_flow_checks_shapes():
+    flow = MultiScaleFlow(3, depth=1, width=4, levels=2)
+    with pytest.raises(ValueError, match="multiples of 4"):
+        flow(torch.rand(1, 3, 30, 32))
+    with pytest.raises(ValueError):
+        MultiScaleFlow(levels=0)

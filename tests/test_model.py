@@ -1,0 +1,171 @@
+import json
+import os
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from irae_hf import IRAE, WeightsError
+from irae_hf.flows import ActNorm
+
+from .conftest import make_model, perturb
+
+TOL = 1e-4
+CONDITIONS = {
+    "denoise": [{"sigma": 0}, {"sigma": 25}, {"sigma": 75}, {"sigma": [5.0, 50.0]}],
+    "jpeg": [{"quality": 5}, {"quality": 40}, {"quality": 95}],
+    "inpaint": [{"mask": torch.zeros(2, 1, 32, 48)}, {"mask": torch.rand(2, 1, 32, 48) > 0.7}],
+}
+
+
+def test_default_configuration_is_the_papers():
+    model = IRAE()
+    assert model.config == {"task": "denoise", "channels": 3, "width": 64, "depth": 16, "levels": 2}
+    # 1,315,968 flow parameters as in the paper (≈1.3 M) + 37,248 for the conditioning input
+    assert model.num_parameters == 1_353_216
+
+
+@pytest.mark.parametrize("task", sorted(CONDITIONS))
+def test_round_trip_for_every_condition(task):
+    model = make_model(task, width=16, depth=3)
+    x = torch.rand(2, 3, 32, 48)
+    with torch.no_grad():
+        for cond in CONDITIONS[task]:
+            y = model(x, **cond)
+            assert (y - x).abs().max() > 1e-3, "the map should not be the identity"
+            assert (model.inverse(y, **cond) - x).abs().max() < TOL
+
+
+def test_round_trip_paper_size_model():
+    model = perturb(IRAE(), std=0.02)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        y = model(x, sigma=25)
+        assert (model.inverse(y, sigma=25) - x).abs().max() < TOL
+
+
+def test_fresh_and_initialised_model_is_identity():
+    model = IRAE(width=8, depth=2)
+    x = torch.rand(2, 3, 16, 16)
+    assert torch.allclose(model(x, sigma=10), x, atol=1e-5)
+    model.initialize(x * 4 - 1, sigma=10)
+    assert torch.allclose(model(x, sigma=10), x, atol=1e-5)
+    first = next(m for m in model.flow1.modules() if isinstance(m, ActNorm))
+    assert first.initialized and model.flow2.state_dict().keys() == model.flow1.state_dict().keys()
+
+
+def test_actnorm_initialisation_is_data_dependent():
+    model = IRAE(width=8, depth=2)
+    x = torch.rand(4, 3, 32, 32) * 0.2 + 0.7
+    model.initialize(x, sigma=10)
+    acts = []
+    for m in model.flow1.modules():
+        if isinstance(m, ActNorm):
+            m.register_forward_hook(lambda mod, args, out: acts.append(out))
+    model.flow1(x, model.condition(x, sigma=10))
+    for a in acts:
+        assert a.mean(dim=(0, 2, 3)).abs().max() < 1e-4
+        assert (a.std(dim=(0, 2, 3), unbiased=False) - 1).abs().max() < 1e-3
+
+
+def test_condition_changes_the_output():
+    model = make_model("denoise")
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert (model(x, sigma=5) - model(x, sigma=50)).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize(
+    "task,kwargs,match",
+    [
+        ("denoise", {}, "needs sigma="),
+        ("denoise", {"quality": 10}, "takes sigma="),
+        ("denoise", {"sigma": -1}, r"sigma must be in \[0, 255\]"),
+        ("denoise", {"sigma": 256}, r"sigma must be in \[0, 255\]"),
+        ("denoise", {"sigma": float("nan")}, "sigma must be"),
+        ("denoise", {"sigma": [1, 2, 3]}, "3 values for a batch of 2"),
+        ("jpeg", {"quality": 0}, r"quality must be in \[1, 100\]"),
+        ("jpeg", {"quality": 101}, r"quality must be in \[1, 100\]"),
+        ("inpaint", {"mask": torch.zeros(1, 1, 8, 8)}, "does not match"),
+    ],
+)
+def test_condition_errors_are_clear(task, kwargs, match):
+    model = make_model(task, width=4, depth=1)
+    with pytest.raises(ValueError, match=match):
+        model(torch.rand(2, 3, 16, 16), **kwargs)
+
+
+def test_constructor_validates_config():
+    with pytest.raises(ValueError, match="unknown task"):
+        IRAE(task="deblur")
+    with pytest.raises(ValueError, match="width must be a positive integer"):
+        IRAE(width=0)
+
+
+def test_save_and_load_are_bit_identical(tmp_path):
+    model = make_model("jpeg", width=16, depth=2)
+    model.save_pretrained(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == ["README.md", "config.json", "model.safetensors"]
+    loaded = IRAE.from_pretrained(tmp_path)
+    assert loaded.config == model.config
+    assert json.loads((tmp_path / "config.json").read_text()) == model.config
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(loaded(x, quality=20), model(x, quality=20))
+    card = (tmp_path / "README.md").read_text()
+    assert "pipeline_tag: image-to-image" in card and "quality=10" in card and "2009.03173" in card
+
+
+def test_load_from_hub_cache_offline(tmp_path, monkeypatch):
+    """A Hub id resolves from the local cache with HF_HUB_OFFLINE=1 (the Hub path, without network)."""
+    model = make_model("denoise", width=8, depth=1)
+    snapshot = tmp_path / "models--org--irae-test" / "snapshots" / ("a" * 40)
+    model.save_pretrained(snapshot)
+    (tmp_path / "models--org--irae-test" / "refs").mkdir()
+    (tmp_path / "models--org--irae-test" / "refs" / "main").write_text("a" * 40)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    loaded = IRAE.from_pretrained("org/irae-test", cache_dir=tmp_path)
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(loaded(x, sigma=25), model(x, sigma=25))
+
+
+def test_strict_load_with_a_missing_tensor_fails_clearly(tmp_path):
+    make_model("denoise", width=8, depth=1).save_pretrained(tmp_path)
+    state = load_file(tmp_path / "model.safetensors")
+    del state["flow2.root.steps.layers.0.layers.2.net.0.weight"]
+    save_file(state, tmp_path / "model.safetensors")
+    with pytest.raises(WeightsError, match=r"missing tensors flow2\.root\.steps\.layers\.0\.layers\.2\.net\.0\.weight"):
+        IRAE.from_pretrained(tmp_path, strict=True)
+    IRAE.from_pretrained(tmp_path, strict=False)  # explicitly lenient: loads what is there
+
+
+def test_wrong_shapes_corrupt_files_and_pickles_are_refused(tmp_path):
+    make_model("denoise", width=8, depth=1).save_pretrained(tmp_path / "a")
+    with pytest.raises(WeightsError, match="wrong shape"):
+        IRAE.from_pretrained(tmp_path / "a", width=16)
+    (tmp_path / "a" / "model.safetensors").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(WeightsError, match="corrupt or not a safetensors file"):
+        IRAE.from_pretrained(tmp_path / "a")
+    (tmp_path / "a" / "model.safetensors").unlink()
+    torch.save(IRAE(width=8, depth=1).state_dict(), tmp_path / "a" / "pytorch_model.bin")
+    with pytest.raises(WeightsError, match="pickle weights are refused"):
+        IRAE.from_pretrained(tmp_path / "a")
+
+
+def test_dtype_and_device_moves():
+    model = make_model("denoise").to(torch.float64)
+    x = torch.rand(1, 3, 16, 16, dtype=torch.float64)
+    with torch.no_grad():
+        y = model(x, sigma=25)
+        assert y.dtype == torch.float64
+        assert (model.inverse(y, sigma=25) - x).abs().max() < 1e-10
+        assert model.to(torch.bfloat16)(x.bfloat16(), sigma=25).dtype == torch.bfloat16
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_round_trip():  # pragma: no cover - runs only where a GPU exists
+    model = make_model("denoise").to("cuda")
+    x = torch.rand(1, 3, 32, 32, device="cuda")
+    with torch.no_grad():
+        assert (model.inverse(model(x, sigma=25), sigma=25) - x).abs().max() < TOL

@@ -1,0 +1,137 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage import data
+
+import irae_hf.restore as restore_mod
+from irae_hf.degrade import MASK_FILL, add_gaussian_noise, box_mask
+from irae_hf.restore import FloatResult, load_image, recover_input, restore
+
+from .conftest import make_model, perturb
+
+
+def random_image(h=37, w=53, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(
+    "mode,expected",
+    [("RGB", "RGB"), ("L", "L"), ("RGBA", "RGBA"), ("LA", "LA"), ("P", "RGB"), ("CMYK", "RGB"),
+     ("YCbCr", "RGB"), ("1", "L"), ("I", "I"), ("F", "F")],
+)
+def test_odd_sizes_keep_size_and_mode(denoiser, mode, expected):
+    img = Image.fromarray(random_image()).convert(mode) if mode not in ("I", "F") else Image.fromarray(random_image()[..., 0]).convert(mode)
+    out = denoiser.restore(img, sigma=25)
+    assert isinstance(out, Image.Image)
+    assert out.size == (53, 37) and out.mode == expected
+
+
+def test_16_bit_grey_png_round_trips_as_16_bit(denoiser, tmp_path):
+    arr = np.random.default_rng(0).integers(0, 65536, (37, 53), dtype=np.uint16)
+    Image.fromarray(arr).save(tmp_path / "g16.png")
+    img = load_image(tmp_path / "g16.png")
+    out = denoiser.restore(img, sigma=5)
+    assert out.mode == img.mode and out.mode.startswith("I") and out.size == (53, 37)
+    assert np.asarray(out).max() > 255  # still the 16-bit range
+
+
+def test_alpha_is_passed_through_untouched(denoiser):
+    rgba = np.dstack([random_image(), np.random.default_rng(1).integers(0, 256, (37, 53), dtype=np.uint8)])
+    out = denoiser.restore(Image.fromarray(rgba, "RGBA"), sigma=25)
+    assert np.array_equal(np.asarray(out)[..., 3], rgba[..., 3])
+    out_np = denoiser.restore(rgba, sigma=25)
+    assert out_np.shape == rgba.shape and np.array_equal(out_np[..., 3], rgba[..., 3])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_numpy_arrays_keep_dtype_and_shape(denoiser, dtype):
+    base = random_image().astype(np.float64) / 255
+    arr = (base * np.iinfo(dtype).max).astype(dtype) if np.issubdtype(dtype, np.integer) else base.astype(dtype)
+    for a in (arr, arr[..., 0], arr[..., :1]):
+        out = denoiser.restore(a, sigma=15)
+        assert out.dtype == a.dtype and out.shape == a.shape
+
+
+def test_tensors_batches_and_lists(denoiser):
+    x = torch.rand(2, 3, 37, 53)
+    out = denoiser.restore(x, sigma=25)
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+    assert denoiser.restore(x[0], sigma=25).shape == (3, 37, 53)
+    assert denoiser.restore(torch.rand(1, 37, 53), sigma=25).shape == (1, 37, 53)
+    outs = denoiser.restore([Image.fromarray(random_image()), random_image(20, 30)], sigma=25)
+    assert outs[0].size == (53, 37) and outs[1].shape == (20, 30, 3)
+
+
+def test_exif_orientation_is_applied(denoiser, tmp_path):
+    img = Image.fromarray(random_image(40, 60))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    img.save(tmp_path / "rot.jpg", exif=exif)
+    out = denoiser.restore(Image.open(tmp_path / "rot.jpg"), sigma=25)
+    assert out.size == (40, 60)  # upright: width and height swapped
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 4000), (3, 2)])
+def test_tiny_and_thin_images(denoiser, shape):
+    out = denoiser.restore(np.zeros(shape + (3,), np.uint8), sigma=25)
+    assert out.shape == shape + (3,)
+
+
+def test_bad_inputs_fail_clearly(denoiser, tmp_path):
+    bad = torch.rand(1, 3, 16, 16)
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        denoiser.restore(bad, sigma=25)
+    with pytest.raises(TypeError, match="cannot restore a str"):
+        denoiser.restore("photo.png", sigma=25)
+    with pytest.raises(ValueError, match="tile must be"):
+        denoiser.restore(random_image(), sigma=25, tile=-3)
+    buf = io.BytesIO()
+    Image.fromarray(random_image(64, 64)).save(buf, format="PNG")
+    (tmp_path / "cut.png").write_bytes(buf.getvalue()[:200])
+    with pytest.raises(ValueError, match="cannot read image"):
+        load_image(tmp_path / "cut.png")
+
+
+def test_recover_input_on_a_real_photo():
+    """The paper's point: the corrupted input comes back from the float result (here through padding)."""
+    model = perturb(make_model("denoise", width=32, depth=4), std=0.05)
+    clean = torch.from_numpy(data.chelsea()).permute(2, 0, 1).float() / 255  # 300×451: padded to 300×452
+    noisy = add_gaussian_noise(clean, 25, seed=0)[None]
+    result = model.restore(noisy, sigma=25, return_float=True)
+    assert isinstance(result, FloatResult) and result.image.shape == noisy.shape
+    assert (result.image - noisy).abs().max() > 1e-2  # the model did change the image
+    assert (model.recover_input(result) - noisy).abs().max() < 1e-3
+    assert (recover_input(model, result, sigma=25) - noisy).abs().max() < 1e-3
+
+
+def test_recover_input_inpainting_gives_the_filled_image(model_factory):
+    model = model_factory("inpaint")
+    img = torch.rand(1, 3, 40, 56)
+    mask = box_mask(40, 56, size=16, seed=0)
+    result = model.restore(img, mask=mask, return_float=True)
+    rec = model.recover_input(result, mask=mask)
+    expected = torch.where(mask[None] > 0.5, torch.full_like(img, MASK_FILL), img)
+    assert (rec - expected).abs().max() < 1e-3
+    with pytest.raises(ValueError, match="does not match the image size"):
+        model.restore(img, mask=torch.zeros(20, 20))
+
+
+def test_tiled_equals_untiled(denoiser):
+    x = torch.rand(1, 3, 300, 400, generator=torch.Generator().manual_seed(0))
+    full = denoiser.restore(x, sigma=25, tile=None)
+    calls = []
+    tiled = denoiser.restore(x, sigma=25, tile=128, overlap=64, progress=lambda d, t: calls.append((d, t)))
+    assert len(calls) > 4 and calls[-1][0] == calls[-1][1]
+    assert (tiled - full).abs().max() < 1e-3
+
+
+def test_auto_tiling_kicks_in_for_large_images(denoiser, monkeypatch):
+    monkeypatch.setattr(restore_mod, "AUTO_TILE_PIXELS", 64 * 64)
+    monkeypatch.setattr(restore_mod, "DEFAULT_TILE", 64)
+    calls = []
+    denoiser.restore(torch.rand(1, 3, 100, 150), sigma=25, progress=lambda d, t: calls.append(t))
+    assert calls[-1] > 1
