@@ -7,11 +7,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from PIL import Image
+from .restore import IMAGE_SUFFIXES
 
 __all__ = ["main", "build_parser", "find_images"]
-
-IMAGE_SUFFIXES = {e.lower() for e in Image.registered_extensions()}
 
 
 def find_images(inputs: Sequence[str]) -> Iterator[tuple[Path, Path]]:
@@ -40,6 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", default="png", choices=["png", "tiff", "webp", "jpg"], help="output format (png)")
     r.add_argument("--tile", default="auto", help="'auto', 0 (never) or a tile size in pixels")
     r.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+
+    e = sub.add_parser("evaluate", help="PSNR/SSIM of a model and the classical baselines on a folder")
+    e.add_argument("--model", help="a save_pretrained folder or Hub id (omit to run baselines only)")
+    e.add_argument("--name", help="the model's name in the table (default IRAE)")
+    e.add_argument("--task", required=True, choices=["denoise", "jpeg", "inpaint"])
+    e.add_argument("--data", required=True, help="folder of clean images")
+    e.add_argument("--sigma", type=float, nargs="+", help="denoise: σ values (default 15 25 50)")
+    e.add_argument("--quality", type=int, nargs="+", help="jpeg: qualities (default 10 20 30 40)")
+    e.add_argument("--masks", nargs="+", choices=["free-form", "box"], help="inpaint: mask kinds (default both)")
+    e.add_argument("--baselines", nargs="*", help="subset of the task's baselines (default all; none: model only)")
+    e.add_argument("--limit", type=int, help="only the first N images")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", help="write the rows here as JSON")
+    e.add_argument("--device", default="cpu")
     return parser
 
 
@@ -96,6 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "restore":
         return run_restore(args)
+    if args.command == "evaluate":
+        from .evaluate import run_cli
+
+        try:
+            return run_cli(args)
+        except (ValueError, KeyError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     return 2  # pragma: no cover - argparse enforces a known command
 
 

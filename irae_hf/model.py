@@ -16,7 +16,7 @@ from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 from torch import Tensor
 
-from .flows import ActNorm, InvertibleModule, Inverse, InvertibleSequence, MultiScaleFlow
+from .flows import ActNorm, FlowLevel, InvertibleModule, Inverse, InvertibleSequence, MultiScaleFlow
 
 __all__ = ["IRAE", "TASKS", "WeightsError"]
 
@@ -146,10 +146,13 @@ class IRAE(
         self.flow2.load_state_dict(self.flow1.state_dict())
 
     def set_memory_saving(self, enabled: bool = True) -> None:
-        """Rebuild activations from outputs in the backward pass instead of storing them (training only)."""
+        """Rebuild activations from outputs in the backward pass instead of storing them (training only).
+
+        Applied to each level's chain of flow steps, the bulk of the activations (see ``memsave.py``).
+        """
         for m in self.modules():
-            if isinstance(m, InvertibleSequence):
-                m.memory_saving = enabled
+            if isinstance(m, FlowLevel):
+                m.steps.memory_saving = enabled
 
     @property
     def num_parameters(self) -> int:

@@ -23,7 +23,10 @@ from torch import Tensor
 from .degrade import apply_mask
 from .model import IRAE
 
-__all__ = ["restore", "recover_input", "FloatResult", "load_image", "AUTO_TILE_PIXELS", "DEFAULT_TILE"]
+__all__ = ["restore", "recover_input", "FloatResult", "load_image", "AUTO_TILE_PIXELS", "DEFAULT_TILE", "IMAGE_SUFFIXES"]
+
+#: file suffixes Pillow can open
+IMAGE_SUFFIXES = {e.lower() for e in Image.registered_extensions()}
 
 #: images with more padded pixels than this are tiled when ``tile="auto"`` (bounds memory to ~1 GB)
 AUTO_TILE_PIXELS = 1024 * 1024

@@ -1,0 +1,225 @@
+"""Training and validation data: Hugging Face ``datasets`` in, degraded/clean patch batches out.
+
+Every random choice of a training sample (crop, flip, rotation, degradation level, mask) comes from a
+seed derived from ``(seed, position)``, where ``position`` counts samples drawn by the run; so a run
+resumed at step ``s`` draws exactly the samples an uninterrupted run would have drawn.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from itertools import islice
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from .degrade import add_gaussian_noise, apply_mask, box_mask, free_form_mask, jpeg_compress
+from .model import TASKS
+
+__all__ = ["DegradationSpec", "load_image_dataset", "image_column", "PatchStream", "PatchBatches", "ValidationSet", "collate"]
+
+
+@dataclass
+class DegradationSpec:
+    """Ranges the training levels are drawn from, so one model learns the whole range."""
+
+    task: str = "denoise"
+    sigma_range: tuple[float, float] = (0.0, 75.0)
+    quality_range: tuple[int, int] = (5, 95)
+    mask_types: tuple[str, ...] = ("free-form", "box")
+
+    def sample(self, clean: Tensor, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
+        """(degraded image, level): level is σ, quality, or the 1×H×W mask."""
+        if self.task == "denoise":
+            sigma = float(rng.uniform(*self.sigma_range))
+            return add_gaussian_noise(clean, sigma, seed=rng), torch.tensor(sigma)
+        if self.task == "jpeg":
+            q = int(rng.integers(self.quality_range[0], self.quality_range[1] + 1))
+            return jpeg_compress(clean, q), torch.tensor(float(q))
+        h, w = clean.shape[-2:]
+        kind = self.mask_types[int(rng.integers(len(self.mask_types)))]
+        if kind == "box":
+            mask = box_mask(h, w, size=int(rng.integers(max(1, min(h, w) // 8), min(h, w) // 2 + 1)), seed=rng)
+        else:
+            mask = free_form_mask(h, w, seed=rng)
+        return apply_mask(clean, mask), mask
+
+    def fixed(self, clean: Tensor, index: int) -> tuple[Tensor, Tensor]:
+        """A deterministic validation degradation: σ 25, quality 20, or a seeded free-form mask."""
+        if self.task == "denoise":
+            return add_gaussian_noise(clean, 25.0, seed=index), torch.tensor(25.0)
+        if self.task == "jpeg":
+            return jpeg_compress(clean, 20), torch.tensor(20.0)
+        mask = free_form_mask(*clean.shape[-2:], seed=index)
+        return apply_mask(clean, mask), mask
+
+
+def load_image_dataset(source: str, split: str = "train", name: str | None = None, streaming: bool = False):
+    """A ``datasets`` dataset from a Hub id or a local folder of images (``imagefolder``, labels dropped)."""
+    from datasets import load_dataset
+
+    if os.path.isdir(source):
+        return load_dataset("imagefolder", data_dir=source, drop_labels=True, split=split, streaming=streaming)
+    return load_dataset(source, name=name, split=split, streaming=streaming)
+
+
+def image_column(dataset, column: str | None = None) -> str:
+    """The image column: ``column`` if given, else the first column of ``Image`` type."""
+    from datasets import Image as ImageFeature
+
+    features = dataset.features or {}
+    if column is not None:
+        if column not in features:
+            raise ValueError(f"no column {column!r}; the dataset has {sorted(features)}")
+        if not isinstance(features[column], ImageFeature):
+            raise ValueError(f"column {column!r} holds {features[column]}, not images")
+        return column
+    for name, feature in features.items():
+        if isinstance(feature, ImageFeature):
+            return name
+    raise ValueError(f"the dataset has no image column (columns: {sorted(features)}); pass --image_column")
+
+
+def to_tensor(image: Image.Image) -> Tensor:
+    """3×H×W float in [0, 1] from any PIL image (grey and alpha images converted to RGB)."""
+    arr = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(arr).permute(2, 0, 1)
+
+
+def random_patch(image: Tensor, crop: int, rng: np.random.Generator) -> Tensor:
+    """A random ``crop``×``crop`` patch with a random flip and 90° rotation (reflect-padded if small)."""
+    h, w = image.shape[-2:]
+    if h < crop or w < crop:
+        ph, pw = max(0, crop - h), max(0, crop - w)
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        image = torch.nn.functional.pad(image[None], (0, pw, 0, ph), mode=mode)[0]
+        h, w = image.shape[-2:]
+    top, left = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
+    patch = image[:, top : top + crop, left : left + crop]
+    if rng.random() < 0.5:
+        patch = patch.flip(-1)
+    return torch.rot90(patch, int(rng.integers(4)), dims=(-2, -1)).contiguous()
+
+
+def collate(samples: list[dict[str, Tensor]]) -> dict[str, Tensor]:
+    return {k: torch.stack([s[k] for s in samples]) for k in samples[0]}
+
+
+class PatchStream:
+    """Per-process stream of training samples, sharded by position and exactly resumable.
+
+    Map-style datasets: sample ``position`` (counted over all processes) picks image
+    ``perm_epoch[position % n]``; this process takes positions ``rank, rank + world, ...``.
+    Streaming datasets: each process reads its own shard (``split_dataset_by_node``) and skips what it
+    has already consumed on resume.
+    """
+
+    def __init__(self, dataset, column: str, crop: int, spec: DegradationSpec, seed: int, rank: int = 0, world: int = 1):
+        self.dataset, self.column, self.crop, self.spec = dataset, column, crop, spec
+        self.seed, self.rank, self.world = seed, rank, world
+        self.streaming = not hasattr(dataset, "__len__")
+        self._perm: tuple[int, np.ndarray] | None = None
+        if not self.streaming and len(dataset) == 0:
+            raise ValueError("the training dataset has no images")
+
+    def _sample(self, image: Image.Image, position: int) -> dict[str, Tensor]:
+        rng = np.random.default_rng([self.seed, position])
+        clean = random_patch(to_tensor(image), self.crop, rng)
+        degraded, level = self.spec.sample(clean, rng)
+        return {"degraded": degraded, "clean": clean, "level": level}
+
+    def sample_at(self, k: int) -> dict[str, Tensor]:
+        """This process's ``k``-th sample of a map-style dataset (random access, no state)."""
+        n = len(self.dataset)
+        position = k * self.world + self.rank
+        epoch = position // n
+        if self._perm is None or self._perm[0] != epoch:
+            self._perm = (epoch, np.random.default_rng([self.seed, epoch, 7]).permutation(n))
+        return self._sample(self.dataset[int(self._perm[1][position % n])][self.column], position)
+
+    def samples(self, start: int = 0) -> Iterator[dict[str, Tensor]]:
+        """This process's samples, from its ``start``-th sample on."""
+        if self.streaming:
+            yield from self._stream(start)
+            return
+        k = start
+        while True:
+            yield self.sample_at(k)
+            k += 1
+
+    def _stream(self, start: int) -> Iterator[dict[str, Tensor]]:
+        from datasets.distributed import split_dataset_by_node
+
+        shard = split_dataset_by_node(self.dataset, rank=self.rank, world_size=self.world)
+        shuffled = shard.shuffle(seed=self.seed, buffer_size=256)
+        k, epoch = 0, 0
+        while True:
+            shuffled.set_epoch(epoch)
+            empty = True
+            for example in shuffled:
+                empty = False
+                if k >= start:  # resumed runs re-read, but do not reuse, what was consumed
+                    yield self._sample(example[self.column], k * self.world + self.rank)
+                k += 1
+            if empty:
+                raise ValueError("the streamed dataset shard has no images")
+            epoch += 1
+
+    def batch_at(self, b: int, batch_size: int) -> dict[str, Tensor]:
+        """Batch ``b`` of a map-style dataset: samples ``b * batch_size ...`` of this process."""
+        return collate([self.sample_at(k) for k in range(b * batch_size, (b + 1) * batch_size)])
+
+    def first_batch(self, batch_size: int) -> dict[str, Tensor]:
+        """This process's first batch (map-style or streaming), e.g. for actnorm initialisation."""
+        return collate(list(islice(self.samples(0), batch_size)))
+
+
+class PatchBatches(torch.utils.data.IterableDataset):
+    """Batches ``start, start + 1, ...`` of a PatchStream for a DataLoader (``batch_size=None``).
+
+    Map-style data: worker ``w`` of ``W`` builds batches ``start + w, start + w + W, ...`` and the
+    DataLoader interleaves them in order, so the batch sequence does not depend on ``W``. Streaming
+    data is read sequentially (use ``num_workers=0``).
+    """
+
+    def __init__(self, stream: PatchStream, batch_size: int, start_batch: int = 0):
+        self.stream, self.batch_size, self.start = stream, batch_size, start_batch
+
+    def __iter__(self) -> Iterator[dict[str, Tensor]]:
+        info = torch.utils.data.get_worker_info()
+        wid, workers = (0, 1) if info is None else (info.id, info.num_workers)
+        if self.stream.streaming:
+            if workers > 1:
+                raise ValueError("streaming datasets are read sequentially: use num_workers=0")
+            it = self.stream.samples(self.start * self.batch_size)
+            while True:
+                yield collate([next(it) for _ in range(self.batch_size)])
+        b = self.start + wid
+        while True:
+            yield self.stream.batch_at(b, self.batch_size)
+            b += workers
+
+
+class ValidationSet(torch.utils.data.Dataset):
+    """Center crops of held-out images with fixed, seeded degradations (the same every evaluation)."""
+
+    def __init__(self, dataset, column: str, spec: DegradationSpec, crop: int = 256, multiple: int = 4):
+        self.dataset, self.column, self.spec = dataset, column, spec
+        self.crop = crop - crop % multiple
+        self.multiple = multiple
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        img = to_tensor(self.dataset[index][self.column])
+        h, w = img.shape[-2:]
+        ch, cw = min(self.crop, h - h % self.multiple), min(self.crop, w - w % self.multiple)
+        top, left = (h - ch) // 2, (w - cw) // 2
+        clean = img[:, top : top + ch, left : left + cw]
+        degraded, level = self.spec.fixed(clean, index)
+        return {"degraded": degraded, "clean": clean, "level": level}

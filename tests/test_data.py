@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+import torch
+from datasets import Dataset
+from datasets import Image as ImageFeature
+from PIL import Image
+
+from irae_hf.data import (
+    DegradationSpec,
+    PatchBatches,
+    PatchStream,
+    ValidationSet,
+    image_column,
+    load_image_dataset,
+    random_patch,
+)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    rng = np.random.default_rng(0)
+    for i in range(5):
+        Image.fromarray(rng.integers(0, 256, (40 + i, 50, 3), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    Image.fromarray(rng.integers(0, 256, (20, 20), dtype=np.uint8)).save(tmp_path / "small_grey.png")
+    return tmp_path
+
+
+def test_folder_dataset_and_image_column(folder):
+    ds = load_image_dataset(str(folder))
+    assert len(ds) == 6 and image_column(ds) == "image"
+    with pytest.raises(ValueError, match="no column 'img'"):
+        image_column(ds, "img")
+    text = Dataset.from_dict({"caption": ["a", "b"]})
+    with pytest.raises(ValueError, match="no image column"):
+        image_column(text)
+    mixed = Dataset.from_dict({"caption": ["a"], "picture": [Image.new("RGB", (8, 8))]}).cast_column("picture", ImageFeature())
+    assert image_column(mixed) == "picture"
+    with pytest.raises(ValueError, match="not images"):
+        image_column(mixed, "caption")
+
+
+@pytest.mark.parametrize("task", ["denoise", "jpeg", "inpaint"])
+def test_samples_are_deterministic_by_position_and_sharded(folder, task):
+    ds = load_image_dataset(str(folder))
+    spec = DegradationSpec(task)
+    a = PatchStream(ds, "image", 32, spec, seed=3)
+    b = PatchStream(ds, "image", 32, spec, seed=3)
+    s1, s2 = a.sample_at(7), b.sample_at(7)
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+    assert s1["clean"].shape == (3, 32, 32) and s1["degraded"].shape == (3, 32, 32)
+    assert not torch.equal(a.sample_at(8)["clean"], s1["clean"])
+    rank0 = PatchStream(ds, "image", 32, spec, seed=3, rank=0, world=2)
+    rank1 = PatchStream(ds, "image", 32, spec, seed=3, rank=1, world=2)
+    assert torch.equal(rank0.sample_at(0)["clean"], a.sample_at(0)["clean"])  # position 0
+    assert torch.equal(rank1.sample_at(0)["clean"], a.sample_at(1)["clean"])  # position 1
+    level = s1["level"]
+    if task == "denoise":
+        assert 0 <= level <= 75
+    elif task == "jpeg":
+        assert 5 <= level <= 95
+    else:
+        assert level.shape == (1, 32, 32) and 0 < level.mean() < 1
+
+
+def test_batches_do_not_depend_on_worker_count(folder):
+    stream = PatchStream(load_image_dataset(str(folder)), "image", 16, DegradationSpec("denoise"), seed=0)
+
+    def first(workers, start=0, n=4):
+        loader = torch.utils.data.DataLoader(PatchBatches(stream, 3, start), batch_size=None, num_workers=workers)
+        it = iter(loader)
+        return [next(it)["degraded"] for _ in range(n)]
+
+    serial, parallel, resumed = first(0), first(2), first(0, start=2, n=2)
+    assert all(torch.equal(x, y) for x, y in zip(serial, parallel))
+    assert all(torch.equal(x, y) for x, y in zip(serial[2:], resumed))
+
+
+def test_streaming_dataset_resumes_by_skipping(folder):
+    ds = load_image_dataset(str(folder), streaming=True)
+    stream = PatchStream(ds, "image", 16, DegradationSpec("jpeg"), seed=0)
+    assert stream.streaming
+    it = stream.samples()
+    seq = [next(it)["clean"] for _ in range(8)]  # more than one pass over 6 images
+    later = stream.samples(start=5)
+    assert torch.equal(next(later)["clean"], seq[5])
+
+
+def test_random_patch_pads_small_images():
+    rng = np.random.default_rng(0)
+    assert random_patch(torch.rand(3, 10, 50), 32, rng).shape == (3, 32, 32)
+    assert random_patch(torch.rand(3, 1, 1), 8, rng).shape == (3, 8, 8)
+
+
+def test_validation_set_is_fixed(folder):
+    ds = load_image_dataset(str(folder))
+    val = ValidationSet(ds, "image", DegradationSpec("denoise"), crop=32, multiple=4)
+    a, b = val[1], val[1]
+    assert torch.equal(a["degraded"], b["degraded"]) and a["clean"].shape == (3, 32, 32)
+    assert val[5]["clean"].shape == (3, 20, 20)  # smaller than the crop: kept whole (multiple of 4)

@@ -1,0 +1,65 @@
+import json
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from irae_hf.cli import main
+from irae_hf.evaluate import BASELINES, evaluate, load_folder, markdown_table, model_restorer
+
+from .conftest import make_model
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    rng = np.random.default_rng(1)
+    for i in range(2):
+        base = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
+        Image.fromarray(base).resize((96, 72), Image.BICUBIC).save(root / f"img{i}.png")
+    return root
+
+
+@pytest.mark.parametrize("task,flag,values", [("denoise", "--sigma", ["15", "50"]), ("jpeg", "--quality", ["10", "40"]),
+                                              ("inpaint", "--masks", ["free-form", "box"])])
+def test_evaluate_command_table_and_json(folder, tmp_path, capsys, task, flag, values):
+    make_model(task).save_pretrained(tmp_path / "model")
+    args = ["evaluate", "--model", str(tmp_path / "model"), "--task", task, flag, *values, "--data", str(folder)]
+    assert main(args + ["--json", str(tmp_path / "a.json")]) == 0
+    table = capsys.readouterr().out
+    rows = json.loads((tmp_path / "a.json").read_text())["rows"]
+    assert len(rows) == len(values) * (1 + len(BASELINES[task]))
+    assert all(math.isfinite(r["psnr"]) and 0 < r["ssim"] <= 1 and r["images"] == 2 for r in rows)
+    assert all(f"| {r['method']} |" in table for r in rows)
+    assert main(args + ["--json", str(tmp_path / "b.json"), "--baselines"]) == 0  # model only, again
+    again = {r["setting"]: r for r in json.loads((tmp_path / "b.json").read_text())["rows"]}
+    for r in rows:
+        if r["method"] == "IRAE":
+            assert again[r["setting"]]["psnr"] == r["psnr"] and again[r["setting"]]["ssim"] == r["ssim"]
+
+
+def test_baselines_improve_on_the_input(folder):
+    images = load_folder(folder)
+    rows = evaluate({"input": BASELINES["denoise"]["input"], "BM3D": BASELINES["denoise"]["BM3D"]}, images, "denoise", [25])
+    assert rows[1]["psnr"] > rows[0]["psnr"] + 3
+    rows = evaluate(BASELINES["inpaint"], images, "inpaint", ["free-form"])
+    by = {r["method"]: r for r in rows}
+    assert by["OpenCV Telea"]["psnr_mask"] > by["input"]["psnr_mask"]
+    assert "PSNR in mask" in markdown_table(rows)
+
+
+def test_errors(folder, tmp_path, capsys):
+    make_model("jpeg").save_pretrained(tmp_path / "m")
+    assert main(["evaluate", "--model", str(tmp_path / "m"), "--task", "denoise", "--data", str(folder)]) == 2
+    assert "is a 'jpeg' model" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["evaluate", "--task", "jpeg", "--data", str(tmp_path / "empty")]) == 2
+    assert "no image files" in capsys.readouterr().err
+
+
+def test_model_restorer_matches_restore(folder):
+    model = make_model("denoise")
+    _, img = load_folder(folder)[0]
+    out = model_restorer(model)(img, {"sigma": 25})
+    assert out.shape == img.shape

@@ -1,0 +1,145 @@
+"""train_accelerate.py: 2-process CPU training, kill-and-resume, the Hub push (transport mocked), flags."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from huggingface_hub import HfApi
+from PIL import Image
+from safetensors.torch import load_file
+
+import train_accelerate
+from irae_hf import IRAE
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--width", "8", "--depth", "2", "--crop_size", "32", "--batch_size", "2", "--num_workers", "0",
+        "--report_to", "none"]
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 4), ("val", 2)):
+        (root / split).mkdir()
+        for i in range(n):
+            base = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)  # smooth-ish photos: upsampled noise
+            Image.fromarray(base).resize((64, 48), Image.BICUBIC).save(root / split / f"{i}.png")
+    return root
+
+
+def weights(folder: Path) -> dict:
+    return load_file(folder / "model.safetensors")
+
+
+def max_diff(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    return max((a[k].float() - b[k].float()).abs().max().item() for k in a)
+
+
+def launch(args, env_extra=None, **kw):
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "PYTHONUNBUFFERED": "1", **(env_extra or {})}
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", *args]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def test_two_process_cpu_training(images, tmp_path):
+    out = tmp_path / "run"
+    proc = launch(["--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+                   "--dynamo_backend", "no", "train_accelerate.py", "--task", "denoise", "--dataset", str(images / "train"),
+                   "--validation_dir", str(images / "val"), "--output_dir", str(out), "--max_steps", "4",
+                   "--checkpointing_steps", "2", "--validation_steps", "2", *TINY])
+    log, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, log
+    ckpt = out / "checkpoints" / "checkpoint-4"
+    assert (ckpt / "random_states_1.pkl").exists(), "expected two processes"
+    assert json.loads((ckpt / "trainer_state.json").read_text()) == {"step": 4}
+    model = IRAE.from_pretrained(out)
+    assert model.config["width"] == 8 and model.task == "denoise"
+    card = (out / "README.md").read_text()
+    assert "for 4 steps" in card and "val" in card and "patches/s" in card
+
+
+def test_killed_run_resumes_exactly(images, tmp_path):
+    common = ["train_accelerate.py", "--task", "jpeg", "--dataset", str(images / "train"), "--max_steps", "30",
+              "--checkpointing_steps", "3", "--checkpoints_total_limit", "20", *TINY]
+    ref = tmp_path / "ref"
+    train_accelerate.main(common[1:] + ["--output_dir", str(ref)])
+
+    out = tmp_path / "killed"
+    proc = launch(["--num_processes", "1", *common, "--output_dir", str(out)], start_new_session=True)
+    deadline = time.time() + 240
+    while not (out / "checkpoints" / "checkpoint-6").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = sorted(int(d.name.split("-")[1]) for d in (out / "checkpoints").glob("checkpoint-*"))
+    assert done and not (out / "model.safetensors").exists(), "the run should have died mid-way"
+    train_accelerate.main(common[1:] + ["--output_dir", str(out), "--resume", "latest"])
+    state = json.loads((out / "checkpoints" / "checkpoint-30" / "trainer_state.json").read_text())
+    assert state == {"step": 30}
+    assert max_diff(weights(ref), weights(out)) < 1e-5  # no step lost or repeated
+
+
+def test_push_to_hub_pushes_exactly_the_output_folder(images, tmp_path, monkeypatch):
+    pushed = {}
+
+    def create_repo(self, repo_id, **kw):
+        pushed["repo"] = repo_id
+        return type("RepoUrl", (), {"repo_id": repo_id})()
+
+    def upload_folder(self, *, repo_id, folder_path, allow_patterns=None, **kw):
+        folder = Path(folder_path)
+        pushed.update(folder=folder, patterns=allow_patterns,
+                      files={f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()})
+        return "https://huggingface.co/org/irae-test/commit/0"
+
+    monkeypatch.setattr(HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    out = tmp_path / "push"
+    train_accelerate.main(["--task", "inpaint", "--dataset", str(images / "train"), "--output_dir", str(out),
+                           "--max_steps", "2", "--eval_dir", str(images / "val"), "--push_to_hub",
+                           "--hub_model_id", "org/irae-test", "--memory_saving", *TINY])
+    assert pushed["repo"] == "org/irae-test" and pushed["folder"] == out
+    assert {"config.json", "model.safetensors", "README.md"} <= set(pushed["files"])
+    assert set(pushed["patterns"]) == {"config.json", "model.safetensors", "README.md"}
+    card = pushed["files"]["README.md"].decode()
+    assert 'IRAE.from_pretrained("org/irae-test")' in card
+    assert "| free-form | IRAE |" in card and "| box | input |" in card  # the evaluation table
+
+
+def test_streaming_and_argument_errors(images, tmp_path, capsys):
+    out = tmp_path / "stream"
+    train_accelerate.main(["--task", "denoise", "--dataset", str(images / "train"), "--streaming",
+                           "--output_dir", str(out), "--max_steps", "2", *TINY])
+    assert IRAE.from_pretrained(out).task == "denoise"
+    with pytest.raises(SystemExit):
+        train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--push_to_hub"])
+    assert "--hub_model_id" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
+        train_accelerate.find_checkpoint(tmp_path / "nothing", "latest")
+
+
+def test_nan_loss_stops_without_saving(images, tmp_path):
+    out = tmp_path / "nan"
+    with pytest.raises(RuntimeError, match="loss is nan"):
+        train_accelerate.main(["--task", "denoise", "--dataset", str(images / "train"), "--output_dir", str(out),
+                               "--max_steps", "50", "--learning_rate", "1e30", "--max_grad_norm", "0", *TINY])
+    assert not (out / "model.safetensors").exists()
+
+
+def test_actnorm_initialised_on_first_batch(images, tmp_path):
+    out = tmp_path / "init"
+    train_accelerate.main(["--task", "denoise", "--dataset", str(images / "train"), "--output_dir", str(out),
+                           "--max_steps", "1", "--learning_rate", "0", *TINY])
+    w = weights(out)
+    flags = [v for k, v in w.items() if k.endswith("initialized")]
+    assert flags and all(bool(f) for f in flags)
+    assert torch.equal(w["flow1.root.steps.layers.0.layers.0.bias"], w["flow2.root.steps.layers.0.layers.0.bias"])

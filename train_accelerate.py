@@ -1,0 +1,270 @@
+"""Train IRAE with Hugging Face accelerate on any image dataset (a Hub id or a local folder).
+
+    accelerate launch train_accelerate.py --task denoise --dataset ../shared/data/photos \\
+        --output_dir runs/denoise --max_steps 20000 --batch_size 16 --crop_size 96
+
+One CPU, many GPUs or many nodes: whatever ``accelerate launch`` is given. The paper's recipe is the
+default (L1 loss, Adam 1e-3 with step decay, width 64 / depth 16 / 2 levels); the degradation level is
+drawn per sample from a range so one model learns the whole range. Checkpoints every N steps resume
+exactly (``--resume latest``); the output folder loads with ``IRAE.from_pretrained(output_dir)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import ProjectConfiguration, broadcast, set_seed
+from tqdm.auto import tqdm
+
+from irae_hf import IRAE
+from irae_hf.data import DegradationSpec, PatchBatches, PatchStream, ValidationSet, image_column, load_image_dataset
+from irae_hf.metrics import psnr, ssim
+
+STATE_FILE = "trainer_state.json"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--task", choices=["denoise", "jpeg", "inpaint"], default="denoise")
+    p.add_argument("--dataset", required=True, help="a Hub dataset id or a local folder of images")
+    p.add_argument("--dataset_config", default=None, help="the Hub dataset's configuration name")
+    p.add_argument("--split", default="train")
+    p.add_argument("--image_column", default=None, help="default: the first column of Image type")
+    p.add_argument("--streaming", action="store_true", help="stream a large Hub dataset, sharded across processes")
+    p.add_argument("--validation_dir", default=None, help="a held-out folder of images")
+    p.add_argument("--validation_split", default=None, help="a validation split of --dataset")
+    p.add_argument("--validation_crop", type=int, default=256, help="center crop of validation images")
+    p.add_argument("--validation_steps", type=int, default=500, help="validate every N steps (and at the end)")
+    p.add_argument("--output_dir", required=True)
+    p.add_argument("--max_steps", type=int, default=10000)
+    p.add_argument("--batch_size", type=int, default=16, help="per process")
+    p.add_argument("--gradient_accumulation_steps", type=int, default=1)
+    p.add_argument("--crop_size", type=int, default=96)
+    p.add_argument("--width", type=int, default=64)
+    p.add_argument("--depth", type=int, default=16)
+    p.add_argument("--levels", type=int, default=2)
+    p.add_argument("--learning_rate", type=float, default=1e-3)
+    p.add_argument("--lr_milestones", type=float, nargs="*", default=[0.5, 0.75, 0.9],
+                   help="step decay at these fractions of --max_steps")
+    p.add_argument("--lr_gamma", type=float, default=0.5)
+    p.add_argument("--max_grad_norm", type=float, default=1.0)
+    p.add_argument("--sigma_range", type=float, nargs=2, default=[0.0, 75.0])
+    p.add_argument("--quality_range", type=int, nargs=2, default=[5, 95])
+    p.add_argument("--mask_types", nargs="+", default=["free-form", "box"], choices=["free-form", "box"])
+    p.add_argument("--memory_saving", action="store_true", help="rebuild activations by inversion in backward")
+    p.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default=None,
+                   help="default: accelerate's configuration (use bf16 on GPUs)")
+    p.add_argument("--checkpointing_steps", type=int, default=500)
+    p.add_argument("--checkpoints_total_limit", type=int, default=2)
+    p.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num_workers", type=int, default=2, help="data loader workers per process")
+    p.add_argument("--report_to", default="tensorboard", help="accelerate tracker(s), or 'none'")
+    p.add_argument("--eval_dir", default=None, help="evaluate the final model on these images for the model card")
+    p.add_argument("--eval_levels", type=float, nargs="*", default=None, help="levels for the final evaluation")
+    p.add_argument("--training_data_note", default=None, help="text for the model card's training section")
+    p.add_argument("--push_to_hub", action="store_true")
+    p.add_argument("--hub_model_id", default=None)
+    p.add_argument("--hub_token", default=None)
+    p.add_argument("--hub_private", action="store_true")
+    args = p.parse_args(argv)
+    if args.push_to_hub and not args.hub_model_id:
+        p.error("--push_to_hub needs --hub_model_id ORG/NAME")
+    if args.max_steps < 1 or args.batch_size < 1 or args.crop_size < 2**args.levels:
+        p.error("--max_steps and --batch_size must be >= 1 and --crop_size >= 2**levels")
+    args.crop_size -= args.crop_size % 2**args.levels
+    return args
+
+
+def find_checkpoint(output_dir: Path, resume: str) -> Path:
+    """The folder to resume from: explicit, or the newest complete ``checkpoint-N`` under output_dir."""
+    if resume != "latest":
+        path = Path(resume)
+        if not (path / STATE_FILE).is_file():
+            raise FileNotFoundError(f"{path} is not a complete checkpoint (no {STATE_FILE})")
+        return path
+    done = [d for d in (output_dir / "checkpoints").glob("checkpoint-*") if (d / STATE_FILE).is_file()]
+    if not done:
+        raise FileNotFoundError(f"no complete checkpoint under {output_dir / 'checkpoints'}")
+    return max(done, key=lambda d: int(d.name.split("-")[1]))
+
+
+def save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, limit: int) -> None:
+    """``save_state`` into a temporary folder, then an atomic rename: never a half-written checkpoint."""
+    root = output_dir / "checkpoints"
+    final, tmp = root / f"checkpoint-{step}", root / f".tmp-checkpoint-{step}"
+    if accelerator.is_main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (tmp / STATE_FILE).write_text(json.dumps({"step": step}))
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        done = sorted((d for d in root.glob("checkpoint-*")), key=lambda d: int(d.name.split("-")[1]))
+        for old in done[: max(0, len(done) - limit)]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def level_kwargs(task: str, level: torch.Tensor) -> dict:
+    key = {"denoise": "sigma", "jpeg": "quality", "inpaint": "mask"}[task]
+    return {key: level}
+
+
+@torch.no_grad()
+def validate(accelerator: Accelerator, model: torch.nn.Module, loader, task: str) -> dict[str, float]:
+    """Mean PSNR/SSIM (8-bit RGB, see irae_hf.metrics) of model and input over the validation set."""
+    net = accelerator.unwrap_model(model)
+    was_training = net.training
+    net.eval()
+    rows = []
+    for batch in loader:
+        out = net(batch["degraded"], **level_kwargs(task, batch["level"])).float()
+        for o, d, c in zip(out, batch["degraded"], batch["clean"]):
+            rows.append([psnr(o, c), ssim(o, c), psnr(d, c), ssim(d, c)])
+    net.train(was_training)
+    local = torch.tensor(rows, dtype=torch.float64, device=accelerator.device).reshape(-1, 4)
+    allrows = accelerator.gather_for_metrics(local)
+    m = allrows.mean(dim=0).tolist()
+    return {"val/psnr": m[0], "val/ssim": m[1], "val/psnr_input": m[2], "val/ssim_input": m[3]}
+
+
+def main(argv: list[str] | None = None) -> Path:
+    args = parse_args(argv)
+    out = Path(args.output_dir)
+    accelerator = Accelerator(
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        mixed_precision=args.mixed_precision,
+        log_with=None if args.report_to == "none" else args.report_to,
+        project_config=ProjectConfiguration(project_dir=str(out), logging_dir=str(out / "logs")),
+    )
+    set_seed(args.seed)
+    spec = DegradationSpec(args.task, tuple(args.sigma_range), tuple(args.quality_range), tuple(args.mask_types))
+
+    train = load_image_dataset(args.dataset, args.split, args.dataset_config, args.streaming)
+    column = image_column(train, args.image_column)
+    stream = PatchStream(train, column, args.crop_size, spec, args.seed, accelerator.process_index,
+                         accelerator.num_processes)
+    val_loader = None
+    if args.validation_dir or args.validation_split:
+        val = (load_image_dataset(args.validation_dir) if args.validation_dir
+               else load_image_dataset(args.dataset, args.validation_split, args.dataset_config))
+        val_set = ValidationSet(val, image_column(val, args.image_column), spec, args.validation_crop, 2**args.levels)
+        val_loader = accelerator.prepare(torch.utils.data.DataLoader(val_set, batch_size=1))
+
+    model = IRAE(task=args.task, width=args.width, depth=args.depth, levels=args.levels)
+    resume_from = find_checkpoint(out, args.resume) if args.resume else None
+    step = json.loads((resume_from / STATE_FILE).read_text())["step"] if resume_from else 0
+    start_batch = step * args.gradient_accumulation_steps
+    if resume_from is None:  # Glow's data-dependent init on the first batch, then one set of values everywhere
+        first = stream.first_batch(args.batch_size)
+        model.initialize(first["degraded"], **level_kwargs(args.task, first["level"]))
+        model.to(accelerator.device)
+        for tensor in model.state_dict().values():
+            tensor.copy_(broadcast(tensor.contiguous(), from_process=0))
+    model.set_memory_saving(args.memory_saving)
+    model.train()
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
+    milestones = sorted({max(1, int(f * args.max_steps)) for f in args.lr_milestones})
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=args.lr_gamma)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    accelerator.register_for_checkpointing(scheduler)  # stepped once per optimizer step, by hand
+    if resume_from is not None:
+        accelerator.load_state(str(resume_from))
+        accelerator.print(f"resumed from {resume_from} at step {step}")
+
+    loader = torch.utils.data.DataLoader(
+        PatchBatches(stream, args.batch_size, start_batch), batch_size=None,
+        num_workers=0 if stream.streaming else args.num_workers,
+    )
+    if accelerator.is_main_process and args.report_to != "none":
+        accelerator.init_trackers("irae", config={k: str(v) if isinstance(v, list) else v for k, v in vars(args).items()})
+
+    bar = tqdm(total=args.max_steps, initial=step, desc="training", disable=not accelerator.is_local_main_process)
+    t0, patches, last = time.perf_counter(), 0, {}
+    batches = iter(loader)
+    while step < args.max_steps:
+        batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
+        with accelerator.accumulate(model):
+            restored = model(batch["degraded"], **level_kwargs(args.task, batch["level"]))
+            loss = torch.nn.functional.l1_loss(restored.float(), batch["clean"])
+            if not torch.isfinite(loss):
+                raise RuntimeError(f"loss is {loss.item()} at step {step}: stopping without saving "
+                                   "(lower --learning_rate or --max_grad_norm, or use --mixed_precision no)")
+            accelerator.backward(loss)
+            if accelerator.sync_gradients and args.max_grad_norm > 0:
+                accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+            optimizer.step()
+            optimizer.zero_grad()
+        patches += args.batch_size * accelerator.num_processes
+        if not accelerator.sync_gradients:
+            continue
+        scheduler.step()
+        step += 1
+        bar.update(1)
+        last = {"train/loss": loss.item(), "train/lr": scheduler.get_last_lr()[0],
+                "train/patches_per_s": patches / (time.perf_counter() - t0)}
+        bar.set_postfix(loss=f"{last['train/loss']:.4f}")
+        if val_loader is not None and (step % args.validation_steps == 0 or step == args.max_steps):
+            last.update(validate(accelerator, model, val_loader, args.task))
+            accelerator.print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items()))
+        accelerator.log(last, step=step)
+        if step % args.checkpointing_steps == 0 or step == args.max_steps:
+            save_checkpoint(accelerator, out, step, args.checkpoints_total_limit)
+    bar.close()
+    elapsed = time.perf_counter() - t0
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        finish(args, accelerator.unwrap_model(model), out, step, patches / max(elapsed, 1e-9), last)
+    accelerator.end_training()
+    return out
+
+
+def finish(args: argparse.Namespace, model: IRAE, out: Path, step: int, throughput: float, last: dict) -> None:
+    """save_pretrained with the filled model card, then push exactly that folder if asked."""
+    from irae_hf.evaluate import evaluate_model_card_table
+
+    model = model.float().cpu().eval()
+    model.set_memory_saving(False)
+    evaluation = "[More Information Needed]"
+    if args.eval_dir:
+        evaluation = evaluate_model_card_table(model, args.eval_dir, args.eval_levels)
+    elif "val/psnr" in last:
+        evaluation = (f"Validation ({args.validation_dir or args.validation_split}, center crops, fixed seeded "
+                      f"degradations): PSNR {last['val/psnr']:.2f} dB / SSIM {last['val/ssim']:.4f} "
+                      f"(input: {last['val/psnr_input']:.2f} dB / {last['val/ssim_input']:.4f}).")
+    ranges = {"denoise": f"σ drawn uniformly from {args.sigma_range}", "jpeg": f"quality drawn from {args.quality_range}",
+              "inpaint": f"masks: {', '.join(args.mask_types)}"}[args.task]
+    training = (
+        f"{args.training_data_note or 'Data: ' + args.dataset + ' (split ' + args.split + ')'}.\n\n"
+        f"Trained with `train_accelerate.py` for {step} steps of batch {args.batch_size} × "
+        f"{args.gradient_accumulation_steps} accumulation, {args.crop_size}×{args.crop_size} random crops with flips "
+        f"and rotations; {ranges}. L1 loss, Adam lr {args.learning_rate} with ×{args.lr_gamma} steps at "
+        f"{args.lr_milestones} of training; seed {args.seed}. Throughput {throughput:.1f} patches/s."
+    )
+    (out / "README.md").unlink(missing_ok=True)  # always regenerate the card
+    model.save_pretrained(out, model_card_kwargs={"training": training, "evaluation": evaluation,
+                                                   "model_id": args.hub_model_id})
+    print(f"saved {out} ({step} steps, {throughput:.1f} patches/s)")
+    if args.push_to_hub:
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=args.hub_token)
+        repo = api.create_repo(args.hub_model_id, private=args.hub_private, exist_ok=True).repo_id
+        api.upload_folder(repo_id=repo, folder_path=str(out), commit_message=f"IRAE {args.task}, {step} steps",
+                          allow_patterns=["config.json", "model.safetensors", "README.md"])
+        print(f"pushed {out} to https://huggingface.co/{repo}")
+
+
+if __name__ == "__main__":
+    main()
