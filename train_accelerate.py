@@ -66,6 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--num_workers", type=int, default=2, help="data loader workers per process")
+    p.add_argument("--cache_images", action="store_true", help="keep decoded images in memory (small datasets)")
     p.add_argument("--report_to", default="tensorboard", help="accelerate tracker(s), or 'none'")
     p.add_argument("--eval_dir", default=None, help="evaluate the final model on these images for the model card")
     p.add_argument("--eval_levels", type=float, nargs="*", default=None, help="levels for the final evaluation")
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> Path:
     train = load_image_dataset(args.dataset, args.split, args.dataset_config, args.streaming)
     column = image_column(train, args.image_column)
     stream = PatchStream(train, column, args.crop_size, spec, args.seed, accelerator.process_index,
-                         accelerator.num_processes)
+                         accelerator.num_processes, cache=args.cache_images)
     val_loader = None
     if args.validation_dir or args.validation_split:
         val = (load_image_dataset(args.validation_dir) if args.validation_dir

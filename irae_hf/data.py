@@ -118,17 +118,19 @@ class PatchStream:
     has already consumed on resume.
     """
 
-    def __init__(self, dataset, column: str, crop: int, spec: DegradationSpec, seed: int, rank: int = 0, world: int = 1):
+    def __init__(self, dataset, column: str, crop: int, spec: DegradationSpec, seed: int, rank: int = 0, world: int = 1,
+                 cache: bool = False):
         self.dataset, self.column, self.crop, self.spec = dataset, column, crop, spec
         self.seed, self.rank, self.world = seed, rank, world
+        self.cache: dict[int, Tensor] | None = {} if cache else None  # decoded images, for small datasets
         self.streaming = not hasattr(dataset, "__len__")
         self._perm: tuple[int, np.ndarray] | None = None
         if not self.streaming and len(dataset) == 0:
             raise ValueError("the training dataset has no images")
 
-    def _sample(self, image: Image.Image, position: int) -> dict[str, Tensor]:
+    def _sample(self, image: Image.Image | Tensor, position: int) -> dict[str, Tensor]:
         rng = np.random.default_rng([self.seed, position])
-        clean = random_patch(to_tensor(image), self.crop, rng)
+        clean = random_patch(image if isinstance(image, Tensor) else to_tensor(image), self.crop, rng)
         degraded, level = self.spec.sample(clean, rng)
         return {"degraded": degraded, "clean": clean, "level": level}
 
@@ -139,7 +141,12 @@ class PatchStream:
         epoch = position // n
         if self._perm is None or self._perm[0] != epoch:
             self._perm = (epoch, np.random.default_rng([self.seed, epoch, 7]).permutation(n))
-        return self._sample(self.dataset[int(self._perm[1][position % n])][self.column], position)
+        index = int(self._perm[1][position % n])
+        if self.cache is None:
+            return self._sample(self.dataset[index][self.column], position)
+        if index not in self.cache:
+            self.cache[index] = to_tensor(self.dataset[index][self.column])
+        return self._sample(self.cache[index], position)
 
     def samples(self, start: int = 0) -> Iterator[dict[str, Tensor]]:
         """This process's samples, from its ``start``-th sample on."""

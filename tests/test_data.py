@@ -45,7 +45,9 @@ def test_samples_are_deterministic_by_position_and_sharded(folder, task):
     spec = DegradationSpec(task)
     a = PatchStream(ds, "image", 32, spec, seed=3)
     b = PatchStream(ds, "image", 32, spec, seed=3)
+    cached = PatchStream(ds, "image", 32, spec, seed=3, cache=True)
     s1, s2 = a.sample_at(7), b.sample_at(7)
+    assert all(torch.equal(s1[k], v) for k, v in cached.sample_at(7).items()) and len(cached.cache) == 1
     assert all(torch.equal(s1[k], s2[k]) for k in s1)
     assert s1["clean"].shape == (3, 32, 32) and s1["degraded"].shape == (3, 32, 32)
     assert not torch.equal(a.sample_at(8)["clean"], s1["clean"])

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Train (or resume) the shipped weights on ../shared/data/photos: scripts/train_pretrained.sh denoise jpeg inpaint
+# Each task trains in its own background-friendly process (1 CPU thread each, so two tasks share 2 cores),
+# holds out 3 photos for its validation curve (never CBSD68), checkpoints every 250 steps and resumes
+# from the latest checkpoint when run again. The final save_pretrained folder is runs/<task>;
+# copy it to pretrained/<task> (without checkpoints/ and logs/) to ship it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data/photos}
+WORK=${WORK:-runs}
+STEPS=${STEPS:-5000}
+CROP=${CROP:-64}
+BATCH=${BATCH:-16}
+THREADS=${THREADS:-1}
+VAL="Wood.png Storm.png citrus-fruits.png"
+mkdir -p "$WORK/photos_train" "$WORK/photos_val"
+for f in "$DATA"/*.png; do
+  name=$(basename "$f")
+  if [[ " $VAL " == *" $name "* ]]; then dest="$WORK/photos_val"; else dest="$WORK/photos_train"; fi
+  ln -sf "$(realpath "$f")" "$dest/$name"
+done
+NOTE="Data: 35 of the 38 photos in ../shared/data/photos (natural photos from Debian wallpaper packages lomiri-wallpapers, mate-backgrounds, palapeli-data and plasma-workspace-wallpapers; CC-BY / CC-BY-SA / CC0 / GPL-2+, see that folder's LICENSES/ and README; 3 held out for validation: $VAL)"
+for task in "$@"; do
+  resume=()
+  ls "$WORK/$task"/checkpoints/checkpoint-* >/dev/null 2>&1 && resume=(--resume latest)
+  OMP_NUM_THREADS=$THREADS python train_accelerate.py --task "$task" --dataset "$WORK/photos_train" \
+    --validation_dir "$WORK/photos_val" --output_dir "$WORK/$task" --max_steps "$STEPS" --batch_size "$BATCH" \
+    --crop_size "$CROP" --checkpointing_steps 250 --validation_steps 250 --cache_images --num_workers 0 \
+    --training_data_note "$NOTE" "${resume[@]}" "${@:$#+1}" > "$WORK/$task.log" 2>&1 &
+  echo "training $task in the background (log: $WORK/$task.log)"
+done
+wait
