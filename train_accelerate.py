@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mask_types", nargs="+", default=["free-form", "box"], choices=["free-form", "box"])
     p.add_argument("--memory_saving", action="store_true", help="rebuild activations by inversion in backward")
     p.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default=None,
-                   help="default: accelerate's configuration (use bf16 on GPUs)")
+                   help="default: accelerate's configuration, else bf16 on GPUs and no on CPUs")
     p.add_argument("--checkpointing_steps", type=int, default=500)
     p.add_argument("--checkpoints_total_limit", type=int, default=2)
     p.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
@@ -142,9 +142,12 @@ def validate(accelerator: Accelerator, model: torch.nn.Module, loader, task: str
 def main(argv: list[str] | None = None) -> Path:
     args = parse_args(argv)
     out = Path(args.output_dir)
+    precision = args.mixed_precision
+    if precision is None and "ACCELERATE_MIXED_PRECISION" not in os.environ and torch.cuda.is_available():
+        precision = "bf16" if torch.cuda.is_bf16_supported() else "no"  # bf16 by default on GPUs
     accelerator = Accelerator(
         gradient_accumulation_steps=args.gradient_accumulation_steps,
-        mixed_precision=args.mixed_precision,
+        mixed_precision=precision,
         log_with=None if args.report_to == "none" else args.report_to,
         project_config=ProjectConfiguration(project_dir=str(out), logging_dir=str(out / "logs")),
     )

@@ -118,7 +118,8 @@ def test_push_to_hub_pushes_exactly_the_output_folder(images, tmp_path, monkeypa
 def test_streaming_and_argument_errors(images, tmp_path, capsys):
     out = tmp_path / "stream"
     train_accelerate.main(["--task", "denoise", "--dataset", str(images / "train"), "--streaming",
-                           "--output_dir", str(out), "--max_steps", "2", *TINY])
+                           "--output_dir", str(out), "--max_steps", "2", "--mixed_precision", "bf16",
+                           "--gradient_accumulation_steps", "2", *TINY])
     assert IRAE.from_pretrained(out).task == "denoise"
     with pytest.raises(SystemExit):
         train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--push_to_hub"])
