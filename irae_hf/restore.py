@@ -48,10 +48,20 @@ class FloatResult:
     width: int
     tile: int | None
     overlap: int
+    known: tuple[Tensor, Tensor] | None = None  # inpainting: (input, mask), to keep the known pixels
 
     @property
     def image(self) -> Tensor:
+        """The exact output cropped to the input's size (unclamped; what :func:`recover_input` inverts)."""
         return self.output[..., : self.height, : self.width]
+
+    @property
+    def restored(self) -> Tensor:
+        """The restored image as users get it: clamped to [0, 1]; for inpainting, known pixels unchanged."""
+        out = self.image
+        if self.known is not None:
+            out = torch.where(self.known[1] > 0.5, out, self.known[0])
+        return out.clamp(0, 1)
 
 
 @dataclass
@@ -318,7 +328,7 @@ def restore(
     """Restore ``image`` with ``model``; returns the same type, mode and size (a list for a list).
 
     Pass the task's level: ``sigma`` (noise σ, 0–255), ``quality`` (JPEG quality, 1–100) or ``mask``
-    (same size, white/True = missing). ``tile``: "auto" (tile images over ~1 MP), None/0 (never) or a
+    (same size, white/True = missing; known pixels are returned unchanged). ``tile``: "auto" (tile images over ~1 MP), None/0 (never) or a
     tile size in pixels, with ``overlap`` pixels of shared context. ``return_float=True`` returns a
     :class:`FloatResult` (the exact unclamped output) for :func:`recover_input`.
     """
@@ -331,8 +341,10 @@ def restore(
     device, dtype = _model_device_dtype(model)
     x = x.to(device, dtype)
     levels = _levels(sigma, quality)
+    known = None
     if mask is not None:
         m = _mask_to_tensor(mask, h, w).to(device, dtype)
+        known = (x, m)
         x = apply_mask(x, m)
         levels["mask"] = _pad(m, model.multiple).expand(x.shape[0], -1, -1, -1)
     canvas = _pad(x, model.multiple)
@@ -340,9 +352,8 @@ def restore(
     t = _resolve_tile(tile, *canvas.shape[-2:], model.multiple)
     with torch.inference_mode():
         out = _tiled(model.forward, canvas, cond, t, overlap, model.multiple, progress)
-    if return_float:
-        return FloatResult(out, cond, h, w, t, overlap)
-    return _from_batch(out[..., :h, :w], meta)
+    result = FloatResult(out, cond, h, w, t, overlap, known)
+    return result if return_float else _from_batch(result.restored, meta)
 
 
 def recover_input(

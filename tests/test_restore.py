@@ -116,6 +116,9 @@ def test_recover_input_inpainting_gives_the_filled_image(model_factory):
     rec = model.recover_input(result, mask=mask)
     expected = torch.where(mask[None] > 0.5, torch.full_like(img, MASK_FILL), img)
     assert (rec - expected).abs().max() < 1e-3
+    out = model.restore(img, mask=mask)
+    assert torch.equal(out[:, :, mask[0] == 0], img[:, :, mask[0] == 0])  # known pixels kept exactly
+    assert not torch.equal(out[:, :, mask[0] > 0], img[:, :, mask[0] > 0])
     with pytest.raises(ValueError, match="does not match the image size"):
         model.restore(img, mask=torch.zeros(20, 20))
 
