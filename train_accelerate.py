@@ -270,5 +270,19 @@ def finish(args: argparse.Namespace, model: IRAE, out: Path, step: int, throughp
         print(f"pushed {out} to https://huggingface.co/{repo}")
 
 
+def cli() -> None:
+    """Entry point: user errors (bad paths, empty or imageless datasets, NaN loss) end with a clear message."""
+    import sys
+
+    from datasets.exceptions import DatasetNotFoundError
+    from datasets.data_files import EmptyDatasetError
+
+    try:
+        main()
+    except (ValueError, FileNotFoundError, EmptyDatasetError, DatasetNotFoundError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

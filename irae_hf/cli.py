@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -76,7 +77,11 @@ def run_restore(args: argparse.Namespace) -> int:
     from .restore import load_image, restore
 
     tile: int | str | None = args.tile if args.tile == "auto" else int(args.tile)
-    model = IRAE.from_pretrained(args.model).to(args.device)
+    try:
+        model = IRAE.from_pretrained(args.model).to(args.device)
+    except (ValueError, OSError) as e:  # WeightsError, bad config values, missing folders or files
+        print(f"error: cannot load model {args.model}: {e}", file=sys.stderr)
+        return 2
     if args.task and args.task != model.task:
         print(f"error: --task {args.task} but {args.model} is a {model.task!r} model", file=sys.stderr)
         return 2
@@ -88,7 +93,11 @@ def run_restore(args: argparse.Namespace) -> int:
     failed = 0
     for path, rel in tqdm(files, desc="restoring", unit="img"):
         try:
-            image = load_image(path)
+            with warnings.catch_warnings(record=True) as notes:
+                warnings.simplefilter("always")
+                image = load_image(path)
+            for note in notes:
+                tqdm.write(f"note: {note.message}", file=sys.stderr)
             result = restore(
                 model, image, sigma=args.sigma, quality=args.quality, mask=_mask_for(args.mask, rel), tile=tile
             )

@@ -7,7 +7,9 @@ For every fixed condition the map is exactly invertible: ``model.inverse(model(x
 
 from __future__ import annotations
 
+import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +174,16 @@ class IRAE(
         return recover_input(self, result, **kwargs)
 
     # ----------------------------------------------------------------------------- Hub saving/loading
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, **kwargs: Any) -> IRAE:  # type: ignore[override]
+        """``PyTorchModelHubMixin.from_pretrained`` with clear errors for a broken ``config.json``."""
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        except json.JSONDecodeError as e:
+            raise WeightsError(f"{pretrained_model_name_or_path}: config.json is not valid JSON ({e})") from e
+        except (TypeError, AttributeError) as e:  # config.json holds JSON that is not an object of settings
+            raise WeightsError(f"{pretrained_model_name_or_path}: unusable config.json ({e})") from e
+
     def generate_model_card(self, *args: Any, **kwargs: Any) -> Any:
         """The model card from ``model_card.md``, filled with this model's task and configuration."""
         kwargs = {"task": self.task, "config": self.config, "num_parameters": f"{self.num_parameters:,}", **kwargs}
@@ -189,9 +201,13 @@ class IRAE(
         token: str | bool | None,
         map_location: str = "cpu",
         strict: bool = True,
+        config: dict | None = None,
         **model_kwargs: Any,
     ) -> IRAE:
         """Load ``model.safetensors`` only (pickle ``.bin`` weights are refused), strictly by default."""
+        unknown = sorted(set(config or {}) - set(cls._hub_mixin_init_parameters))
+        if unknown:
+            warnings.warn(f"{model_id}: ignoring unknown config.json keys {unknown}", stacklevel=3)
         model = cls(**model_kwargs)
         if os.path.isdir(model_id):
             path = os.path.join(model_id, WEIGHTS_NAME)

@@ -10,6 +10,7 @@ of ``2**levels`` and cropped back; large images run in overlapping tiles with bl
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +84,10 @@ def load_image(path: Any) -> Image.Image:
     """Open an image file fully (so truncated files fail here, clearly), EXIF orientation applied."""
     try:
         with Image.open(path) as img:
-            img.seek(0)  # animated images: the first frame
+            if getattr(img, "n_frames", 1) > 1:
+                warnings.warn(f"{path}: animated image with {img.n_frames} frames; restoring the first frame only",
+                              stacklevel=2)
+            img.seek(0)
             img.load()
             return ImageOps.exif_transpose(img) or img.copy()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
