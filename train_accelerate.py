@@ -64,6 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--checkpointing_steps", type=int, default=500)
     p.add_argument("--checkpoints_total_limit", type=int, default=2)
     p.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
+    p.add_argument("--init_from", default=None, help="start from these weights (folder or Hub id), not from scratch")
+    p.add_argument("--export_from", default=None,
+                   help="no training: write OUTPUT_DIR as a save_pretrained folder from this checkpoint")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--num_workers", type=int, default=2, help="data loader workers per process")
     p.add_argument("--cache_images", action="store_true", help="keep decoded images in memory (small datasets)")
@@ -97,7 +100,7 @@ def find_checkpoint(output_dir: Path, resume: str) -> Path:
     return max(done, key=lambda d: int(d.name.split("-")[1]))
 
 
-def save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, limit: int) -> None:
+def save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, limit: int, state: dict) -> None:
     """``save_state`` into a temporary folder, then an atomic rename: never a half-written checkpoint."""
     root = output_dir / "checkpoints"
     final, tmp = root / f"checkpoint-{step}", root / f".tmp-checkpoint-{step}"
@@ -107,7 +110,7 @@ def save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, limit
     accelerator.save_state(str(tmp))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        (tmp / STATE_FILE).write_text(json.dumps({"step": step}))
+        (tmp / STATE_FILE).write_text(json.dumps({"step": step, **state}, indent=1))
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         done = sorted((d for d in root.glob("checkpoint-*")), key=lambda d: int(d.name.split("-")[1]))
@@ -141,6 +144,8 @@ def validate(accelerator: Accelerator, model: torch.nn.Module, loader, task: str
 
 def main(argv: list[str] | None = None) -> Path:
     args = parse_args(argv)
+    if args.export_from:
+        return export(args)
     out = Path(args.output_dir)
     precision = args.mixed_precision
     if precision is None and "ACCELERATE_MIXED_PRECISION" not in os.environ and torch.cuda.is_available():
@@ -166,10 +171,15 @@ def main(argv: list[str] | None = None) -> Path:
         val_loader = accelerator.prepare(torch.utils.data.DataLoader(val_set, batch_size=1))
 
     model = IRAE(task=args.task, width=args.width, depth=args.depth, levels=args.levels)
+    if args.init_from:
+        model = IRAE.from_pretrained(args.init_from)
+        if model.task != args.task:
+            raise ValueError(f"--init_from {args.init_from} is a {model.task!r} model, not {args.task!r}")
     resume_from = find_checkpoint(out, args.resume) if args.resume else None
-    step = json.loads((resume_from / STATE_FILE).read_text())["step"] if resume_from else 0
+    saved = json.loads((resume_from / STATE_FILE).read_text()) if resume_from else {}
+    step, history = saved.get("step", 0), saved.get("history", [])
     start_batch = step * args.gradient_accumulation_steps
-    if resume_from is None:  # Glow's data-dependent init on the first batch, then one set of values everywhere
+    if resume_from is None and not args.init_from:  # Glow's data-dependent init on the first batch, then synced
         first = stream.first_batch(args.batch_size)
         model.initialize(first["degraded"], **level_kwargs(args.task, first["level"]))
         model.to(accelerator.device)
@@ -221,20 +231,34 @@ def main(argv: list[str] | None = None) -> Path:
         bar.set_postfix(loss=f"{last['train/loss']:.4f}")
         if val_loader is not None and (step % args.validation_steps == 0 or step == args.max_steps):
             last.update(validate(accelerator, model, val_loader, args.task))
+            history.append({"step": step, **{k: round(v, 4) for k, v in last.items() if k.startswith("val/")}})
             accelerator.print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items()))
         accelerator.log(last, step=step)
         if step % args.checkpointing_steps == 0 or step == args.max_steps:
-            save_checkpoint(accelerator, out, step, args.checkpoints_total_limit)
+            save_checkpoint(accelerator, out, step, args.checkpoints_total_limit,
+                            {"metrics": last, "history": history, "patches_per_s": last["train/patches_per_s"]})
     bar.close()
     elapsed = time.perf_counter() - t0
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        finish(args, accelerator.unwrap_model(model), out, step, patches / max(elapsed, 1e-9), last)
+        finish(args, accelerator.unwrap_model(model), out, step, patches / max(elapsed, 1e-9), last, history)
     accelerator.end_training()
     return out
 
 
-def finish(args: argparse.Namespace, model: IRAE, out: Path, step: int, throughput: float, last: dict) -> None:
+def export(args: argparse.Namespace) -> Path:
+    """``--export_from CHECKPOINT``: the checkpoint's weights as a save_pretrained folder with its model card."""
+    ckpt = Path(args.export_from)
+    state = json.loads((ckpt / STATE_FILE).read_text())
+    model = IRAE(task=args.task, width=args.width, depth=args.depth, levels=args.levels)
+    model.load_weights(ckpt / "model.safetensors")
+    finish(args, model, Path(args.output_dir), state["step"], state.get("patches_per_s"), state.get("metrics", {}),
+           state.get("history", []))
+    return Path(args.output_dir)
+
+
+def finish(args: argparse.Namespace, model: IRAE, out: Path, step: int, throughput: float | None, last: dict,
+           history: list[dict] | None = None) -> None:
     """save_pretrained with the filled model card, then push exactly that folder if asked."""
     from irae_hf.evaluate import evaluate_model_card_table
 
@@ -254,12 +278,16 @@ def finish(args: argparse.Namespace, model: IRAE, out: Path, step: int, throughp
         f"Trained with `train_accelerate.py` for {step} steps of batch {args.batch_size} × "
         f"{args.gradient_accumulation_steps} accumulation, {args.crop_size}×{args.crop_size} random crops with flips "
         f"and rotations; {ranges}. L1 loss, Adam lr {args.learning_rate} with ×{args.lr_gamma} steps at "
-        f"{args.lr_milestones} of training; seed {args.seed}. Throughput {throughput:.1f} patches/s."
+        f"{args.lr_milestones} of training; seed {args.seed}."
+        + (f" Throughput {throughput:.1f} patches/s." if throughput else "")
     )
+    if history:
+        training += "\n\nValidation curve (fixed seeded degradations of the held-out images):\n\n| step | PSNR (dB) | SSIM |\n|---|---|---|\n"
+        training += "\n".join(f"| {h['step']} | {h['val/psnr']:.2f} | {h['val/ssim']:.4f} |" for h in history)
     (out / "README.md").unlink(missing_ok=True)  # always regenerate the card
     model.save_pretrained(out, model_card_kwargs={"training": training, "evaluation": evaluation,
                                                    "model_id": args.hub_model_id})
-    print(f"saved {out} ({step} steps, {throughput:.1f} patches/s)")
+    print(f"saved {out} ({step} steps)")
     if args.push_to_hub:
         from huggingface_hub import HfApi
 

@@ -40,3 +40,13 @@ def model_factory():
 @pytest.fixture
 def denoiser() -> IRAE:
     return make_model("denoise")
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    """accelerate keeps one global state per process; in-process training runs each need a fresh one."""
+    yield
+    from accelerate.state import AcceleratorState, GradientState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()

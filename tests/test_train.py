@@ -60,7 +60,8 @@ def test_two_process_cpu_training(images, tmp_path):
     assert proc.returncode == 0, log
     ckpt = out / "checkpoints" / "checkpoint-4"
     assert (ckpt / "random_states_1.pkl").exists(), "expected two processes"
-    assert json.loads((ckpt / "trainer_state.json").read_text()) == {"step": 4}
+    state = json.loads((ckpt / "trainer_state.json").read_text())
+    assert state["step"] == 4 and [h["step"] for h in state["history"]] == [2, 4]
     model = IRAE.from_pretrained(out)
     assert model.config["width"] == 8 and model.task == "denoise"
     card = (out / "README.md").read_text()
@@ -84,8 +85,19 @@ def test_killed_run_resumes_exactly(images, tmp_path):
     assert done and not (out / "model.safetensors").exists(), "the run should have died mid-way"
     train_accelerate.main(common[1:] + ["--output_dir", str(out), "--resume", "latest"])
     state = json.loads((out / "checkpoints" / "checkpoint-30" / "trainer_state.json").read_text())
-    assert state == {"step": 30}
+    assert state["step"] == 30
     assert max_diff(weights(ref), weights(out)) < 1e-5  # no step lost or repeated
+
+    exported = tmp_path / "exported"  # --export_from turns a checkpoint into a save_pretrained folder
+    train_accelerate.main(common[1:] + ["--output_dir", str(exported), "--export_from",
+                                        str(out / "checkpoints" / "checkpoint-15")])
+    assert "for 15 steps" in (exported / "README.md").read_text()
+    assert IRAE.from_pretrained(exported).task == "jpeg"
+
+    warm = tmp_path / "warm"  # --init_from starts from saved weights (no actnorm re-initialisation)
+    train_accelerate.main(common[1:] + ["--output_dir", str(warm), "--init_from", str(ref), "--max_steps", "1",
+                                        "--learning_rate", "0"])
+    assert max_diff(weights(ref), weights(warm)) == 0
 
 
 def test_push_to_hub_pushes_exactly_the_output_folder(images, tmp_path, monkeypatch):

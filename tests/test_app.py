@@ -1,0 +1,137 @@
+"""The Gradio app, driven through gradio_client on a loopback port, and once in a real headless browser."""
+
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import app
+from irae_hf.metrics import psnr
+
+gradio_client = pytest.importorskip("gradio_client")
+ROOT = Path(__file__).resolve().parents[1]
+PHOTO = ROOT / "examples" / "coffee.png"  # a real photo (CC0), 300×200
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    demo = app.main(["--port", str(port)], prevent_thread_lock=True, quiet=True, show_error=True)
+    yield f"http://127.0.0.1:{port}/", demo
+    demo.close()
+
+
+@pytest.fixture
+def client(server):
+    return gradio_client.Client(server[0], verbose=False)
+
+
+def load(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def test_shipped_weights_are_used():
+    models = app.load_models({})
+    assert all(m.trained and "pretrained" in m.source for m in models.values()), {t: m.source for t, m in models.items()}
+
+
+def test_named_endpoints(client):
+    names = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/denoise", "/jpeg", "/inpaint", "/recover"} <= set(names)
+
+
+def test_denoise_raises_psnr_and_recover_gives_the_input_back(client):
+    clean = load(PHOTO)
+    noisy_path = client.predict(gradio_client.handle_file(str(PHOTO)), 25, api_name="/add_noise")
+    (shown_in, restored), note, download = client.predict(gradio_client.handle_file(noisy_path), 25, api_name="/denoise")
+    noisy, out = load(noisy_path), load(restored)
+    assert out.shape == clean.shape and Path(download).suffix == ".png"
+    assert np.array_equal(load(download), out)  # the full-resolution download is the result
+    assert psnr(out, clean) > psnr(noisy, clean) + 3, note
+    assert "PSNR against the clean image" in note
+    recovered, original, text = client.predict(api_name="/recover")
+    assert np.abs(load(recovered).astype(int) - load(original)).max() <= 1
+    assert np.array_equal(load(original), noisy)
+    assert "at most" in text
+
+
+def test_jpeg_raises_psnr(client):
+    clean = load(PHOTO)
+    jpeg_path = client.predict(gradio_client.handle_file(str(PHOTO)), 10, api_name="/compress")
+    (_, restored), note, _ = client.predict(gradio_client.handle_file(jpeg_path), 10, api_name="/jpeg")
+    assert psnr(load(restored), clean) > psnr(load(jpeg_path), clean), note
+
+
+def test_inpaint_changes_only_the_masked_region(client, tmp_path):
+    bg = Image.open(PHOTO).convert("RGBA")
+    layer = np.zeros((bg.height, bg.width, 4), np.uint8)
+    layer[60:100, 100:160] = [255, 0, 255, 255]
+    Image.fromarray(layer).save(tmp_path / "layer.png")
+    bg.save(tmp_path / "bg.png")
+    value = {"background": gradio_client.handle_file(str(tmp_path / "bg.png")),
+             "layers": [gradio_client.handle_file(str(tmp_path / "layer.png"))], "composite": None}
+    (_, restored), note, _ = client.predict(value, api_name="/inpaint")
+    out, orig = load(restored), load(PHOTO)
+    mask = layer[..., 3] > 0
+    assert np.array_equal(out[~mask], orig[~mask])
+    assert np.abs(out[mask].astype(int) - 128).mean() > 5  # the grey hole was filled
+    assert "painted region" in note
+
+
+def test_errors_are_shown_not_crashes(client):
+    with pytest.raises(Exception, match="Restore an image first|Upload"):
+        gradio_client.Client(client.src, verbose=False).predict(api_name="/recover")
+
+
+def test_untrained_fallback_and_cli_options(tmp_path, monkeypatch):
+    monkeypatch.setattr(app, "ROOT", tmp_path)
+    models = app.load_models({})
+    assert not models["denoise"].trained and "UNTRAINED" in models["denoise"].source
+    args = app.parse_args([])
+    assert args.host == "127.0.0.1" and args.port == 7860 and not args.share
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_browser_upload_click_and_screenshot(server, tmp_path):
+    """Upload a 768×512 image in headless Chromium, press Denoise, wait for the result, screenshot it."""
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    browser_path = _chromium()
+    if browser_path is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium): browser test skipped")
+    img = Image.open(ROOT / "examples" / "astronaut.png").convert("RGB").resize((768, 512))
+    img.save(tmp_path / "photo.png")
+    shot = Path(os.environ.get("IRAE_SCREENSHOT", tmp_path / "app.png"))
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server[0])
+        page.locator("input[type=file]").first.set_input_files(str(tmp_path / "photo.png"))
+        page.wait_for_timeout(1000)
+        page.get_by_role("button", name="Add noise", exact=True).click()
+        page.wait_for_timeout(3000)  # the noisy image replaces the upload
+        t0 = time.perf_counter()
+        page.get_by_role("button", name="Denoise", exact=True).click()
+        page.get_by_text("PSNR against the clean image").first.wait_for(timeout=120_000)
+        seconds = time.perf_counter() - t0
+        page.wait_for_timeout(500)
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    print(f"click to result for 768x512: {seconds:.2f} s")
+    assert shot.stat().st_size > 10_000
