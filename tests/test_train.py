@@ -156,3 +156,35 @@ def test_actnorm_initialised_on_first_batch(images, tmp_path):
     flags = [v for k, v in w.items() if k.endswith("initialized")]
     assert flags and all(bool(f) for f in flags)
     assert torch.equal(w["flow1.root.steps.layers.0.layers.0.bias"], w["flow2.root.steps.layers.0.layers.0.bias"])
+
+
+def test_interrupted_checkpoint_write_leaves_no_half_checkpoint(images, tmp_path, monkeypatch):
+    """A save_state that dies mid-way leaves only a temporary folder; resume uses the last complete one."""
+    from accelerate import Accelerator
+
+    real = Accelerator.save_state
+    calls = {"n": 0}
+
+    def dying_save_state(self, output_dir=None, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second checkpoint: write part of it, then die
+            Path(output_dir).mkdir(parents=True, exist_ok=True)
+            (Path(output_dir) / "model.safetensors").write_bytes(b"half")
+            raise KeyboardInterrupt("killed while writing")
+        return real(self, output_dir, **kw)
+
+    monkeypatch.setattr(Accelerator, "save_state", dying_save_state)
+    args = ["--task", "denoise", "--dataset", str(images / "train"), "--output_dir", str(tmp_path / "run"),
+            "--max_steps", "4", "--checkpointing_steps", "2", *TINY]
+    with pytest.raises(KeyboardInterrupt):
+        train_accelerate.main(args)
+    names = sorted(d.name for d in (tmp_path / "run" / "checkpoints").iterdir())
+    assert names == [".tmp-checkpoint-4", "checkpoint-2"]
+    assert train_accelerate.find_checkpoint(tmp_path / "run", "latest").name == "checkpoint-2"
+    monkeypatch.setattr(Accelerator, "save_state", real)
+    from accelerate.state import AcceleratorState, GradientState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+    train_accelerate.main(args + ["--resume", "latest"])
+    assert sorted(d.name for d in (tmp_path / "run" / "checkpoints").iterdir()) == ["checkpoint-2", "checkpoint-4"]
