@@ -125,7 +125,9 @@ def _pil_to_array(img: Image.Image) -> tuple[np.ndarray, _Meta]:
         return np.repeat(arr[..., None], 3, axis=2), _Meta("pil", True, alpha, mode, info=info)
     if mode != "RGB" and mode != "RGBA":
         img, mode = img.convert("RGB"), "RGB"  # CMYK, YCbCr, LAB, HSV
-    return np.asarray(img, dtype=np.float32) / 255.0, _Meta("pil", False, alpha, mode, info=info)
+    arr = np.asarray(img, dtype=np.float32)
+    arr /= 255.0  # in place: large images stay at one float copy
+    return arr, _Meta("pil", False, alpha, mode, info=info)
 
 
 def _array_from_numpy(arr: np.ndarray) -> tuple[np.ndarray, _Meta]:
@@ -175,8 +177,7 @@ def _to_batch(image: Any) -> tuple[Tensor, _Meta]:
 
 
 def _from_batch(x: Tensor, meta: _Meta) -> Any:
-    """Back to the caller's type and mode (clamped to the valid range)."""
-    x = x.clamp(0, 1)
+    """Back to the caller's type and mode; ``x`` is clamped to [0, 1] and may be overwritten."""
     if meta.grey:
         x = x.mean(dim=1, keepdim=True)
     if meta.kind == "tensor":
@@ -184,16 +185,20 @@ def _from_batch(x: Tensor, meta: _Meta) -> Any:
         return x if meta.ndim == 4 else x[0]
     arr = x[0].permute(1, 2, 0).float().cpu().numpy()
     if meta.kind == "numpy":
-        if meta.dtype == np.uint8:
-            arr = np.round(arr * 255).astype(np.uint8)
-        elif meta.dtype == np.uint16:
-            arr = np.round(arr * 65535).astype(np.uint16)
+        if meta.dtype in (np.uint8, np.uint16):
+            arr = _quantize(arr, np.iinfo(meta.dtype).max).astype(meta.dtype)
         else:
             arr = arr.astype(meta.dtype)
         if meta.alpha is not None:
             arr = np.concatenate([arr, meta.alpha], axis=2)
         return arr[..., 0] if meta.ndim == 2 else arr
     return _array_to_pil(arr, meta)
+
+
+def _quantize(arr: np.ndarray, top: int) -> np.ndarray:
+    """round(arr * top), in place (``arr`` is a scratch float copy; large images need no second one)."""
+    np.multiply(arr, top, out=arr)
+    return np.round(arr, out=arr)
 
 
 def _array_to_pil(arr: np.ndarray, meta: _Meta) -> Image.Image:
@@ -205,7 +210,7 @@ def _array_to_pil(arr: np.ndarray, meta: _Meta) -> Image.Image:
     elif mode == "F":
         out = Image.fromarray((arr[..., 0] * 255).astype(np.float32), mode="F")
     else:
-        u8 = np.round(arr * 255).astype(np.uint8)
+        u8 = _quantize(arr, 255).astype(np.uint8)
         out = Image.fromarray(u8[..., 0], mode="L") if meta.grey else Image.fromarray(u8, mode="RGB")
         if meta.alpha is not None:
             out.putalpha(meta.alpha)
@@ -304,7 +309,7 @@ def _tiled(
             done += 1
             if progress:
                 progress(done, total)
-    return out / weight
+    return out.div_(weight)
 
 
 # --------------------------------------------------------------------------------------- public API
