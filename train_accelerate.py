@@ -1,4 +1,4 @@
-"""Train IRAE with Hugging Face accelerate on any image dataset (a Hub id or a local folder).
+"""Train IRAE (or the equal-size DnCNN baseline) with Hugging Face accelerate on any image dataset.
 
     accelerate launch train_accelerate.py --task denoise --dataset ../shared/data/photos \\
         --output_dir runs/denoise --max_steps 20000 --batch_size 16 --crop_size 96
@@ -23,9 +23,10 @@ from accelerate import Accelerator
 from accelerate.utils import ProjectConfiguration, broadcast, set_seed
 from tqdm.auto import tqdm
 
-from irae_hf import IRAE
 from irae_hf.data import DegradationSpec, PatchBatches, PatchStream, ValidationSet, image_column, load_image_dataset
+from irae_hf.hub import RestorationModel
 from irae_hf.metrics import psnr, ssim
+from irae_hf.zoo import build, load_model
 
 STATE_FILE = "trainer_state.json"
 
@@ -47,9 +48,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch_size", type=int, default=16, help="per process")
     p.add_argument("--gradient_accumulation_steps", type=int, default=1)
     p.add_argument("--crop_size", type=int, default=96)
-    p.add_argument("--width", type=int, default=64)
-    p.add_argument("--depth", type=int, default=16)
-    p.add_argument("--levels", type=int, default=2)
+    p.add_argument("--arch", choices=["irae", "dncnn"], default="irae", help="irae, or the equal-size DnCNN baseline")
+    p.add_argument("--width", type=int, default=None, help="default: 64 (irae), 96 (dncnn)")
+    p.add_argument("--depth", type=int, default=None, help="default: 16 steps per level (irae), 18 layers (dncnn)")
+    p.add_argument("--levels", type=int, default=2, help="irae only")
     p.add_argument("--learning_rate", type=float, default=1e-3)
     p.add_argument("--lr_milestones", type=float, nargs="*", default=[0.5, 0.75, 0.9],
                    help="step decay at these fractions of --max_steps")
@@ -81,10 +83,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.push_to_hub and not args.hub_model_id:
         p.error("--push_to_hub needs --hub_model_id ORG/NAME")
-    if args.max_steps < 1 or args.batch_size < 1 or args.crop_size < 2**args.levels:
+    multiple = 2**args.levels if args.arch == "irae" else 1
+    if args.max_steps < 1 or args.batch_size < 1 or args.crop_size < multiple:
         p.error("--max_steps and --batch_size must be >= 1 and --crop_size >= 2**levels")
-    args.crop_size -= args.crop_size % 2**args.levels
+    args.crop_size -= args.crop_size % multiple
     return args
+
+
+def new_model(args: argparse.Namespace) -> RestorationModel:
+    """A fresh model of ``--arch`` with the sizes given (the architecture's defaults where not)."""
+    sizes = {"width": args.width, "depth": args.depth}
+    if args.arch == "irae":
+        sizes["levels"] = args.levels
+    return build(args.arch, task=args.task, **sizes)
 
 
 def find_checkpoint(output_dir: Path, resume: str) -> Path:
@@ -167,14 +178,13 @@ def main(argv: list[str] | None = None) -> Path:
     if args.validation_dir or args.validation_split:
         val = (load_image_dataset(args.validation_dir) if args.validation_dir
                else load_image_dataset(args.dataset, args.validation_split, args.dataset_config))
-        val_set = ValidationSet(val, image_column(val, args.image_column), spec, args.validation_crop, 2**args.levels)
+        multiple = 2**args.levels if args.arch == "irae" else 1
+        val_set = ValidationSet(val, image_column(val, args.image_column), spec, args.validation_crop, multiple)
         val_loader = accelerator.prepare(torch.utils.data.DataLoader(val_set, batch_size=1))
 
-    model = IRAE(task=args.task, width=args.width, depth=args.depth, levels=args.levels)
-    if args.init_from:
-        model = IRAE.from_pretrained(args.init_from)
-        if model.task != args.task:
-            raise ValueError(f"--init_from {args.init_from} is a {model.task!r} model, not {args.task!r}")
+    model = load_model(args.init_from) if args.init_from else new_model(args)
+    if args.init_from and model.task != args.task:
+        raise ValueError(f"--init_from {args.init_from} is a {model.task!r} model, not {args.task!r}")
     resume_from = find_checkpoint(out, args.resume) if args.resume else None
     saved = json.loads((resume_from / STATE_FILE).read_text()) if resume_from else {}
     step, history = saved.get("step", 0), saved.get("history", [])
@@ -250,14 +260,14 @@ def export(args: argparse.Namespace) -> Path:
     """``--export_from CHECKPOINT``: the checkpoint's weights as a save_pretrained folder with its model card."""
     ckpt = Path(args.export_from)
     state = json.loads((ckpt / STATE_FILE).read_text())
-    model = IRAE(task=args.task, width=args.width, depth=args.depth, levels=args.levels)
+    model = new_model(args)
     model.load_weights(ckpt / "model.safetensors")
     finish(args, model, Path(args.output_dir), state["step"], state.get("patches_per_s"), state.get("metrics", {}),
            state.get("history", []))
     return Path(args.output_dir)
 
 
-def finish(args: argparse.Namespace, model: IRAE, out: Path, step: int, throughput: float | None, last: dict,
+def finish(args: argparse.Namespace, model: RestorationModel, out: Path, step: int, throughput: float | None, last: dict,
            history: list[dict] | None = None) -> None:
     """save_pretrained with the filled model card, then push exactly that folder if asked."""
     from irae_hf.evaluate import evaluate_model_card_table
@@ -293,7 +303,7 @@ def finish(args: argparse.Namespace, model: IRAE, out: Path, step: int, throughp
 
         api = HfApi(token=args.hub_token)
         repo = api.create_repo(args.hub_model_id, private=args.hub_private, exist_ok=True).repo_id
-        api.upload_folder(repo_id=repo, folder_path=str(out), commit_message=f"IRAE {args.task}, {step} steps",
+        api.upload_folder(repo_id=repo, folder_path=str(out), commit_message=f"{type(model).__name__} {args.task}, {step} steps",
                           allow_patterns=["config.json", "model.safetensors", "README.md"])
         print(f"pushed {out} to https://huggingface.co/{repo}")
 

@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="PSNR/SSIM of a model and the classical baselines on a folder")
     e.add_argument("--model", help="a save_pretrained folder or Hub id (omit to run baselines only)")
-    e.add_argument("--name", help="the model's name in the table (default IRAE)")
+    e.add_argument("--name", help="the model's name in the table (default: its class, IRAE or DnCNN)")
     e.add_argument("--task", required=True, choices=["denoise", "jpeg", "inpaint"])
     e.add_argument("--data", required=True, help="folder of clean images")
     e.add_argument("--sigma", type=float, nargs="+", help="denoise: σ values (default 15 25 50)")
@@ -73,12 +73,12 @@ def _mask_for(mask_arg: str | None, rel: Path) -> Image.Image | None:
 def run_restore(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from .model import IRAE
     from .restore import load_image, restore
+    from .zoo import load_model
 
     tile: int | str | None = args.tile if args.tile == "auto" else int(args.tile)
     try:
-        model = IRAE.from_pretrained(args.model).to(args.device)
+        model = load_model(args.model).to(args.device)
     except (ValueError, OSError) as e:  # WeightsError, bad config values, missing folders or files
         print(f"error: cannot load model {args.model}: {e}", file=sys.stderr)
         return 2

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from .degrade import add_gaussian_noise, apply_mask, box_mask, free_form_mask, jpeg_compress
 from .metrics import psnr, ssim, to_uint8
-from .model import IRAE
+from .hub import RestorationModel
 
 __all__ = ["BASELINES", "evaluate", "markdown_table", "load_folder", "evaluate_model_card_table"]
 
@@ -155,25 +155,27 @@ def markdown_table(rows: list[dict]) -> str:
 DEFAULT_SETTINGS = {"denoise": [15, 25, 50], "jpeg": [10, 20, 30, 40], "inpaint": ["free-form", "box"]}
 
 
-def evaluate_model_card_table(model: IRAE, folder: str, levels: Sequence[float] | None = None) -> str:
+def evaluate_model_card_table(model: RestorationModel, folder: str, levels: Sequence[float] | None = None) -> str:
     """The model against the input on ``folder``, as a markdown table for the model card."""
     images = load_folder(folder)
     settings = list(levels) if levels else DEFAULT_SETTINGS[model.task]
     if model.task == "jpeg":
         settings = [int(s) for s in settings]
-    methods = {"IRAE": model_restorer(model), **{k: v for k, v in BASELINES[model.task].items() if k.startswith("input")}}
+    methods = {type(model).__name__: model_restorer(model), **{k: v for k, v in BASELINES[model.task].items() if k.startswith("input")}}
     rows = evaluate(methods, images, model.task, settings)
     return f"On {len(images)} images of `{Path(folder).name}`:\n\n" + markdown_table(rows)
 
 
 def run_cli(args) -> int:
     """``python -m irae_hf evaluate``: print the markdown table, write the JSON."""
+    from .zoo import load_model
+
     methods: dict[str, Restorer] = {}
     if args.model:
-        model = IRAE.from_pretrained(args.model).to(args.device)
+        model = load_model(args.model).to(args.device)
         if model.task != args.task:
             raise ValueError(f"--task {args.task} but {args.model} is a {model.task!r} model")
-        methods[args.name or "IRAE"] = model_restorer(model)
+        methods[args.name or type(model).__name__] = model_restorer(model)
     baselines = BASELINES[args.task]
     chosen = baselines if args.baselines is None else {k: baselines[k] for k in args.baselines}
     methods.update(chosen)

@@ -7,39 +7,24 @@ For every fixed condition the map is exactly invertible: ``model.inverse(model(x
 
 from __future__ import annotations
 
-import json
-import os
-import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
-from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
-from huggingface_hub.errors import EntryNotFoundError
 from torch import Tensor
 
 from .flows import ActNorm, FlowLevel, InvertibleModule, Inverse, InvertibleSequence, MultiScaleFlow
+from .hub import TASKS, RestorationModel, WeightsError
 
 __all__ = ["IRAE", "TASKS", "WeightsError"]
 
-#: task -> the keyword that carries its degradation level
-TASKS = {"denoise": "sigma", "jpeg": "quality", "inpaint": "mask"}
-WEIGHTS_NAME = constants.SAFETENSORS_SINGLE_FILE  # "model.safetensors"
 _CARD_TEMPLATE = (Path(__file__).parent / "model_card.md").read_text(encoding="utf-8")
 
 
-class WeightsError(ValueError):
-    """Weights that cannot be loaded: missing, corrupt, mismatched, or not safetensors."""
-
-
 class IRAE(
+    RestorationModel,
     InvertibleModule,
-    PyTorchModelHubMixin,
-    library_name="irae-hf",
-    tags=["image-restoration", "normalizing-flow", "invertible", "irae"],
-    pipeline_tag="image-to-image",
-    license="apache-2.0",
-    repo_url="https://github.com/irae-hf/irae-hf",
+    tags=["normalizing-flow", "invertible", "irae"],
     paper_url="https://arxiv.org/abs/2009.03173",
     model_card_template=_CARD_TEMPLATE,
 ):
@@ -56,11 +41,8 @@ class IRAE(
 
     def __init__(self, task: str = "denoise", channels: int = 3, width: int = 64, depth: int = 16, levels: int = 2):
         super().__init__()
-        if task not in TASKS:
-            raise ValueError(f"unknown task {task!r}; expected one of {sorted(TASKS)}")
-        for name, value in (("channels", channels), ("width", width), ("depth", depth), ("levels", levels)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.check_task(task)
+        self.check_positive(channels=channels, width=width, depth=depth, levels=levels)
         if levels > 6:
             raise ValueError(f"levels must be at most 6, got {levels}")
         self.config = {"task": task, "channels": channels, "width": width, "depth": depth, "levels": levels}
@@ -74,49 +56,6 @@ class IRAE(
     def flow(self) -> InvertibleSequence:
         """The whole map as one invertible composition: flow 1, then flow 2 run backwards."""
         return InvertibleSequence(self.flow1, Inverse(self.flow2))
-
-    # ----------------------------------------------------------------------------- conditioning
-    def condition(
-        self,
-        x: Tensor,
-        *,
-        sigma: float | Tensor | None = None,
-        quality: float | Tensor | None = None,
-        mask: Tensor | None = None,
-    ) -> Tensor:
-        """The B×1×H×W conditioning map for ``x`` from this task's keyword (and only that one)."""
-        given = {k: v for k, v in (("sigma", sigma), ("quality", quality), ("mask", mask)) if v is not None}
-        key = TASKS[self.task]
-        extra = sorted(set(given) - {key})
-        if extra:
-            raise ValueError(f"a {self.task!r} model takes {key}=, not {', '.join(e + '=' for e in extra)}")
-        if key not in given:
-            raise ValueError(f"a {self.task!r} model needs {key}= (the degradation level to undo)")
-        b, _, h, w = x.shape
-        if key == "mask":
-            m = torch.as_tensor(mask, device=x.device)
-            if m.ndim == 2:
-                m = m[None, None]
-            elif m.ndim == 3:
-                m = m[:, None]
-            if m.shape[-2:] != (h, w) or m.shape[1] != 1 or m.shape[0] not in (1, b):
-                raise ValueError(f"mask of shape {tuple(m.shape)} does not match the image {tuple(x.shape)}")
-            return (m > 0.5).to(x.dtype).expand(b, 1, h, w)
-        value = torch.as_tensor(given[key], dtype=torch.float64)
-        lo, hi, scale = (0.0, 255.0, 255.0) if key == "sigma" else (1.0, 100.0, 100.0)
-        if not torch.isfinite(value).all() or (value < lo).any() or (value > hi).any():
-            raise ValueError(f"{key} must be in [{lo:g}, {hi:g}], got {given[key]!r}")
-        value = (value / scale).to(device=x.device, dtype=x.dtype).reshape(-1, 1, 1, 1)
-        if value.shape[0] not in (1, b):
-            raise ValueError(f"{key} has {value.shape[0]} values for a batch of {b}")
-        return value.expand(b, 1, h, w)
-
-    def _cond(self, x: Tensor, cond: Tensor | None, levels: dict[str, Any]) -> Tensor:
-        if cond is not None:
-            if levels:
-                raise ValueError("pass either cond= or the task keyword, not both")
-            return cond.to(x.dtype)
-        return self.condition(x, **levels)
 
     # ----------------------------------------------------------------------------- exact maps
     def forward(self, x: Tensor, cond: Tensor | None = None, **levels: Any) -> Tensor:
@@ -156,100 +95,3 @@ class IRAE(
             if isinstance(m, FlowLevel):
                 m.steps.memory_saving = enabled
 
-    @property
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
-    # ----------------------------------------------------------------------------- images
-    def restore(self, image: Any, **kwargs: Any) -> Any:
-        """Restore a PIL image, numpy array or tensor of any size; see :func:`irae_hf.restore.restore`."""
-        from .restore import restore  # images in/out live one layer up
-
-        return restore(self, image, **kwargs)
-
-    def recover_input(self, result: Any, **kwargs: Any) -> Tensor:
-        """Run the exact inverse on ``restore(..., return_float=True)``; see :func:`irae_hf.restore.recover_input`."""
-        from .restore import recover_input
-
-        return recover_input(self, result, **kwargs)
-
-    # ----------------------------------------------------------------------------- Hub saving/loading
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, **kwargs: Any) -> IRAE:  # type: ignore[override]
-        """``PyTorchModelHubMixin.from_pretrained`` with clear errors for a broken ``config.json``."""
-        try:
-            return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
-        except json.JSONDecodeError as e:
-            raise WeightsError(f"{pretrained_model_name_or_path}: config.json is not valid JSON ({e})") from e
-        except (TypeError, AttributeError) as e:  # config.json holds JSON that is not an object of settings
-            raise WeightsError(f"{pretrained_model_name_or_path}: unusable config.json ({e})") from e
-
-    def generate_model_card(self, *args: Any, **kwargs: Any) -> Any:
-        """The model card from ``model_card.md``, filled with this model's task and configuration."""
-        kwargs = {"task": self.task, "config": self.config, "num_parameters": f"{self.num_parameters:,}", **kwargs}
-        return super().generate_model_card(*args, **kwargs)
-
-    @classmethod
-    def _from_pretrained(
-        cls,
-        *,
-        model_id: str,
-        revision: str | None,
-        cache_dir: str | Path | None,
-        force_download: bool,
-        local_files_only: bool,
-        token: str | bool | None,
-        map_location: str = "cpu",
-        strict: bool = True,
-        config: dict | None = None,
-        **model_kwargs: Any,
-    ) -> IRAE:
-        """Load ``model.safetensors`` only (pickle ``.bin`` weights are refused), strictly by default."""
-        unknown = sorted(set(config or {}) - set(cls._hub_mixin_init_parameters))
-        if unknown:
-            warnings.warn(f"{model_id}: ignoring unknown config.json keys {unknown}", stacklevel=3)
-        model = cls(**model_kwargs)
-        if os.path.isdir(model_id):
-            path = os.path.join(model_id, WEIGHTS_NAME)
-            if not os.path.isfile(path):
-                pickles = [f for f in os.listdir(model_id) if f.endswith((".bin", ".pt", ".pth", ".ckpt"))]
-                hint = f" (found {', '.join(sorted(pickles))}: pickle weights are refused)" if pickles else ""
-                raise WeightsError(f"no {WEIGHTS_NAME} in {model_id}{hint}")
-        else:
-            try:
-                path = hf_hub_download(
-                    repo_id=model_id,
-                    filename=WEIGHTS_NAME,
-                    revision=revision,
-                    cache_dir=cache_dir,
-                    force_download=force_download,
-                    token=token,
-                    local_files_only=local_files_only,
-                )
-            except EntryNotFoundError as e:
-                raise WeightsError(f"no {WEIGHTS_NAME} in Hub repo {model_id}; IRAE loads safetensors only") from e
-        model.load_weights(path, map_location=map_location, strict=strict)
-        return model.eval()
-
-    def load_weights(self, path: str | Path, map_location: str | torch.device = "cpu", strict: bool = True) -> None:
-        """Load a safetensors file with clear errors for corrupt files and missing or mismatched tensors."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        try:
-            state = load_file(str(path), device=str(map_location))
-        except (SafetensorError, OSError, ValueError) as e:
-            raise WeightsError(f"cannot read {path}: corrupt or not a safetensors file ({e})") from e
-        own = self.state_dict()
-        missing = sorted(k for k in own if k not in state)
-        unexpected = sorted(k for k in state if k not in own)
-        wrong = sorted(k for k in state if k in own and state[k].shape != own[k].shape)
-        if wrong:
-            raise WeightsError(f"{path}: tensors of the wrong shape for {self.config}: {_few(wrong)}")
-        if strict and (missing or unexpected):
-            raise WeightsError(f"{path}: missing tensors {_few(missing)}; unexpected tensors {_few(unexpected)}")
-        self.load_state_dict(state, strict=False)
-
-
-def _few(keys: list[str], n: int = 5) -> str:
-    return "[]" if not keys else ", ".join(keys[:n]) + (f" … ({len(keys)} in all)" if len(keys) > n else "")

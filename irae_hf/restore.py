@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 from torch import Tensor
 
 from .degrade import apply_mask
-from .model import IRAE
+from .hub import RestorationModel
 
 __all__ = ["restore", "recover_input", "FloatResult", "load_image", "AUTO_TILE_PIXELS", "DEFAULT_TILE", "IMAGE_SUFFIXES"]
 
@@ -317,13 +317,13 @@ def _levels(sigma: Any, quality: Any) -> dict[str, Any]:
     return {k: v for k, v in (("sigma", sigma), ("quality", quality)) if v is not None}
 
 
-def _model_device_dtype(model: IRAE) -> tuple[torch.device, torch.dtype]:
+def _model_device_dtype(model: RestorationModel) -> tuple[torch.device, torch.dtype]:
     p = next(model.parameters())
     return p.device, p.dtype
 
 
 def restore(
-    model: IRAE,
+    model: RestorationModel,
     image: Any,
     *,
     sigma: float | None = None,
@@ -366,7 +366,7 @@ def restore(
 
 
 def recover_input(
-    model: IRAE, result: FloatResult, *, progress: Progress | None = None, **levels: Any
+    model: RestorationModel, result: FloatResult, *, progress: Progress | None = None, **levels: Any
 ) -> Tensor:
     """The corrupted input as the model saw it (B×3×H×W float), by the exact inverse of the result.
 

@@ -188,3 +188,19 @@ def test_interrupted_checkpoint_write_leaves_no_half_checkpoint(images, tmp_path
     GradientState._reset_state()
     train_accelerate.main(args + ["--resume", "latest"])
     assert sorted(d.name for d in (tmp_path / "run" / "checkpoints").iterdir()) == ["checkpoint-2", "checkpoint-4"]
+
+
+def test_dncnn_baseline_trains_with_the_same_script(images, tmp_path):
+    from irae_hf.dncnn import DnCNN
+    from irae_hf.zoo import load_model
+
+    out = tmp_path / "dncnn"
+    train_accelerate.main(["--arch", "dncnn", "--task", "jpeg", "--dataset", str(images / "train"), "--output_dir",
+                           str(out), "--max_steps", "2", "--eval_dir", str(images / "val"), *TINY, "--depth", "4"])
+    model = load_model(out)
+    assert isinstance(model, DnCNN) and model.config["width"] == 8 and model.config["arch"] == "dncnn"
+    card = (out / "README.md").read_text()
+    assert "DnCNN baseline (jpeg)" in card and "| 10 | DnCNN |" in card
+    with pytest.raises(ValueError, match="not invertible"):
+        train_accelerate.main(["--arch", "dncnn", "--dataset", str(images / "train"), "--output_dir", str(tmp_path / "x"),
+                               "--memory_saving", *TINY, "--depth", "4"])

@@ -1,0 +1,61 @@
+"""A DnCNN-style non-invertible CNN with IRAE's interface: the baseline for the paper's claim.
+
+Zhang et al. (2017) with FFDNet-style conditioning: the level map is concatenated to the input, the
+network predicts the residual (``restored = x - net(x, cond)``). At width 96 and depth 18 it has
+1,336,323 parameters, within 2 % of IRAE's default 1,353,216, so the two compare at equal size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .hub import RestorationModel
+
+__all__ = ["DnCNN"]
+
+_CARD = """---
+{{ card_data }}
+---
+
+# DnCNN baseline ({{ task }})
+
+A DnCNN-style conditional CNN trained by irae-hf's `train_accelerate.py --arch dncnn`, the equal-size
+non-invertible baseline for IRAE ({{ paper_url }}). Parameters: {{ num_parameters }}.
+
+## Training
+
+{{ training | default("[More Information Needed]", true) }}
+
+## Evaluation
+
+{{ evaluation | default("[More Information Needed]", true) }}
+"""
+
+
+class DnCNN(RestorationModel, tags=["dncnn", "baseline"], paper_url="https://arxiv.org/abs/1608.03981",
+            model_card_template=_CARD):
+    """``depth`` 3×3 convolutions of ``width`` channels (BatchNorm + ReLU inside), residual output.
+
+    ``arch`` is stored in config.json so loaders can tell a DnCNN folder from an IRAE one.
+    """
+
+    def __init__(self, task: str = "denoise", channels: int = 3, width: int = 96, depth: int = 18, arch: str = "dncnn"):
+        super().__init__()
+        self.check_task(task)
+        self.check_positive(channels=channels, width=width, depth=depth)
+        if depth < 3 or arch != "dncnn":
+            raise ValueError(f"DnCNN needs depth >= 3 and arch 'dncnn', got depth={depth}, arch={arch!r}")
+        self.task, self.multiple = task, 1
+        self.config = {"task": task, "channels": channels, "width": width, "depth": depth, "arch": arch}
+        layers: list[nn.Module] = [nn.Conv2d(channels + 1, width, 3, padding=1), nn.ReLU(inplace=True)]
+        for _ in range(depth - 2):
+            layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+        layers.append(nn.Conv2d(width, channels, 3, padding=1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor, cond: Tensor | None = None, **levels: Any) -> Tensor:
+        c = self._cond(x, cond, levels)
+        return x - self.net(torch.cat([x, c], dim=1))

@@ -1,0 +1,210 @@
+"""What every restoration network here shares: the task's conditioning input, images in and out,
+and Hub saving/loading (safetensors only, strict, with clear errors). IRAE and the DnCNN baseline subclass it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError
+from torch import Tensor, nn
+
+__all__ = ["RestorationModel", "TASKS", "WeightsError", "WEIGHTS_NAME"]
+
+#: task -> the keyword that carries its degradation level
+TASKS = {"denoise": "sigma", "jpeg": "quality", "inpaint": "mask"}
+WEIGHTS_NAME = constants.SAFETENSORS_SINGLE_FILE  # "model.safetensors"
+
+
+class WeightsError(ValueError):
+    """Weights that cannot be loaded: missing, corrupt, mismatched, or not safetensors."""
+
+
+class RestorationModel(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="irae-hf",
+    tags=["image-restoration"],
+    pipeline_tag="image-to-image",
+    license="apache-2.0",
+    repo_url="https://github.com/irae-hf/irae-hf",
+):
+    """A conditional restoration network: ``forward(x, sigma=|quality=|mask=)`` on B×C×H×W in [0, 1].
+
+    Subclasses set ``self.task``, ``self.config`` and ``self.multiple`` (the size inputs must divide by).
+    """
+
+    task: str
+    config: dict
+    multiple: int = 1
+
+    @staticmethod
+    def check_task(task: str) -> None:
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; expected one of {sorted(TASKS)}")
+
+    @staticmethod
+    def check_positive(**values: Any) -> None:
+        for name, value in values.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+    # ----------------------------------------------------------------------------- conditioning
+    def condition(
+        self,
+        x: Tensor,
+        *,
+        sigma: float | Tensor | None = None,
+        quality: float | Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
+        """The B×1×H×W conditioning map for ``x`` from this task's keyword (and only that one)."""
+        given = {k: v for k, v in (("sigma", sigma), ("quality", quality), ("mask", mask)) if v is not None}
+        key = TASKS[self.task]
+        extra = sorted(set(given) - {key})
+        if extra:
+            raise ValueError(f"a {self.task!r} model takes {key}=, not {', '.join(e + '=' for e in extra)}")
+        if key not in given:
+            raise ValueError(f"a {self.task!r} model needs {key}= (the degradation level to undo)")
+        b, _, h, w = x.shape
+        if key == "mask":
+            m = torch.as_tensor(mask, device=x.device)
+            if m.ndim == 2:
+                m = m[None, None]
+            elif m.ndim == 3:
+                m = m[:, None]
+            if m.shape[-2:] != (h, w) or m.shape[1] != 1 or m.shape[0] not in (1, b):
+                raise ValueError(f"mask of shape {tuple(m.shape)} does not match the image {tuple(x.shape)}")
+            return (m > 0.5).to(x.dtype).expand(b, 1, h, w)
+        value = torch.as_tensor(given[key], dtype=torch.float64)
+        lo, hi, scale = (0.0, 255.0, 255.0) if key == "sigma" else (1.0, 100.0, 100.0)
+        if not torch.isfinite(value).all() or (value < lo).any() or (value > hi).any():
+            raise ValueError(f"{key} must be in [{lo:g}, {hi:g}], got {given[key]!r}")
+        value = (value / scale).to(device=x.device, dtype=x.dtype).reshape(-1, 1, 1, 1)
+        if value.shape[0] not in (1, b):
+            raise ValueError(f"{key} has {value.shape[0]} values for a batch of {b}")
+        return value.expand(b, 1, h, w)
+
+    def _cond(self, x: Tensor, cond: Tensor | None, levels: dict[str, Any]) -> Tensor:
+        if cond is not None:
+            if levels:
+                raise ValueError("pass either cond= or the task keyword, not both")
+            return cond.to(x.dtype)
+        return self.condition(x, **levels)
+
+    def inverse(self, y: Tensor, cond: Tensor | None = None, **levels: Any) -> Tensor:
+        """Only invertible models have one; the rest lose information (the paper's point)."""
+        raise NotImplementedError(f"{type(self).__name__} is not invertible: its input cannot be recovered")
+
+    def initialize(self, x: Tensor, cond: Tensor | None = None, **levels: Any) -> None:
+        """Data-dependent initialisation on a first batch (nothing to do unless a subclass needs it)."""
+
+    def set_memory_saving(self, enabled: bool = True) -> None:
+        """Memory-saving backprop needs invertibility; only invertible subclasses support it."""
+        if enabled:
+            raise ValueError(f"{type(self).__name__} is not invertible: memory-saving backprop needs inverses")
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # ----------------------------------------------------------------------------- images
+    def restore(self, image: Any, **kwargs: Any) -> Any:
+        """Restore a PIL image, numpy array or tensor of any size; see :func:`irae_hf.restore.restore`."""
+        from .restore import restore  # images in/out live one layer up
+
+        return restore(self, image, **kwargs)
+
+    def recover_input(self, result: Any, **kwargs: Any) -> Tensor:
+        """Run the exact inverse on ``restore(..., return_float=True)``; see :func:`irae_hf.restore.recover_input`."""
+        from .restore import recover_input
+
+        return recover_input(self, result, **kwargs)
+
+    # ----------------------------------------------------------------------------- Hub saving/loading
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, **kwargs: Any) -> RestorationModel:  # type: ignore[override]
+        """``PyTorchModelHubMixin.from_pretrained`` with clear errors for a broken ``config.json``."""
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        except json.JSONDecodeError as e:
+            raise WeightsError(f"{pretrained_model_name_or_path}: config.json is not valid JSON ({e})") from e
+        except (TypeError, AttributeError) as e:  # config.json holds JSON that is not an object of settings
+            raise WeightsError(f"{pretrained_model_name_or_path}: unusable config.json ({e})") from e
+
+    def generate_model_card(self, *args: Any, **kwargs: Any) -> Any:
+        """The model card from ``model_card.md``, filled with this model's task and configuration."""
+        kwargs = {"task": self.task, "config": self.config, "num_parameters": f"{self.num_parameters:,}", **kwargs}
+        return super().generate_model_card(*args, **kwargs)
+
+    @classmethod
+    def _from_pretrained(
+        cls,
+        *,
+        model_id: str,
+        revision: str | None,
+        cache_dir: str | Path | None,
+        force_download: bool,
+        local_files_only: bool,
+        token: str | bool | None,
+        map_location: str = "cpu",
+        strict: bool = True,
+        config: dict | None = None,
+        **model_kwargs: Any,
+    ) -> RestorationModel:
+        """Load ``model.safetensors`` only (pickle ``.bin`` weights are refused), strictly by default."""
+        unknown = sorted(set(config or {}) - set(cls._hub_mixin_init_parameters))
+        if unknown:
+            warnings.warn(f"{model_id}: ignoring unknown config.json keys {unknown}", stacklevel=3)
+        model = cls(**model_kwargs)
+        if os.path.isdir(model_id):
+            path = os.path.join(model_id, WEIGHTS_NAME)
+            if not os.path.isfile(path):
+                pickles = [f for f in os.listdir(model_id) if f.endswith((".bin", ".pt", ".pth", ".ckpt"))]
+                hint = f" (found {', '.join(sorted(pickles))}: pickle weights are refused)" if pickles else ""
+                raise WeightsError(f"no {WEIGHTS_NAME} in {model_id}{hint}")
+        else:
+            try:
+                path = hf_hub_download(
+                    repo_id=model_id,
+                    filename=WEIGHTS_NAME,
+                    revision=revision,
+                    cache_dir=cache_dir,
+                    force_download=force_download,
+                    token=token,
+                    local_files_only=local_files_only,
+                )
+            except EntryNotFoundError as e:
+                raise WeightsError(f"no {WEIGHTS_NAME} in Hub repo {model_id}; only safetensors weights are loaded") from e
+        model.load_weights(path, map_location=map_location, strict=strict)
+        return model.eval()
+
+    def load_weights(self, path: str | Path, map_location: str | torch.device = "cpu", strict: bool = True) -> None:
+        """Load a safetensors file with clear errors for corrupt files and missing or mismatched tensors."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            state = load_file(str(path), device=str(map_location))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise WeightsError(f"cannot read {path}: corrupt or not a safetensors file ({e})") from e
+        own = self.state_dict()
+        missing = sorted(k for k in own if k not in state)
+        unexpected = sorted(k for k in state if k not in own)
+        wrong = sorted(k for k in state if k in own and state[k].shape != own[k].shape)
+        if wrong:
+            raise WeightsError(f"{path}: tensors of the wrong shape for {self.config}: {_few(wrong)}")
+        if strict and (missing or unexpected):
+            raise WeightsError(f"{path}: missing tensors {_few(missing)}; unexpected tensors {_few(unexpected)}")
+        self.load_state_dict(state, strict=False)
+
+
+
+def _few(keys: list[str], n: int = 5) -> str:
+    return "[]" if not keys else ", ".join(keys[:n]) + (f" … ({len(keys)} in all)" if len(keys) > n else "")

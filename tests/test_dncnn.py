@@ -1,0 +1,35 @@
+import pytest
+import torch
+
+from irae_hf import IRAE
+from irae_hf.dncnn import DnCNN
+from irae_hf.zoo import build, load_model
+
+
+def test_equal_size_to_irae():
+    assert abs(DnCNN().num_parameters / IRAE().num_parameters - 1) < 0.10
+    assert DnCNN().num_parameters == 1_336_323
+
+
+def test_restores_any_size_and_loads_by_arch(tmp_path):
+    model = DnCNN(task="inpaint", width=8, depth=3).eval()
+    img = torch.rand(1, 3, 37, 53)
+    mask = torch.zeros(37, 53)
+    mask[5:10, 5:10] = 1
+    out = model.restore(img, mask=mask)
+    assert out.shape == img.shape and torch.equal(out[..., mask == 0], img[..., mask == 0])
+    model.save_pretrained(tmp_path)
+    loaded = load_model(tmp_path)
+    assert isinstance(loaded, DnCNN) and torch.equal(loaded(img[..., :36, :52], mask=mask[:36, :52]),
+                                                     model(img[..., :36, :52], mask=mask[:36, :52]))
+    assert isinstance(build("irae", task="jpeg", width=4, depth=1), IRAE)
+
+
+def test_not_invertible():
+    model = DnCNN(width=8, depth=3)
+    with pytest.raises(NotImplementedError, match="not invertible"):
+        model.inverse(torch.rand(1, 3, 8, 8), sigma=5)
+    with pytest.raises(ValueError, match="not invertible"):
+        model.set_memory_saving(True)
+    with pytest.raises(ValueError, match="depth >= 3"):
+        DnCNN(depth=2)
