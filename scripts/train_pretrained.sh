@@ -12,6 +12,7 @@ STEPS=${STEPS:-5000}
 CROP=${CROP:-64}
 BATCH=${BATCH:-16}
 THREADS=${THREADS:-1}
+ARCH=${ARCH:-irae}
 VAL="Wood.png Storm.png citrus-fruits.png"
 mkdir -p "$WORK/photos_train" "$WORK/photos_val"
 for f in "$DATA"/*.png; do
@@ -23,7 +24,7 @@ NOTE="Data: 35 of the 38 photos in ../shared/data/photos (natural photos from De
 for task in "$@"; do
   resume=()
   ls "$WORK/$task"/checkpoints/checkpoint-* >/dev/null 2>&1 && resume=(--resume latest)
-  OMP_NUM_THREADS=$THREADS python train_accelerate.py --task "$task" --dataset "$WORK/photos_train" \
+  OMP_NUM_THREADS=$THREADS python train_accelerate.py --arch "$ARCH" --task "$task" --dataset "$WORK/photos_train" \
     --validation_dir "$WORK/photos_val" --output_dir "$WORK/$task" --max_steps "$STEPS" --batch_size "$BATCH" \
     --crop_size "$CROP" --checkpointing_steps 250 --validation_steps 250 --cache_images --num_workers 0 \
     --training_data_note "$NOTE" "${resume[@]}" "${@:$#+1}" > "$WORK/$task.log" 2>&1 &
