@@ -65,7 +65,9 @@ def load_models(sources: dict[str, str | None], device: str = "cpu") -> dict[str
     for task in TASKS:
         src = sources.get(task) or os.environ.get(ENV_VARS[task])
         if src is None and not (ROOT / "pretrained" / task / "model.safetensors").exists():
-            models[task] = Loaded(IRAE(task=task).to(device).eval(), f"UNTRAINED: no weights in pretrained/{task}", False)
+            models[task] = Loaded(
+                IRAE(task=task).to(device).eval(), f"UNTRAINED: no weights in pretrained/{task}", False
+            )
             continue
         model = IRAE.from_pretrained(src or ROOT / "pretrained" / task).to(device).eval()
         if model.task != task:
@@ -126,12 +128,19 @@ def _psnr_note(task: str, image: np.ndarray, restored: np.ndarray, session: Sess
     return f"PSNR{where} against the clean image: **{before:.2f} dB → {after:.2f} dB** ({after - before:+.2f} dB)"
 
 
-def _run(models: dict[str, Loaded], task: str, image: np.ndarray, level: dict, session: Session, progress) -> np.ndarray:
+def _run(
+    models: dict[str, Loaded], task: str, image: np.ndarray, level: dict, session: Session, progress
+) -> np.ndarray:
     """Restore ``image`` (H×W×3 uint8) keeping the exact float result in the session for /recover."""
     model = models[task].model
     x = _tensor(image)
-    result = restore(model, x[None], **level, return_float=True,
-                     progress=lambda done, total: progress(done / total, desc=f"{task}: tile {done}/{total}"))
+    result = restore(
+        model,
+        x[None],
+        **level,
+        return_float=True,
+        progress=lambda done, total: progress(done / total, desc=f"{task}: tile {done}/{total}"),
+    )
     session.result, session.task = result, task
     session.model_input = apply_mask(x, level["mask"]) if task == "inpaint" else x  # what the model saw
     return _uint8(result.restored[0])
@@ -161,12 +170,16 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
                 mask |= layer[..., 3] > 0
         if not mask.any():
             raise gr.Error("Paint over the region to fill with the brush first.")
-        restored = _run(models, "inpaint", background, {"mask": torch.from_numpy(mask.astype(np.float32))}, session, progress)
+        restored = _run(
+            models, "inpaint", background, {"mask": torch.from_numpy(mask.astype(np.float32))}, session, progress
+        )
         holed = _uint8(session.model_input)
         before, after = psnr(holed, background, mask=mask), psnr(restored, background, mask=mask)
-        note = (f"PSNR in the painted region against the original picture: **{before:.2f} dB (grey hole) → "
-                f"{after:.2f} dB** ({after - before:+.2f} dB); pixels outside it differ by at most "
-                f"{int(np.abs(restored[~mask].astype(int) - background[~mask]).max()) if (~mask).any() else 0}/255.")
+        note = (
+            f"PSNR in the painted region against the original picture: **{before:.2f} dB (grey hole) → "
+            f"{after:.2f} dB** ({after - before:+.2f} dB); pixels outside it differ by at most "
+            f"{int(np.abs(restored[~mask].astype(int) - background[~mask]).max()) if (~mask).any() else 0}/255."
+        )
         return (holed, restored), note, _save_png(restored, "inpaint"), session
 
     def recover(session):
@@ -175,8 +188,10 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
         model = models[session.task].model
         recovered = recover_input(model, session.result)[0]
         diff = (recovered.float().cpu() - session.model_input).abs().max().item() * 255
-        text = (f"Ran the exact inverse of the {session.task} model on its float output: the recovered input "
-                f"differs from the input the model saw by at most **{diff:.2e}** (in 0–255 pixel units).")
+        text = (
+            f"Ran the exact inverse of the {session.task} model on its float output: the recovered input "
+            f"differs from the input the model saw by at most **{diff:.2e}** (in 0–255 pixel units)."
+        )
         return _uint8(recovered), _uint8(session.model_input), text
 
     return {"denoise": denoise, "jpeg": jpeg, "inpaint": inpaint, "recover": recover}
@@ -190,17 +205,24 @@ def _image_input() -> gr.Image:
 def _result_column() -> tuple[gr.ImageSlider, gr.Markdown, gr.File]:
     """Before/after slider (PNG, not Gradio's default webp), the PSNR note and the full-resolution download."""
     with gr.Column():
-        return (gr.ImageSlider(type="numpy", format="png", label="before / after", interactive=False),
-                gr.Markdown(), gr.File(label="Full-resolution PNG"))
+        return (
+            gr.ImageSlider(type="numpy", format="png", label="before / after", interactive=False),
+            gr.Markdown(),
+            gr.File(label="Full-resolution PNG"),
+        )
 
 
 def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
     h = make_handlers(models)
-    weights = "\n".join(f"- **{t}**: `{m.source}`" + ("" if m.trained else " ⚠️ untrained identity model") for t, m in models.items())
+    weights = "\n".join(
+        f"- **{t}**: `{m.source}`" + ("" if m.trained else " ⚠️ untrained identity model") for t, m in models.items()
+    )
     with gr.Blocks(title="IRAE — invertible image restoration") as demo:
-        gr.Markdown("# IRAE — Invertible Restoring Autoencoder\nRestoration by a bijection: the corrupted input "
-                    "can be recovered exactly from the result ([paper](https://arxiv.org/abs/2009.03173)).\n\n"
-                    f"Weights:\n{weights}")
+        gr.Markdown(
+            "# IRAE — Invertible Restoring Autoencoder\nRestoration by a bijection: the corrupted input "
+            "can be recovered exactly from the result ([paper](https://arxiv.org/abs/2009.03173)).\n\n"
+            f"Weights:\n{weights}"
+        )
         session = gr.State(Session())
         with gr.Tab("Denoise"):
             with gr.Row():
@@ -216,7 +238,9 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
             with gr.Row():
                 with gr.Column():
                     j_in = _image_input()
-                    j_q = gr.Slider(1, 100, 10, step=1, label="JPEG quality (compress to try a clean photo; restore undoes it)")
+                    j_q = gr.Slider(
+                        1, 100, 10, step=1, label="JPEG quality (compress to try a clean photo; restore undoes it)"
+                    )
                     j_add_btn = gr.Button("Compress")
                     j_btn = gr.Button("Restore", variant="primary")
                 j_outputs = _result_column()
@@ -224,9 +248,16 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
         with gr.Tab("Inpaint"):
             with gr.Row():
                 with gr.Column():
-                    i_in = gr.ImageEditor(type="numpy", image_mode="RGBA", format="png", label="Paint the region to fill",
-                                          brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"), sources=["upload", "clipboard"],
-                                          layers=False, transforms=())
+                    i_in = gr.ImageEditor(
+                        type="numpy",
+                        image_mode="RGBA",
+                        format="png",
+                        label="Paint the region to fill",
+                        brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"),
+                        sources=["upload", "clipboard"],
+                        layers=False,
+                        transforms=(),
+                    )
                     i_btn = gr.Button("Fill", variant="primary")
                 i_outputs = _result_column()
             gr.Examples(EXAMPLES, inputs=i_in)
@@ -249,7 +280,9 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="IRAE restoration demo")
     for task in TASKS:
-        p.add_argument(f"--{task}-model", dest=task, help=f"folder or Hub id (default ${ENV_VARS[task]} or pretrained/{task})")
+        p.add_argument(
+            f"--{task}-model", dest=task, help=f"folder or Hub id (default ${ENV_VARS[task]} or pretrained/{task})"
+        )
     p.add_argument("--device", default="cpu")
     p.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1 unless told otherwise)")
     p.add_argument("--port", type=int, default=7860)
@@ -268,8 +301,13 @@ def main(argv: list[str] | None = None, **launch_kwargs: Any) -> gr.Blocks:
         print(f"{task}: {m.source}" + ("" if m.trained else "  (untrained identity model)"))
     demo = build_demo(models)
     demo.queue(max_size=args.queue_size, default_concurrency_limit=args.concurrency)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                max_file_size=args.max_file_size, **launch_kwargs)
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        max_file_size=args.max_file_size,
+        **launch_kwargs,
+    )
     return demo
 
 

@@ -53,22 +53,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--depth", type=int, default=None, help="default: 16 steps per level (irae), 18 layers (dncnn)")
     p.add_argument("--levels", type=int, default=2, help="irae only")
     p.add_argument("--learning_rate", type=float, default=1e-3)
-    p.add_argument("--lr_milestones", type=float, nargs="*", default=[0.5, 0.75, 0.9],
-                   help="step decay at these fractions of --max_steps")
+    p.add_argument(
+        "--lr_milestones",
+        type=float,
+        nargs="*",
+        default=[0.5, 0.75, 0.9],
+        help="step decay at these fractions of --max_steps",
+    )
     p.add_argument("--lr_gamma", type=float, default=0.5)
     p.add_argument("--max_grad_norm", type=float, default=1.0)
     p.add_argument("--sigma_range", type=float, nargs=2, default=[0.0, 75.0])
     p.add_argument("--quality_range", type=int, nargs=2, default=[5, 95])
     p.add_argument("--mask_types", nargs="+", default=["free-form", "box"], choices=["free-form", "box"])
     p.add_argument("--memory_saving", action="store_true", help="rebuild activations by inversion in backward")
-    p.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default=None,
-                   help="default: accelerate's configuration, else bf16 on GPUs and no on CPUs")
+    p.add_argument(
+        "--mixed_precision",
+        choices=["no", "fp16", "bf16"],
+        default=None,
+        help="default: accelerate's configuration, else bf16 on GPUs and no on CPUs",
+    )
     p.add_argument("--checkpointing_steps", type=int, default=500)
     p.add_argument("--checkpoints_total_limit", type=int, default=2)
     p.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
     p.add_argument("--init_from", default=None, help="start from these weights (folder or Hub id), not from scratch")
-    p.add_argument("--export_from", default=None,
-                   help="no training: write OUTPUT_DIR as a save_pretrained folder from this checkpoint")
+    p.add_argument(
+        "--export_from",
+        default=None,
+        help="no training: write OUTPUT_DIR as a save_pretrained folder from this checkpoint",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--num_workers", type=int, default=2, help="data loader workers per process")
     p.add_argument("--cache_images", action="store_true", help="keep decoded images in memory (small datasets)")
@@ -172,12 +184,23 @@ def main(argv: list[str] | None = None) -> Path:
 
     train = load_image_dataset(args.dataset, args.split, args.dataset_config, args.streaming)
     column = image_column(train, args.image_column)
-    stream = PatchStream(train, column, args.crop_size, spec, args.seed, accelerator.process_index,
-                         accelerator.num_processes, cache=args.cache_images)
+    stream = PatchStream(
+        train,
+        column,
+        args.crop_size,
+        spec,
+        args.seed,
+        accelerator.process_index,
+        accelerator.num_processes,
+        cache=args.cache_images,
+    )
     val_loader = None
     if args.validation_dir or args.validation_split:
-        val = (load_image_dataset(args.validation_dir) if args.validation_dir
-               else load_image_dataset(args.dataset, args.validation_split, args.dataset_config))
+        val = (
+            load_image_dataset(args.validation_dir)
+            if args.validation_dir
+            else load_image_dataset(args.dataset, args.validation_split, args.dataset_config)
+        )
         multiple = 2**args.levels if args.arch == "irae" else 1
         val_set = ValidationSet(val, image_column(val, args.image_column), spec, args.validation_crop, multiple)
         val_loader = accelerator.prepare(torch.utils.data.DataLoader(val_set, batch_size=1))
@@ -208,11 +231,14 @@ def main(argv: list[str] | None = None) -> Path:
         accelerator.print(f"resumed from {resume_from} at step {step}")
 
     loader = torch.utils.data.DataLoader(
-        PatchBatches(stream, args.batch_size, start_batch), batch_size=None,
+        PatchBatches(stream, args.batch_size, start_batch),
+        batch_size=None,
         num_workers=0 if stream.streaming else args.num_workers,
     )
     if accelerator.is_main_process and args.report_to != "none":
-        accelerator.init_trackers("irae", config={k: str(v) if isinstance(v, list) else v for k, v in vars(args).items()})
+        accelerator.init_trackers(
+            "irae", config={k: str(v) if isinstance(v, list) else v for k, v in vars(args).items()}
+        )
 
     bar = tqdm(total=args.max_steps, initial=step, desc="training", disable=not accelerator.is_local_main_process)
     t0, patches, last = time.perf_counter(), 0, {}
@@ -223,8 +249,10 @@ def main(argv: list[str] | None = None) -> Path:
             restored = model(batch["degraded"], **level_kwargs(args.task, batch["level"]))
             loss = torch.nn.functional.l1_loss(restored.float(), batch["clean"])
             if not torch.isfinite(loss):
-                raise RuntimeError(f"loss is {loss.item()} at step {step}: stopping without saving "
-                                   "(lower --learning_rate or --max_grad_norm, or use --mixed_precision no)")
+                raise RuntimeError(
+                    f"loss is {loss.item()} at step {step}: stopping without saving "
+                    "(lower --learning_rate or --max_grad_norm, or use --mixed_precision no)"
+                )
             accelerator.backward(loss)
             if accelerator.sync_gradients and args.max_grad_norm > 0:
                 accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
@@ -236,8 +264,11 @@ def main(argv: list[str] | None = None) -> Path:
         scheduler.step()
         step += 1
         bar.update(1)
-        last = {"train/loss": loss.item(), "train/lr": scheduler.get_last_lr()[0],
-                "train/patches_per_s": patches / (time.perf_counter() - t0)}
+        last = {
+            "train/loss": loss.item(),
+            "train/lr": scheduler.get_last_lr()[0],
+            "train/patches_per_s": patches / (time.perf_counter() - t0),
+        }
         bar.set_postfix(loss=f"{last['train/loss']:.4f}")
         if val_loader is not None and (step % args.validation_steps == 0 or step == args.max_steps):
             last.update(validate(accelerator, model, val_loader, args.task))
@@ -245,8 +276,13 @@ def main(argv: list[str] | None = None) -> Path:
             accelerator.print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items()))
         accelerator.log(last, step=step)
         if step % args.checkpointing_steps == 0 or step == args.max_steps:
-            save_checkpoint(accelerator, out, step, args.checkpoints_total_limit,
-                            {"metrics": last, "history": history, "patches_per_s": last["train/patches_per_s"]})
+            save_checkpoint(
+                accelerator,
+                out,
+                step,
+                args.checkpoints_total_limit,
+                {"metrics": last, "history": history, "patches_per_s": last["train/patches_per_s"]},
+            )
     bar.close()
     elapsed = time.perf_counter() - t0
     accelerator.wait_for_everyone()
@@ -262,13 +298,27 @@ def export(args: argparse.Namespace) -> Path:
     state = json.loads((ckpt / STATE_FILE).read_text())
     model = new_model(args)
     model.load_weights(ckpt / "model.safetensors")
-    finish(args, model, Path(args.output_dir), state["step"], state.get("patches_per_s"), state.get("metrics", {}),
-           state.get("history", []))
+    finish(
+        args,
+        model,
+        Path(args.output_dir),
+        state["step"],
+        state.get("patches_per_s"),
+        state.get("metrics", {}),
+        state.get("history", []),
+    )
     return Path(args.output_dir)
 
 
-def finish(args: argparse.Namespace, model: RestorationModel, out: Path, step: int, throughput: float | None, last: dict,
-           history: list[dict] | None = None) -> None:
+def finish(
+    args: argparse.Namespace,
+    model: RestorationModel,
+    out: Path,
+    step: int,
+    throughput: float | None,
+    last: dict,
+    history: list[dict] | None = None,
+) -> None:
     """save_pretrained with the filled model card, then push exactly that folder if asked."""
     from irae_hf.evaluate import evaluate_model_card_table
 
@@ -278,11 +328,16 @@ def finish(args: argparse.Namespace, model: RestorationModel, out: Path, step: i
     if args.eval_dir:
         evaluation = evaluate_model_card_table(model, args.eval_dir, args.eval_levels)
     elif "val/psnr" in last:
-        evaluation = (f"Validation ({args.validation_dir or args.validation_split}, center crops, fixed seeded "
-                      f"degradations): PSNR {last['val/psnr']:.2f} dB / SSIM {last['val/ssim']:.4f} "
-                      f"(input: {last['val/psnr_input']:.2f} dB / {last['val/ssim_input']:.4f}).")
-    ranges = {"denoise": f"σ drawn uniformly from {args.sigma_range}", "jpeg": f"quality drawn from {args.quality_range}",
-              "inpaint": f"masks: {', '.join(args.mask_types)}"}[args.task]
+        evaluation = (
+            f"Validation ({args.validation_dir or args.validation_split}, center crops, fixed seeded "
+            f"degradations): PSNR {last['val/psnr']:.2f} dB / SSIM {last['val/ssim']:.4f} "
+            f"(input: {last['val/psnr_input']:.2f} dB / {last['val/ssim_input']:.4f})."
+        )
+    ranges = {
+        "denoise": f"σ drawn uniformly from {args.sigma_range}",
+        "jpeg": f"quality drawn from {args.quality_range}",
+        "inpaint": f"masks: {', '.join(args.mask_types)}",
+    }[args.task]
     training = (
         f"{args.training_data_note or 'Data: ' + args.dataset + ' (split ' + args.split + ')'}.\n\n"
         f"Trained with `train_accelerate.py` for {step} steps of batch {args.batch_size} × "
@@ -295,16 +350,21 @@ def finish(args: argparse.Namespace, model: RestorationModel, out: Path, step: i
         training += "\n\nValidation curve (fixed seeded degradations of the held-out images):\n\n| step | PSNR (dB) | SSIM |\n|---|---|---|\n"
         training += "\n".join(f"| {h['step']} | {h['val/psnr']:.2f} | {h['val/ssim']:.4f} |" for h in history)
     (out / "README.md").unlink(missing_ok=True)  # always regenerate the card
-    model.save_pretrained(out, model_card_kwargs={"training": training, "evaluation": evaluation,
-                                                   "model_id": args.hub_model_id})
+    model.save_pretrained(
+        out, model_card_kwargs={"training": training, "evaluation": evaluation, "model_id": args.hub_model_id}
+    )
     print(f"saved {out} ({step} steps)")
     if args.push_to_hub:
         from huggingface_hub import HfApi
 
         api = HfApi(token=args.hub_token)
         repo = api.create_repo(args.hub_model_id, private=args.hub_private, exist_ok=True).repo_id
-        api.upload_folder(repo_id=repo, folder_path=str(out), commit_message=f"{type(model).__name__} {args.task}, {step} steps",
-                          allow_patterns=["config.json", "model.safetensors", "README.md"])
+        api.upload_folder(
+            repo_id=repo,
+            folder_path=str(out),
+            commit_message=f"{type(model).__name__} {args.task}, {step} steps",
+            allow_patterns=["config.json", "model.safetensors", "README.md"],
+        )
         print(f"pushed {out} to https://huggingface.co/{repo}")
 
 

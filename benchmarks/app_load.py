@@ -73,11 +73,15 @@ def main() -> None:
     lat = sorted(r[0] for r in results)
     p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))] if lat else float("nan")
     print(f"{a.clients} concurrent clients, {a.size}x{a.size} denoise (σ {a.sigma:g}), app concurrency 1, queue 32")
-    print(f"served {len(results)}/{a.clients} correctly ({len(errors)} errors) in {wall:.1f} s: "
-          f"{len(results) / wall:.2f} requests/s")
+    print(
+        f"served {len(results)}/{a.clients} correctly ({len(errors)} errors) in {wall:.1f} s: "
+        f"{len(results) / wall:.2f} requests/s"
+    )
     if lat:
-        print(f"latency p50 {statistics.median(lat):.2f} s, p95 {p95:.2f} s; PSNR {psnr(noisy, clean):.2f} dB noisy -> "
-              f"{min(r[1] for r in results):.2f}..{max(r[1] for r in results):.2f} dB restored")
+        print(
+            f"latency p50 {statistics.median(lat):.2f} s, p95 {p95:.2f} s; PSNR {psnr(noisy, clean):.2f} dB noisy -> "
+            f"{min(r[1] for r in results):.2f}..{max(r[1] for r in results):.2f} dB restored"
+        )
     print(f"peak RSS of the app process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     for e in errors:
         print(e)

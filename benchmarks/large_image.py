@@ -41,8 +41,10 @@ def main() -> None:
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert out.size == image.size
-    print(f"{w}x{h} ({w * h / 1e6:.1f} MP), tile {a.tile}: {seconds:.0f} s, peak RSS {peak:.0f} MB "
-          f"(before restoring: {base:.0f} MB; the image itself is {w * h * 3 / 2**20:.0f} MB as 8-bit RGB)")
+    print(
+        f"{w}x{h} ({w * h / 1e6:.1f} MP), tile {a.tile}: {seconds:.0f} s, peak RSS {peak:.0f} MB "
+        f"(before restoring: {base:.0f} MB; the image itself is {w * h * 3 / 2**20:.0f} MB as 8-bit RGB)"
+    )
 
 
 if __name__ == "__main__":

@@ -53,9 +53,13 @@ def worker(depth: int, saving: bool, batch: int, crop: int, steps: int, device: 
         peak = torch.cuda.max_memory_allocated()
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"depth": depth, "memory_saving": saving, "step_s": (time.perf_counter() - t0) / steps,
-            "peak_mb": peak / 2**20 if device == "cuda" else (peak - base) / 2**20,
-            "params": model.num_parameters}
+    return {
+        "depth": depth,
+        "memory_saving": saving,
+        "step_s": (time.perf_counter() - t0) / steps,
+        "peak_mb": peak / 2**20 if device == "cuda" else (peak - base) / 2**20,
+        "params": model.num_parameters,
+    }
 
 
 def main() -> None:
@@ -73,17 +77,32 @@ def main() -> None:
     rows = []
     for depth in a.depths:
         for saving in (False, True):
-            cmd = [sys.executable, __file__, "--worker", str(depth), str(int(saving)), "--batch", str(a.batch),
-                   "--crop", str(a.crop), "--steps", str(a.steps), "--device", a.device]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                str(depth),
+                str(int(saving)),
+                "--batch",
+                str(a.batch),
+                "--crop",
+                str(a.crop),
+                "--steps",
+                str(a.steps),
+                "--device",
+                a.device,
+            ]
             rows.append(json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout))
     what = "peak allocated (MB)" if a.device == "cuda" else "peak RSS growth (MB)"
     print(f"batch {a.batch} x 3 x {a.crop} x {a.crop}, width 64, 2 levels, Adam, device {a.device}\n")
     print(f"| depth | params | {what}: plain | memory-saving | ratio | step (s): plain | memory-saving | ratio |")
     print("|---|---|---|---|---|---|---|---|")
     for plain, saving in zip(rows[::2], rows[1::2]):
-        print(f"| {plain['depth']} | {plain['params']:,} | {plain['peak_mb']:.0f} | {saving['peak_mb']:.0f} | "
-              f"{saving['peak_mb'] / max(plain['peak_mb'], 1e-9):.2f} | {plain['step_s']:.2f} | {saving['step_s']:.2f} | "
-              f"{saving['step_s'] / plain['step_s']:.2f} |")
+        print(
+            f"| {plain['depth']} | {plain['params']:,} | {plain['peak_mb']:.0f} | {saving['peak_mb']:.0f} | "
+            f"{saving['peak_mb'] / max(plain['peak_mb'], 1e-9):.2f} | {plain['step_s']:.2f} | {saving['step_s']:.2f} | "
+            f"{saving['step_s'] / plain['step_s']:.2f} |"
+        )
 
 
 if __name__ == "__main__":

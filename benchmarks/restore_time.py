@@ -44,8 +44,18 @@ def main() -> None:
         if level is None:
             Image.fromarray(np.zeros((512, 768), np.uint8)).save(tmp / "mask.png")
             level = ["--mask", str(tmp / "mask.png")]
-        cmd = [sys.executable, "-m", "irae_hf", "restore", "--model", model_dir, *level, str(tmp / "in.png"),
-               "-o", str(tmp / "out")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "irae_hf",
+            "restore",
+            "--model",
+            model_dir,
+            *level,
+            str(tmp / "in.png"),
+            "-o",
+            str(tmp / "out"),
+        ]
         walls = []
         for _ in range(args.runs):
             t0 = time.perf_counter()
@@ -58,12 +68,18 @@ def main() -> None:
             t0 = time.perf_counter()
             model.restore(x, **kw)
             inproc.append(time.perf_counter() - t0)
-    print(f"config {model.config}, {model.num_parameters:,} parameters, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
-    print(f"768x512 whole process (python -m irae_hf restore): median {statistics.median(walls):.2f} s "
-          f"of {args.runs} runs {[round(w, 2) for w in walls]}")
-    print(f"768x512 in-process model.restore:                  median {statistics.median(inproc):.2f} s "
-          f"of {args.runs} runs {[round(w, 2) for w in inproc]}")
+    print(
+        f"config {model.config}, {model.num_parameters:,} parameters, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print(
+        f"768x512 whole process (python -m irae_hf restore): median {statistics.median(walls):.2f} s "
+        f"of {args.runs} runs {[round(w, 2) for w in walls]}"
+    )
+    print(
+        f"768x512 in-process model.restore:                  median {statistics.median(inproc):.2f} s "
+        f"of {args.runs} runs {[round(w, 2) for w in inproc]}"
+    )
 
 
 if __name__ == "__main__":

@@ -30,9 +30,11 @@ def main() -> None:
     photo = torch.from_numpy(data.astronaut()).permute(2, 0, 1).float()[None] / 255  # 512×512
     coffee = torch.from_numpy(data.coffee()).permute(2, 0, 1).float()[None] / 255  # 400×600, unseen by init
     inputs = {"astronaut 512x512": photo, "coffee 400x600": coffee, "uniform noise 256x256": torch.rand(1, 3, 256, 256)}
-    conds = {"denoise": [{"sigma": s} for s in (0, 15, 50, 75)],
-             "jpeg": [{"quality": q} for q in (5, 40, 95)],
-             "inpaint": [{"mask": "free-form"}]}
+    conds = {
+        "denoise": [{"sigma": s} for s in (0, 15, 50, 75)],
+        "jpeg": [{"quality": q} for q in (5, 40, 95)],
+        "inpaint": [{"mask": "free-form"}],
+    }
     for task, levels in conds.items():
         model = IRAE(task=task)
         model.initialize(photo, **({"mask": torch.zeros(512, 512)} if task == "inpaint" else levels[0]))

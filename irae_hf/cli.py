@@ -8,6 +8,8 @@ import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from PIL import Image
+
 from .restore import IMAGE_SUFFIXES
 
 __all__ = ["main", "build_parser", "find_images"]

@@ -18,9 +18,16 @@ from PIL import Image
 from torch import Tensor
 
 from .degrade import add_gaussian_noise, apply_mask, box_mask, free_form_mask, jpeg_compress
-from .model import TASKS
 
-__all__ = ["DegradationSpec", "load_image_dataset", "image_column", "PatchStream", "PatchBatches", "ValidationSet", "collate"]
+__all__ = [
+    "DegradationSpec",
+    "load_image_dataset",
+    "image_column",
+    "PatchStream",
+    "PatchBatches",
+    "ValidationSet",
+    "collate",
+]
 
 
 @dataclass
@@ -118,8 +125,17 @@ class PatchStream:
     has already consumed on resume.
     """
 
-    def __init__(self, dataset, column: str, crop: int, spec: DegradationSpec, seed: int, rank: int = 0, world: int = 1,
-                 cache: bool = False):
+    def __init__(
+        self,
+        dataset,
+        column: str,
+        crop: int,
+        spec: DegradationSpec,
+        seed: int,
+        rank: int = 0,
+        world: int = 1,
+        cache: bool = False,
+    ):
         self.dataset, self.column, self.crop, self.spec = dataset, column, crop, spec
         self.seed, self.rank, self.world = seed, rank, world
         self.cache: dict[int, Tensor] | None = {} if cache else None  # decoded images, for small datasets

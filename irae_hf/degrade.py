@@ -77,9 +77,7 @@ def box_mask(height: int, width: int, size: int = 64, seed: Seed = None) -> Tens
     return m
 
 
-def free_form_mask(
-    height: int, width: int, coverage: tuple[float, float] = (0.1, 0.3), seed: Seed = None
-) -> Tensor:
+def free_form_mask(height: int, width: int, coverage: tuple[float, float] = (0.1, 0.3), seed: Seed = None) -> Tensor:
     """A 1×H×W mask of random brush strokes (DeepFill-v2 style) covering a fraction in ``coverage``.
 
     Strokes are added until the target fraction (drawn uniformly from ``coverage``) is reached.

@@ -35,8 +35,12 @@ non-invertible baseline for IRAE ({{ paper_url }}). Parameters: {{ num_parameter
 """
 
 
-class DnCNN(RestorationModel, tags=["dncnn", "baseline"], paper_url="https://arxiv.org/abs/1608.03981",
-            model_card_template=_CARD):
+class DnCNN(
+    RestorationModel,
+    tags=["dncnn", "baseline"],
+    paper_url="https://arxiv.org/abs/1608.03981",
+    model_card_template=_CARD,
+):
     """``depth`` 3×3 convolutions of ``width`` channels (BatchNorm + ReLU inside), residual output.
 
     ``arch`` is stored in config.json so loaders can tell a DnCNN folder from an IRAE one.

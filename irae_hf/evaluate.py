@@ -77,8 +77,12 @@ def _identity(x: Tensor, level: dict) -> Tensor:
 BASELINES: dict[str, dict[str, Restorer]] = {
     "denoise": {"input": _identity, "BM3D": _bm3d, "OpenCV NLM": _nlm},
     "jpeg": {"input (JPEG)": _identity},
-    "inpaint": {"input": _identity, "OpenCV Telea": _cv_inpaint("INPAINT_TELEA"),
-                "OpenCV Navier-Stokes": _cv_inpaint("INPAINT_NS"), "biharmonic": _biharmonic},
+    "inpaint": {
+        "input": _identity,
+        "OpenCV Telea": _cv_inpaint("INPAINT_TELEA"),
+        "OpenCV Navier-Stokes": _cv_inpaint("INPAINT_NS"),
+        "biharmonic": _biharmonic,
+    },
 }
 
 
@@ -147,8 +151,11 @@ def markdown_table(rows: list[dict]) -> str:
     head = f"| {label} | method | PSNR (dB) |" + (" PSNR in mask (dB) |" if mask else "") + " SSIM | time (s) |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
-        lines.append(f"| {r['setting']} | {r['method']} | {r['psnr']:.2f} |" + (f" {r['psnr_mask']:.2f} |" if mask else "")
-                     + f" {r['ssim']:.4f} | {r['seconds']:.1f} |")
+        lines.append(
+            f"| {r['setting']} | {r['method']} | {r['psnr']:.2f} |"
+            + (f" {r['psnr_mask']:.2f} |" if mask else "")
+            + f" {r['ssim']:.4f} | {r['seconds']:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -161,7 +168,10 @@ def evaluate_model_card_table(model: RestorationModel, folder: str, levels: Sequ
     settings = list(levels) if levels else DEFAULT_SETTINGS[model.task]
     if model.task == "jpeg":
         settings = [int(s) for s in settings]
-    methods = {type(model).__name__: model_restorer(model), **{k: v for k, v in BASELINES[model.task].items() if k.startswith("input")}}
+    methods = {
+        type(model).__name__: model_restorer(model),
+        **{k: v for k, v in BASELINES[model.task].items() if k.startswith("input")},
+    }
     rows = evaluate(methods, images, model.task, settings)
     return f"On {len(images)} images of `{Path(folder).name}`:\n\n" + markdown_table(rows)
 
@@ -179,7 +189,9 @@ def run_cli(args) -> int:
     baselines = BASELINES[args.task]
     chosen = baselines if args.baselines is None else {k: baselines[k] for k in args.baselines}
     methods.update(chosen)
-    settings = {"denoise": args.sigma, "jpeg": args.quality, "inpaint": args.masks}[args.task] or DEFAULT_SETTINGS[args.task]
+    settings = {"denoise": args.sigma, "jpeg": args.quality, "inpaint": args.masks}[args.task] or DEFAULT_SETTINGS[
+        args.task
+    ]
     images = load_folder(args.data, args.limit)
     rows = evaluate(methods, images, args.task, settings, args.seed)
     table = markdown_table(rows)

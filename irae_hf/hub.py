@@ -181,7 +181,9 @@ class RestorationModel(
                     local_files_only=local_files_only,
                 )
             except EntryNotFoundError as e:
-                raise WeightsError(f"no {WEIGHTS_NAME} in Hub repo {model_id}; only safetensors weights are loaded") from e
+                raise WeightsError(
+                    f"no {WEIGHTS_NAME} in Hub repo {model_id}; only safetensors weights are loaded"
+                ) from e
         model.load_weights(path, map_location=map_location, strict=strict)
         return model.eval()
 
@@ -203,7 +205,6 @@ class RestorationModel(
         if strict and (missing or unexpected):
             raise WeightsError(f"{path}: missing tensors {_few(missing)}; unexpected tensors {_few(unexpected)}")
         self.load_state_dict(state, strict=False)
-
 
 
 def _few(keys: list[str], n: int = 5) -> str:

@@ -94,4 +94,3 @@ class IRAE(
         for m in self.modules():
             if isinstance(m, FlowLevel):
                 m.steps.memory_saving = enabled
-

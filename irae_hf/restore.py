@@ -24,7 +24,15 @@ from torch import Tensor
 from .degrade import apply_mask
 from .hub import RestorationModel
 
-__all__ = ["restore", "recover_input", "FloatResult", "load_image", "AUTO_TILE_PIXELS", "DEFAULT_TILE", "IMAGE_SUFFIXES"]
+__all__ = [
+    "restore",
+    "recover_input",
+    "FloatResult",
+    "load_image",
+    "AUTO_TILE_PIXELS",
+    "DEFAULT_TILE",
+    "IMAGE_SUFFIXES",
+]
 
 #: file suffixes Pillow can open
 IMAGE_SUFFIXES = {e.lower() for e in Image.registered_extensions()}
@@ -85,8 +93,9 @@ def load_image(path: Any) -> Image.Image:
     try:
         with Image.open(path) as img:
             if getattr(img, "n_frames", 1) > 1:
-                warnings.warn(f"{path}: animated image with {img.n_frames} frames; restoring the first frame only",
-                              stacklevel=2)
+                warnings.warn(
+                    f"{path}: animated image with {img.n_frames} frames; restoring the first frame only", stacklevel=2
+                )
             img.seek(0)
             img.load()
             return ImageOps.exif_transpose(img) or img.copy()

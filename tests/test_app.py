@@ -43,7 +43,9 @@ def load(path) -> np.ndarray:
 
 def test_shipped_weights_are_used():
     models = app.load_models({})
-    assert all(m.trained and "pretrained" in m.source for m in models.values()), {t: m.source for t, m in models.items()}
+    assert all(m.trained and "pretrained" in m.source for m in models.values()), {
+        t: m.source for t, m in models.items()
+    }
 
 
 def test_named_endpoints(client):
@@ -54,7 +56,9 @@ def test_named_endpoints(client):
 def test_denoise_raises_psnr_and_recover_gives_the_input_back(client):
     clean = load(PHOTO)
     noisy_path = client.predict(gradio_client.handle_file(str(PHOTO)), 25, api_name="/add_noise")
-    (shown_in, restored), note, download = client.predict(gradio_client.handle_file(noisy_path), 25, api_name="/denoise")
+    (shown_in, restored), note, download = client.predict(
+        gradio_client.handle_file(noisy_path), 25, api_name="/denoise"
+    )
     noisy, out = load(noisy_path), load(restored)
     assert out.shape == clean.shape and Path(download).suffix == ".png"
     assert np.array_equal(load(download), out)  # the full-resolution download is the result
@@ -79,8 +83,11 @@ def test_inpaint_changes_only_the_masked_region(client, tmp_path):
     layer[60:100, 100:160] = [255, 0, 255, 255]
     Image.fromarray(layer).save(tmp_path / "layer.png")
     bg.save(tmp_path / "bg.png")
-    value = {"background": gradio_client.handle_file(str(tmp_path / "bg.png")),
-             "layers": [gradio_client.handle_file(str(tmp_path / "layer.png"))], "composite": None}
+    value = {
+        "background": gradio_client.handle_file(str(tmp_path / "bg.png")),
+        "layers": [gradio_client.handle_file(str(tmp_path / "layer.png"))],
+        "composite": None,
+    }
     (_, restored), note, _ = client.predict(value, api_name="/inpaint")
     out, orig = load(restored), load(PHOTO)
     mask = layer[..., 3] > 0
@@ -116,9 +123,18 @@ def test_browser_upload_click_and_screenshot(server, tmp_path):
     img.save(tmp_path / "photo.png")
     shot = Path(os.environ.get("IRAE_SCREENSHOT", tmp_path / "app.png"))
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=browser_path, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=browser_path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server[0])
         page.locator("input[type=file]").first.set_input_files(str(tmp_path / "photo.png"))

@@ -61,7 +61,10 @@ FILE_CASES = {
     "zero-bytes.png": (b"", "error"),
     "one-pixel.png": (png_bytes(rgb(1, 1)), ((1, 1), "RGB")),
     "thin-1x4000.png": (png_bytes(rgb(1, 4000)), ((4000, 1), "RGB")),
-    "grey-16bit.png": (png_bytes(Image.fromarray(RNG.integers(0, 65536, (24, 32), dtype=np.uint16))), ((32, 24), "I;16")),
+    "grey-16bit.png": (
+        png_bytes(Image.fromarray(RNG.integers(0, 65536, (24, 32), dtype=np.uint16))),
+        ((32, 24), "I;16"),
+    ),
     "rgba.png": (png_bytes(rgb().convert("RGBA")), ((32, 24), "RGBA")),
     "grey-alpha.png": (png_bytes(rgb().convert("LA")), ((32, 24), "LA")),
     "palette.png": (png_bytes(rgb().convert("P")), ((32, 24), "RGB")),
@@ -85,7 +88,18 @@ def test_files_through_the_cli(model_dir, tmp_path, capsys, name):
     data, expected = FILE_CASES[name]
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / name).write_bytes(data)
-    rc = main(["restore", "--model", str(model_dir), "--sigma", "10", str(tmp_path / "in" / name), "-o", str(tmp_path / "out")])
+    rc = main(
+        [
+            "restore",
+            "--model",
+            str(model_dir),
+            "--sigma",
+            "10",
+            str(tmp_path / "in" / name),
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
     err = capsys.readouterr().err
     if expected == "error":
         assert rc == 1 and f"error: {tmp_path / 'in' / name}: cannot read image" in err
@@ -98,10 +112,15 @@ def test_files_through_the_cli(model_dir, tmp_path, capsys, name):
 
 
 def test_missing_file_and_empty_folder(model_dir, tmp_path, capsys):
-    assert main(["restore", "--model", str(model_dir), "--sigma", "10", str(tmp_path / "nope.png"), "-o", str(tmp_path)]) == 1
+    assert (
+        main(["restore", "--model", str(model_dir), "--sigma", "10", str(tmp_path / "nope.png"), "-o", str(tmp_path)])
+        == 1
+    )
     assert "cannot read image" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
-    assert main(["restore", "--model", str(model_dir), "--sigma", "10", str(tmp_path / "empty"), "-o", str(tmp_path)]) == 2
+    assert (
+        main(["restore", "--model", str(model_dir), "--sigma", "10", str(tmp_path / "empty"), "-o", str(tmp_path)]) == 2
+    )
     assert "no image files" in capsys.readouterr().err
 
 
@@ -138,8 +157,11 @@ def test_empty_full_and_wrong_size_masks(model_factory):
         model.restore(img, mask=np.zeros((32, 24), bool))
 
 
-@pytest.mark.parametrize("array", [np.zeros((8, 8, 3), np.int64), np.zeros((8, 8, 5), np.uint8), np.zeros((0, 8, 3), np.uint8)],
-                         ids=["int64", "five-channels", "empty"])
+@pytest.mark.parametrize(
+    "array",
+    [np.zeros((8, 8, 3), np.int64), np.zeros((8, 8, 5), np.uint8), np.zeros((0, 8, 3), np.uint8)],
+    ids=["int64", "five-channels", "empty"],
+)
 def test_unsupported_arrays(denoiser, array):
     with pytest.raises(ValueError):
         denoiser.restore(array, sigma=10)
@@ -163,14 +185,37 @@ def broken_weights(folder: Path, kind: str) -> None:
         cfg.write_text(json.dumps({"task": "denoise"}))
 
 
-@pytest.mark.parametrize("kind", ["corrupt-safetensors", "pickle-only", "config-not-json", "config-not-an-object",
-                                  "config-bad-value", "config-missing-keys"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "corrupt-safetensors",
+        "pickle-only",
+        "config-not-json",
+        "config-not-an-object",
+        "config-bad-value",
+        "config-missing-keys",
+    ],
+)
 def test_broken_weight_folders(tmp_path, capsys, kind):
     broken_weights(tmp_path / "m", kind)
     with pytest.raises((WeightsError, ValueError)):
         IRAE.from_pretrained(tmp_path / "m")
     Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
-    assert main(["restore", "--model", str(tmp_path / "m"), "--sigma", "5", str(tmp_path / "a.png"), "-o", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "restore",
+                "--model",
+                str(tmp_path / "m"),
+                "--sigma",
+                "5",
+                str(tmp_path / "a.png"),
+                "-o",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "error: cannot load model" in capsys.readouterr().err
 
 
@@ -184,11 +229,35 @@ def test_unknown_config_keys_warn_and_load(tmp_path):
 
 def test_training_on_bad_datasets(tmp_path):
     (tmp_path / "empty").mkdir()
-    proc = subprocess.run([sys.executable, "train_accelerate.py", "--dataset", str(tmp_path / "empty"), "--output_dir",
-                           str(tmp_path / "o"), "--report_to", "none"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "train_accelerate.py",
+            "--dataset",
+            str(tmp_path / "empty"),
+            "--output_dir",
+            str(tmp_path / "o"),
+            "--report_to",
+            "none",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "error:" in proc.stderr and "Traceback" not in proc.stderr
     (tmp_path / "imgs").mkdir()
     rgb().save(tmp_path / "imgs" / "a.png")
     with pytest.raises(ValueError, match="no column 'caption'"):
-        train_accelerate.main(["--dataset", str(tmp_path / "imgs"), "--output_dir", str(tmp_path / "o"),
-                               "--image_column", "caption", "--report_to", "none"])
+        train_accelerate.main(
+            [
+                "--dataset",
+                str(tmp_path / "imgs"),
+                "--output_dir",
+                str(tmp_path / "o"),
+                "--image_column",
+                "caption",
+                "--report_to",
+                "none",
+            ]
+        )

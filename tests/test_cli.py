@@ -23,8 +23,20 @@ def write_inputs(folder: Path) -> None:
 def test_restore_folder_keeps_structure_and_sizes(tmp_path):
     make_model("denoise").save_pretrained(tmp_path / "model")
     write_inputs(tmp_path / "in")
-    rc = main(["restore", "--model", str(tmp_path / "model"), "--task", "denoise", "--sigma", "25",
-               str(tmp_path / "in"), "-o", str(tmp_path / "out")])
+    rc = main(
+        [
+            "restore",
+            "--model",
+            str(tmp_path / "model"),
+            "--task",
+            "denoise",
+            "--sigma",
+            "25",
+            str(tmp_path / "in"),
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
     assert rc == 0
     assert Image.open(tmp_path / "out" / "a.png").size == (53, 37)
     assert Image.open(tmp_path / "out" / "sub" / "b.png").mode == "L"
@@ -35,8 +47,18 @@ def test_bad_files_are_reported_and_the_rest_restored(tmp_path, capsys):
     make_model("denoise").save_pretrained(tmp_path / "model")
     write_inputs(tmp_path / "in")
     (tmp_path / "in" / "broken.png").write_bytes(b"this is not a png")
-    rc = main(["restore", "--model", str(tmp_path / "model"), "--sigma", "25", str(tmp_path / "in"),
-               "-o", str(tmp_path / "out")])
+    rc = main(
+        [
+            "restore",
+            "--model",
+            str(tmp_path / "model"),
+            "--sigma",
+            "25",
+            str(tmp_path / "in"),
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
     assert rc == 1
     assert "broken.png" in capsys.readouterr().err
     assert (tmp_path / "out" / "a.png").exists()
@@ -58,9 +80,23 @@ def test_inpaint_with_mask_and_module_entry_point(tmp_path):
     mask[10:20, 10:30] = 255
     Image.fromarray(mask).save(tmp_path / "mask.png")
     proc = subprocess.run(
-        [sys.executable, "-m", "irae_hf", "restore", "--model", str(tmp_path / "model"), "--mask",
-         str(tmp_path / "mask.png"), str(tmp_path / "in" / "a.jpg"), "-o", str(tmp_path / "out")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "irae_hf",
+            "restore",
+            "--model",
+            str(tmp_path / "model"),
+            "--mask",
+            str(tmp_path / "mask.png"),
+            str(tmp_path / "in" / "a.jpg"),
+            "-o",
+            str(tmp_path / "out"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert Image.open(tmp_path / "out" / "a.png").size == (53, 37)

@@ -33,7 +33,9 @@ def test_folder_dataset_and_image_column(folder):
     text = Dataset.from_dict({"caption": ["a", "b"]})
     with pytest.raises(ValueError, match="no image column"):
         image_column(text)
-    mixed = Dataset.from_dict({"caption": ["a"], "picture": [Image.new("RGB", (8, 8))]}).cast_column("picture", ImageFeature())
+    mixed = Dataset.from_dict({"caption": ["a"], "picture": [Image.new("RGB", (8, 8))]}).cast_column(
+        "picture", ImageFeature()
+    )
     assert image_column(mixed) == "picture"
     with pytest.raises(ValueError, match="not images"):
         image_column(mixed, "caption")

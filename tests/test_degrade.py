@@ -20,7 +20,9 @@ def test_noise_is_reproducible_and_has_the_right_level(image):
     assert clipped.min() >= 0 and clipped.max() <= 1
     assert torch.equal(add_gaussian_noise(image, 0, seed=1), image)
     rng = np.random.default_rng(3)
-    assert torch.equal(add_gaussian_noise(image, 10, seed=rng), add_gaussian_noise(image, 10, seed=np.random.default_rng(3)))
+    assert torch.equal(
+        add_gaussian_noise(image, 10, seed=rng), add_gaussian_noise(image, 10, seed=np.random.default_rng(3))
+    )
     with pytest.raises(ValueError, match="sigma"):
         add_gaussian_noise(image, -1)
 

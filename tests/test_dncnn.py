@@ -20,8 +20,9 @@ def test_restores_any_size_and_loads_by_arch(tmp_path):
     assert out.shape == img.shape and torch.equal(out[..., mask == 0], img[..., mask == 0])
     model.save_pretrained(tmp_path)
     loaded = load_model(tmp_path)
-    assert isinstance(loaded, DnCNN) and torch.equal(loaded(img[..., :36, :52], mask=mask[:36, :52]),
-                                                     model(img[..., :36, :52], mask=mask[:36, :52]))
+    assert isinstance(loaded, DnCNN) and torch.equal(
+        loaded(img[..., :36, :52], mask=mask[:36, :52]), model(img[..., :36, :52], mask=mask[:36, :52])
+    )
     assert isinstance(build("irae", task="jpeg", width=4, depth=1), IRAE)
 
 

@@ -21,8 +21,14 @@ def folder(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("task,flag,values", [("denoise", "--sigma", ["15", "50"]), ("jpeg", "--quality", ["10", "40"]),
-                                              ("inpaint", "--masks", ["free-form", "box"])])
+@pytest.mark.parametrize(
+    "task,flag,values",
+    [
+        ("denoise", "--sigma", ["15", "50"]),
+        ("jpeg", "--quality", ["10", "40"]),
+        ("inpaint", "--masks", ["free-form", "box"]),
+    ],
+)
 def test_evaluate_command_table_and_json(folder, tmp_path, capsys, task, flag, values):
     make_model(task).save_pretrained(tmp_path / "model")
     args = ["evaluate", "--model", str(tmp_path / "model"), "--task", task, flag, *values, "--data", str(folder)]
@@ -41,7 +47,9 @@ def test_evaluate_command_table_and_json(folder, tmp_path, capsys, task, flag, v
 
 def test_baselines_improve_on_the_input(folder):
     images = load_folder(folder)
-    rows = evaluate({"input": BASELINES["denoise"]["input"], "BM3D": BASELINES["denoise"]["BM3D"]}, images, "denoise", [25])
+    rows = evaluate(
+        {"input": BASELINES["denoise"]["input"], "BM3D": BASELINES["denoise"]["BM3D"]}, images, "denoise", [25]
+    )
     assert rows[1]["psnr"] > rows[0]["psnr"] + 3
     rows = evaluate(BASELINES["inpaint"], images, "inpaint", ["free-form"])
     by = {r["method"]: r for r in rows}

@@ -32,7 +32,7 @@ def test_checkpoint_handles_input_gradients_and_reverse():
     for reverse in (False, True):
         x.grad = None
         y_ref = x
-        for layer in (reversed(layers) if reverse else layers):
+        for layer in reversed(layers) if reverse else layers:
             y_ref = layer.inverse(y_ref, cond) if reverse else layer(y_ref, cond)
         (g_ref,) = torch.autograd.grad(y_ref.square().sum(), x)
         y = invertible_checkpoint(layers, x, cond, reverse)

@@ -8,7 +8,7 @@ from skimage import data
 
 import irae_hf.restore as restore_mod
 from irae_hf.degrade import MASK_FILL, add_gaussian_noise, box_mask
-from irae_hf.restore import FloatResult, load_image, recover_input, restore
+from irae_hf.restore import FloatResult, load_image, recover_input
 
 from .conftest import make_model, perturb
 
@@ -19,11 +19,25 @@ def random_image(h=37, w=53, seed=0):
 
 @pytest.mark.parametrize(
     "mode,expected",
-    [("RGB", "RGB"), ("L", "L"), ("RGBA", "RGBA"), ("LA", "LA"), ("P", "RGB"), ("CMYK", "RGB"),
-     ("YCbCr", "RGB"), ("1", "L"), ("I", "I"), ("F", "F")],
+    [
+        ("RGB", "RGB"),
+        ("L", "L"),
+        ("RGBA", "RGBA"),
+        ("LA", "LA"),
+        ("P", "RGB"),
+        ("CMYK", "RGB"),
+        ("YCbCr", "RGB"),
+        ("1", "L"),
+        ("I", "I"),
+        ("F", "F"),
+    ],
 )
 def test_odd_sizes_keep_size_and_mode(denoiser, mode, expected):
-    img = Image.fromarray(random_image()).convert(mode) if mode not in ("I", "F") else Image.fromarray(random_image()[..., 0]).convert(mode)
+    img = (
+        Image.fromarray(random_image()).convert(mode)
+        if mode not in ("I", "F")
+        else Image.fromarray(random_image()[..., 0]).convert(mode)
+    )
     out = denoiser.restore(img, sigma=25)
     assert isinstance(out, Image.Image)
     assert out.size == (53, 37) and out.mode == expected

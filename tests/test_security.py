@@ -13,8 +13,9 @@ SOURCES = [*sorted((ROOT / "irae_hf").glob("*.py")), ROOT / "app.py", ROOT / "tr
 
 def test_no_pickle_or_remote_code_anywhere():
     pattern = re.compile(r"torch\.load\(|pickle\.loads?\(|trust_remote_code|(?<![.\w])eval\(|(?<![.\w])exec\(")
-    offenders = [f"{p.name}:{i}" for p in SOURCES for i, line in enumerate(p.read_text().splitlines(), 1)
-                 if pattern.search(line)]
+    offenders = [
+        f"{p.name}:{i}" for p in SOURCES for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)
+    ]
     assert offenders == []
 
 

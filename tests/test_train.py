@@ -19,8 +19,20 @@ import train_accelerate
 from irae_hf import IRAE
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--width", "8", "--depth", "2", "--crop_size", "32", "--batch_size", "2", "--num_workers", "0",
-        "--report_to", "none"]
+TINY = [
+    "--width",
+    "8",
+    "--depth",
+    "2",
+    "--crop_size",
+    "32",
+    "--batch_size",
+    "2",
+    "--num_workers",
+    "0",
+    "--report_to",
+    "none",
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +64,35 @@ def launch(args, env_extra=None, **kw):
 
 def test_two_process_cpu_training(images, tmp_path):
     out = tmp_path / "run"
-    proc = launch(["--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
-                   "--dynamo_backend", "no", "train_accelerate.py", "--task", "denoise", "--dataset", str(images / "train"),
-                   "--validation_dir", str(images / "val"), "--output_dir", str(out), "--max_steps", "4",
-                   "--checkpointing_steps", "2", "--validation_steps", "2", *TINY])
+    proc = launch(
+        [
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "train_accelerate.py",
+            "--task",
+            "denoise",
+            "--dataset",
+            str(images / "train"),
+            "--validation_dir",
+            str(images / "val"),
+            "--output_dir",
+            str(out),
+            "--max_steps",
+            "4",
+            "--checkpointing_steps",
+            "2",
+            "--validation_steps",
+            "2",
+            *TINY,
+        ]
+    )
     log, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, log
     ckpt = out / "checkpoints" / "checkpoint-4"
@@ -69,8 +106,20 @@ def test_two_process_cpu_training(images, tmp_path):
 
 
 def test_killed_run_resumes_exactly(images, tmp_path):
-    common = ["train_accelerate.py", "--task", "jpeg", "--dataset", str(images / "train"), "--max_steps", "30",
-              "--checkpointing_steps", "3", "--checkpoints_total_limit", "20", *TINY]
+    common = [
+        "train_accelerate.py",
+        "--task",
+        "jpeg",
+        "--dataset",
+        str(images / "train"),
+        "--max_steps",
+        "30",
+        "--checkpointing_steps",
+        "3",
+        "--checkpoints_total_limit",
+        "20",
+        *TINY,
+    ]
     ref = tmp_path / "ref"
     train_accelerate.main(common[1:] + ["--output_dir", str(ref)])
 
@@ -89,14 +138,16 @@ def test_killed_run_resumes_exactly(images, tmp_path):
     assert max_diff(weights(ref), weights(out)) < 1e-5  # no step lost or repeated
 
     exported = tmp_path / "exported"  # --export_from turns a checkpoint into a save_pretrained folder
-    train_accelerate.main(common[1:] + ["--output_dir", str(exported), "--export_from",
-                                        str(out / "checkpoints" / "checkpoint-15")])
+    train_accelerate.main(
+        common[1:] + ["--output_dir", str(exported), "--export_from", str(out / "checkpoints" / "checkpoint-15")]
+    )
     assert "for 15 steps" in (exported / "README.md").read_text()
     assert IRAE.from_pretrained(exported).task == "jpeg"
 
     warm = tmp_path / "warm"  # --init_from starts from saved weights (no actnorm re-initialisation)
-    train_accelerate.main(common[1:] + ["--output_dir", str(warm), "--init_from", str(ref), "--max_steps", "1",
-                                        "--learning_rate", "0"])
+    train_accelerate.main(
+        common[1:] + ["--output_dir", str(warm), "--init_from", str(ref), "--max_steps", "1", "--learning_rate", "0"]
+    )
     assert max_diff(weights(ref), weights(warm)) == 0
 
 
@@ -109,16 +160,35 @@ def test_push_to_hub_pushes_exactly_the_output_folder(images, tmp_path, monkeypa
 
     def upload_folder(self, *, repo_id, folder_path, allow_patterns=None, **kw):
         folder = Path(folder_path)
-        pushed.update(folder=folder, patterns=allow_patterns,
-                      files={f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()})
+        pushed.update(
+            folder=folder,
+            patterns=allow_patterns,
+            files={f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()},
+        )
         return "https://huggingface.co/org/irae-test/commit/0"
 
     monkeypatch.setattr(HfApi, "create_repo", create_repo)
     monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
     out = tmp_path / "push"
-    train_accelerate.main(["--task", "inpaint", "--dataset", str(images / "train"), "--output_dir", str(out),
-                           "--max_steps", "2", "--eval_dir", str(images / "val"), "--push_to_hub",
-                           "--hub_model_id", "org/irae-test", "--memory_saving", *TINY])
+    train_accelerate.main(
+        [
+            "--task",
+            "inpaint",
+            "--dataset",
+            str(images / "train"),
+            "--output_dir",
+            str(out),
+            "--max_steps",
+            "2",
+            "--eval_dir",
+            str(images / "val"),
+            "--push_to_hub",
+            "--hub_model_id",
+            "org/irae-test",
+            "--memory_saving",
+            *TINY,
+        ]
+    )
     assert pushed["repo"] == "org/irae-test" and pushed["folder"] == out
     assert {"config.json", "model.safetensors", "README.md"} <= set(pushed["files"])
     assert set(pushed["patterns"]) == {"config.json", "model.safetensors", "README.md"}
@@ -129,9 +199,24 @@ def test_push_to_hub_pushes_exactly_the_output_folder(images, tmp_path, monkeypa
 
 def test_streaming_and_argument_errors(images, tmp_path, capsys):
     out = tmp_path / "stream"
-    train_accelerate.main(["--task", "denoise", "--dataset", str(images / "train"), "--streaming",
-                           "--output_dir", str(out), "--max_steps", "2", "--mixed_precision", "bf16",
-                           "--gradient_accumulation_steps", "2", *TINY])
+    train_accelerate.main(
+        [
+            "--task",
+            "denoise",
+            "--dataset",
+            str(images / "train"),
+            "--streaming",
+            "--output_dir",
+            str(out),
+            "--max_steps",
+            "2",
+            "--mixed_precision",
+            "bf16",
+            "--gradient_accumulation_steps",
+            "2",
+            *TINY,
+        ]
+    )
     assert IRAE.from_pretrained(out).task == "denoise"
     with pytest.raises(SystemExit):
         train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--push_to_hub"])
@@ -143,15 +228,43 @@ def test_streaming_and_argument_errors(images, tmp_path, capsys):
 def test_nan_loss_stops_without_saving(images, tmp_path):
     out = tmp_path / "nan"
     with pytest.raises(RuntimeError, match="loss is nan"):
-        train_accelerate.main(["--task", "denoise", "--dataset", str(images / "train"), "--output_dir", str(out),
-                               "--max_steps", "50", "--learning_rate", "1e30", "--max_grad_norm", "0", *TINY])
+        train_accelerate.main(
+            [
+                "--task",
+                "denoise",
+                "--dataset",
+                str(images / "train"),
+                "--output_dir",
+                str(out),
+                "--max_steps",
+                "50",
+                "--learning_rate",
+                "1e30",
+                "--max_grad_norm",
+                "0",
+                *TINY,
+            ]
+        )
     assert not (out / "model.safetensors").exists()
 
 
 def test_actnorm_initialised_on_first_batch(images, tmp_path):
     out = tmp_path / "init"
-    train_accelerate.main(["--task", "denoise", "--dataset", str(images / "train"), "--output_dir", str(out),
-                           "--max_steps", "1", "--learning_rate", "0", *TINY])
+    train_accelerate.main(
+        [
+            "--task",
+            "denoise",
+            "--dataset",
+            str(images / "train"),
+            "--output_dir",
+            str(out),
+            "--max_steps",
+            "1",
+            "--learning_rate",
+            "0",
+            *TINY,
+        ]
+    )
     w = weights(out)
     flags = [v for k, v in w.items() if k.endswith("initialized")]
     assert flags and all(bool(f) for f in flags)
@@ -174,8 +287,19 @@ def test_interrupted_checkpoint_write_leaves_no_half_checkpoint(images, tmp_path
         return real(self, output_dir, **kw)
 
     monkeypatch.setattr(Accelerator, "save_state", dying_save_state)
-    args = ["--task", "denoise", "--dataset", str(images / "train"), "--output_dir", str(tmp_path / "run"),
-            "--max_steps", "4", "--checkpointing_steps", "2", *TINY]
+    args = [
+        "--task",
+        "denoise",
+        "--dataset",
+        str(images / "train"),
+        "--output_dir",
+        str(tmp_path / "run"),
+        "--max_steps",
+        "4",
+        "--checkpointing_steps",
+        "2",
+        *TINY,
+    ]
     with pytest.raises(KeyboardInterrupt):
         train_accelerate.main(args)
     names = sorted(d.name for d in (tmp_path / "run" / "checkpoints").iterdir())
@@ -195,12 +319,41 @@ def test_dncnn_baseline_trains_with_the_same_script(images, tmp_path):
     from irae_hf.zoo import load_model
 
     out = tmp_path / "dncnn"
-    train_accelerate.main(["--arch", "dncnn", "--task", "jpeg", "--dataset", str(images / "train"), "--output_dir",
-                           str(out), "--max_steps", "2", "--eval_dir", str(images / "val"), *TINY, "--depth", "4"])
+    train_accelerate.main(
+        [
+            "--arch",
+            "dncnn",
+            "--task",
+            "jpeg",
+            "--dataset",
+            str(images / "train"),
+            "--output_dir",
+            str(out),
+            "--max_steps",
+            "2",
+            "--eval_dir",
+            str(images / "val"),
+            *TINY,
+            "--depth",
+            "4",
+        ]
+    )
     model = load_model(out)
     assert isinstance(model, DnCNN) and model.config["width"] == 8 and model.config["arch"] == "dncnn"
     card = (out / "README.md").read_text()
     assert "DnCNN baseline (jpeg)" in card and "| 10 | DnCNN |" in card
     with pytest.raises(ValueError, match="not invertible"):
-        train_accelerate.main(["--arch", "dncnn", "--dataset", str(images / "train"), "--output_dir", str(tmp_path / "x"),
-                               "--memory_saving", *TINY, "--depth", "4"])
+        train_accelerate.main(
+            [
+                "--arch",
+                "dncnn",
+                "--dataset",
+                str(images / "train"),
+                "--output_dir",
+                str(tmp_path / "x"),
+                "--memory_saving",
+                *TINY,
+                "--depth",
+                "4",
+            ]
+        )
