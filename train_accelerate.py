@@ -326,7 +326,8 @@ def finish(
     model.set_memory_saving(False)
     evaluation = "[More Information Needed]"
     if args.eval_dir:
-        evaluation = evaluate_model_card_table(model, args.eval_dir, args.eval_levels)
+        out.mkdir(parents=True, exist_ok=True)
+        evaluation = evaluate_model_card_table(model, args.eval_dir, args.eval_levels, out / "evaluation.json")
     elif "val/psnr" in last:
         evaluation = (
             f"Validation ({args.validation_dir or args.validation_split}, center crops, fixed seeded "

@@ -162,8 +162,10 @@ def markdown_table(rows: list[dict]) -> str:
 DEFAULT_SETTINGS = {"denoise": [15, 25, 50], "jpeg": [10, 20, 30, 40], "inpaint": ["free-form", "box"]}
 
 
-def evaluate_model_card_table(model: RestorationModel, folder: str, levels: Sequence[float] | None = None) -> str:
-    """The model against the input on ``folder``, as a markdown table for the model card."""
+def evaluate_model_card_table(
+    model: RestorationModel, folder: str, levels: Sequence[float] | None = None, json_path: str | Path | None = None
+) -> str:
+    """The model against the input on ``folder``, as a markdown table for the model card (rows also as JSON)."""
     images = load_folder(folder)
     settings = list(levels) if levels else DEFAULT_SETTINGS[model.task]
     if model.task == "jpeg":
@@ -173,7 +175,9 @@ def evaluate_model_card_table(model: RestorationModel, folder: str, levels: Sequ
         **{k: v for k, v in BASELINES[model.task].items() if k.startswith("input")},
     }
     rows = evaluate(methods, images, model.task, settings)
-    return f"On {len(images)} images of `{Path(folder).name}`:\n\n" + markdown_table(rows)
+    if json_path is not None:
+        Path(json_path).write_text(json.dumps({"data": str(folder), "seed": 0, "rows": rows}, indent=2))
+    return f"On the {len(images)} images of `{Path(folder).name}` (seed 0):\n\n" + markdown_table(rows)
 
 
 def run_cli(args) -> int:

@@ -195,6 +195,7 @@ def test_push_to_hub_pushes_exactly_the_output_folder(images, tmp_path, monkeypa
     card = pushed["files"]["README.md"].decode()
     assert 'IRAE.from_pretrained("org/irae-test")' in card
     assert "| free-form | IRAE |" in card and "| box | input |" in card  # the evaluation table
+    assert {r["method"] for r in json.loads((out / "evaluation.json").read_text())["rows"]} == {"IRAE", "input"}
 
 
 def test_streaming_and_argument_errors(images, tmp_path, capsys):

@@ -1,0 +1,50 @@
+"""README tables from evaluation JSON: the shipped models' rows (pretrained/<task>/evaluation.json) merged
+with the classical baselines' rows (benchmarks/results/baselines-<task>.json), which were measured on the
+same seeded degradations of the same images.
+
+    python benchmarks/results_tables.py [--tasks denoise jpeg inpaint]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from irae_hf.evaluate import markdown_table  # noqa: E402
+
+
+def rows_for(task: str) -> list[dict]:
+    rows = []
+    for path in (
+        ROOT / "pretrained" / task / "evaluation.json",
+        ROOT / "benchmarks" / "results" / f"baselines-{task}.json",
+    ):
+        if path.is_file():
+            rows += json.loads(path.read_text())["rows"]
+    for r in rows:  # 15 and 15.0 are the same σ
+        r["setting"] = r["setting"] if isinstance(r["setting"], str) else float(r["setting"])
+    seen, merged = set(), []
+    for r in sorted(rows, key=lambda r: (isinstance(r["setting"], str), r["setting"])):  # model rows first
+        key = (r["setting"], r["method"])
+        if key not in seen:
+            seen.add(key)
+            merged.append(r)
+    return merged
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tasks", nargs="+", default=["denoise", "jpeg", "inpaint"])
+    for task in p.parse_args().tasks:
+        rows = rows_for(task)
+        if rows:
+            print(f"### {task} ({rows[0]['images']} images)\n\n{markdown_table(rows)}\n")
+
+
+if __name__ == "__main__":
+    main()
