@@ -4,11 +4,13 @@ Couplings get random weights (std STD = 0.01) so the map is far from the identit
 absolute error in float32 for every task's conditioning: on the photo used for actnorm initialisation,
 on another photo, and on uniform noise (far from the data: the map expands it, and the error with it).
 
-    python benchmarks/roundtrip_error.py
+    python benchmarks/roundtrip_error.py              # random couplings
+    python benchmarks/roundtrip_error.py --trained    # the shipped pretrained/<task> weights
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -25,7 +27,13 @@ from irae_hf.flows import AffineCoupling  # noqa: E402
 STD = 0.01  # larger random weights make a 32-step flow blow up (2x per inverted step at worst)
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trained", action="store_true", help="use pretrained/<task> instead of random couplings")
+    args = parser.parse_args()
     torch.manual_seed(0)
     photo = torch.from_numpy(data.astronaut()).permute(2, 0, 1).float()[None] / 255  # 512×512
     coffee = torch.from_numpy(data.coffee()).permute(2, 0, 1).float()[None] / 255  # 400×600, unseen by init
@@ -36,11 +44,14 @@ def main() -> None:
         "inpaint": [{"mask": "free-form"}],
     }
     for task, levels in conds.items():
-        model = IRAE(task=task)
-        model.initialize(photo, **({"mask": torch.zeros(512, 512)} if task == "inpaint" else levels[0]))
+        if args.trained:
+            model = IRAE.from_pretrained(ROOT / "pretrained" / task)
+        else:
+            model = IRAE(task=task)
+            model.initialize(photo, **({"mask": torch.zeros(512, 512)} if task == "inpaint" else levels[0]))
         with torch.no_grad():
             for m in model.modules():
-                if isinstance(m, AffineCoupling):
+                if isinstance(m, AffineCoupling) and not args.trained:
                     m.net[-1].weight.normal_(0, STD)
             for name, x in inputs.items():
                 worst, change = 0.0, 0.0
