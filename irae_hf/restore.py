@@ -9,6 +9,7 @@ of ``2**levels`` and cropped back; large images run in overlapping tiles with bl
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections.abc import Callable
@@ -331,6 +332,11 @@ def _model_device_dtype(model: RestorationModel) -> tuple[torch.device, torch.dt
     return p.device, p.dtype
 
 
+def _float64(model: RestorationModel) -> RestorationModel:
+    """A float64 copy of the model (the model itself is left as it is)."""
+    return model if next(model.parameters()).dtype == torch.float64 else copy.deepcopy(model).double()
+
+
 def restore(
     model: RestorationModel,
     image: Any,
@@ -348,7 +354,9 @@ def restore(
     Pass the task's level: ``sigma`` (noise σ, 0–255), ``quality`` (JPEG quality, 1–100) or ``mask``
     (same size, white/True = missing; known pixels are returned unchanged). ``tile``: "auto" (tile images over ~1 MP), None/0 (never) or a
     tile size in pixels, with ``overlap`` pixels of shared context. ``return_float=True`` returns a
-    :class:`FloatResult` (the exact unclamped output) for :func:`recover_input`.
+    :class:`FloatResult` (the exact unclamped output, computed in float64 so that the inverse is exact:
+    in float32 a trained denoiser's inverse amplifies rounding so much that pixels come back wrong)
+    for :func:`recover_input`.
     """
     if isinstance(image, (list, tuple)):
         kw = dict(sigma=sigma, quality=quality, tile=tile, overlap=overlap, return_float=return_float)
@@ -356,6 +364,8 @@ def restore(
         return [restore(model, im, mask=m, progress=progress, **kw) for im, m in zip(image, masks, strict=True)]
     x, meta = _to_batch(image)
     h, w = x.shape[-2:]
+    if return_float:  # exactness: a trained denoiser's inverse amplifies float32 rounding up to ~1e6 times
+        model = _float64(model)
     device, dtype = _model_device_dtype(model)
     x = x.to(device, dtype)
     levels = _levels(sigma, quality)
@@ -386,6 +396,8 @@ def recover_input(
         raise TypeError("recover_input needs the FloatResult of restore(..., return_float=True)")
     y = result.output
     cond = result.cond
+    if y.dtype == torch.float64:
+        model = _float64(model)
     if levels:
         if "mask" in levels:
             m = _mask_to_tensor(levels["mask"], result.height, result.width).to(y.device, y.dtype)
