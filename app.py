@@ -26,7 +26,7 @@ import torch
 from irae_hf import IRAE
 from irae_hf.degrade import add_gaussian_noise, apply_mask, jpeg_compress
 from irae_hf.metrics import psnr
-from irae_hf.restore import FloatResult, recover_input, restore
+from irae_hf.restore import recover_input, restore
 
 ROOT = Path(__file__).resolve().parent
 TASKS = ("denoise", "jpeg", "inpaint")
@@ -51,7 +51,7 @@ class Session:
 
     clean: dict[str, np.ndarray] = field(default_factory=dict)
     degraded: dict[str, np.ndarray] = field(default_factory=dict)
-    result: FloatResult | None = None
+    result: tuple[torch.Tensor, dict] | None = None  # the last (input, level), for /recover
     model_input: torch.Tensor | None = None
     task: str | None = None
 
@@ -134,16 +134,12 @@ def _run(
     """Restore ``image`` (H×W×3 uint8) keeping the exact float result in the session for /recover."""
     model = models[task].model
     x = _tensor(image)
-    result = restore(
-        model,
-        x[None],
-        **level,
-        return_float=True,
-        progress=lambda done, total: progress(done / total, desc=f"{task}: tile {done}/{total}"),
+    restored = restore(
+        model, x[None], **level, progress=lambda done, total: progress(done / total, desc=f"{task}: tile {done}/{total}")
     )
-    session.result, session.task = result, task
+    session.result, session.task = (x, level), task  # /recover reruns it exactly (float64) on demand
     session.model_input = apply_mask(x, level["mask"]) if task == "inpaint" else x  # what the model saw
-    return _uint8(result.restored[0])
+    return _uint8(restored[0])
 
 
 def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
@@ -186,7 +182,9 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
         if session.result is None:
             raise gr.Error("Restore an image first.")
         model = models[session.task].model
-        recovered = recover_input(model, session.result)[0]
+        x, level = session.result
+        exact = restore(model, x[None], **level, return_float=True)  # float64: the inverse is exact
+        recovered = recover_input(model, exact)[0]
         diff = (recovered.float().cpu() - session.model_input).abs().max().item() * 255
         text = (
             f"Ran the exact inverse of the {session.task} model on its float output: the recovered input "
