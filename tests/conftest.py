@@ -42,11 +42,15 @@ def denoiser() -> IRAE:
     return make_model("denoise")
 
 
-@pytest.fixture(autouse=True)
-def fresh_accelerate_state():
-    """accelerate keeps one global state per process; in-process training runs each need a fresh one."""
-    yield
+def reset_accelerate() -> None:
+    """accelerate keeps one global state per process; each in-process training run needs a fresh one."""
     from accelerate.state import AcceleratorState, GradientState
 
     AcceleratorState._reset_state(reset_partial_state=True)
     GradientState._reset_state()
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    yield
+    reset_accelerate()

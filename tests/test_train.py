@@ -18,6 +18,8 @@ from safetensors.torch import load_file
 import train_accelerate
 from irae_hf import IRAE
 
+from .conftest import reset_accelerate
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
     "--width",
@@ -307,10 +309,7 @@ def test_interrupted_checkpoint_write_leaves_no_half_checkpoint(images, tmp_path
     assert names == [".tmp-checkpoint-4", "checkpoint-2"]
     assert train_accelerate.find_checkpoint(tmp_path / "run", "latest").name == "checkpoint-2"
     monkeypatch.setattr(Accelerator, "save_state", real)
-    from accelerate.state import AcceleratorState, GradientState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
+    reset_accelerate()
     train_accelerate.main(args + ["--resume", "latest"])
     assert sorted(d.name for d in (tmp_path / "run" / "checkpoints").iterdir()) == ["checkpoint-2", "checkpoint-4"]
 
