@@ -211,6 +211,7 @@ def main(argv: list[str] | None = None) -> Path:
     resume_from = find_checkpoint(out, args.resume) if args.resume else None
     saved = json.loads((resume_from / STATE_FILE).read_text()) if resume_from else {}
     step, history = saved.get("step", 0), saved.get("history", [])
+    cpu_s = saved.get("cpu_s", 0.0)  # CPU seconds of the main process (all its threads) over every resumed run
     start_batch = step * args.gradient_accumulation_steps
     if resume_from is None and not args.init_from:  # Glow's data-dependent init on the first batch, then synced
         first = stream.first_batch(args.batch_size)
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> Path:
         )
 
     bar = tqdm(total=args.max_steps, initial=step, desc="training", disable=not accelerator.is_local_main_process)
-    t0, patches, last = time.perf_counter(), 0, {}
+    t0, cpu0, patches, last = time.perf_counter(), time.process_time(), 0, {}
     batches = iter(loader)
     while step < args.max_steps:
         batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
@@ -268,11 +269,19 @@ def main(argv: list[str] | None = None) -> Path:
             "train/loss": loss.item(),
             "train/lr": scheduler.get_last_lr()[0],
             "train/patches_per_s": patches / (time.perf_counter() - t0),
+            # quality per CPU-hour: every process costs what the main one does (data workers not counted)
+            "train/cpu_hours": (cpu_s + time.process_time() - cpu0) * accelerator.num_processes / 3600,
         }
         bar.set_postfix(loss=f"{last['train/loss']:.4f}")
         if val_loader is not None and (step % args.validation_steps == 0 or step == args.max_steps):
             last.update(validate(accelerator, model, val_loader, args.task))
-            history.append({"step": step, **{k: round(v, 4) for k, v in last.items() if k.startswith("val/")}})
+            history.append(
+                {
+                    "step": step,
+                    "cpu_hours": round(last["train/cpu_hours"], 6),
+                    **{k: round(v, 4) for k, v in last.items() if k.startswith("val/")},
+                }
+            )
             accelerator.print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items()))
         accelerator.log(last, step=step)
         if step % args.checkpointing_steps == 0 or step == args.max_steps:
@@ -281,7 +290,12 @@ def main(argv: list[str] | None = None) -> Path:
                 out,
                 step,
                 args.checkpoints_total_limit,
-                {"metrics": last, "history": history, "patches_per_s": last["train/patches_per_s"]},
+                {
+                    "metrics": last,
+                    "history": history,
+                    "patches_per_s": last["train/patches_per_s"],
+                    "cpu_s": cpu_s + time.process_time() - cpu0,
+                },
             )
     bar.close()
     elapsed = time.perf_counter() - t0
@@ -348,8 +362,14 @@ def finish(
         + (f" Throughput {throughput:.1f} patches/s." if throughput else "")
     )
     if history:
-        training += "\n\nValidation curve (fixed seeded degradations of the held-out images):\n\n| step | PSNR (dB) | SSIM |\n|---|---|---|\n"
-        training += "\n".join(f"| {h['step']} | {h['val/psnr']:.2f} | {h['val/ssim']:.4f} |" for h in history)
+        training += (
+            "\n\nValidation curve (fixed seeded degradations of the held-out images; CPU-hours of training so far):"
+            "\n\n| step | CPU-hours | PSNR (dB) | SSIM |\n|---|---|---|---|\n"
+        )
+        training += "\n".join(
+            f"| {h['step']} | {h.get('cpu_hours', float('nan')):.2f} | {h['val/psnr']:.2f} | {h['val/ssim']:.4f} |"
+            for h in history
+        )
     (out / "README.md").unlink(missing_ok=True)  # always regenerate the card
     model.save_pretrained(
         out, model_card_kwargs={"training": training, "evaluation": evaluation, "model_id": args.hub_model_id}

@@ -3,6 +3,7 @@ with the classical baselines' rows (benchmarks/results/baselines-<task>.json), w
 same seeded degradations of the same images.
 
     python benchmarks/results_tables.py [--tasks denoise jpeg inpaint]
+    python benchmarks/results_tables.py --compare IRAE DnCNN   # benchmarks/results/<NAME>-<task>.json side by side
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ sys.path.insert(0, str(ROOT))
 from irae_hf.evaluate import markdown_table  # noqa: E402
 
 
-def rows_for(task: str) -> list[dict]:
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def rows_for(task: str, names: list[str] | None = None, results: Path = RESULTS) -> list[dict]:
+    """Rows from the shipped model's and the baselines' JSON, or from ``<name>-<task>.json`` for each name."""
+    if names:
+        paths = [results / f"{name}-{task}.json" for name in names]
+    else:
+        paths = [ROOT / "pretrained" / task / "evaluation.json", results / f"baselines-{task}.json"]
     rows = []
-    for path in (
-        ROOT / "pretrained" / task / "evaluation.json",
-        ROOT / "benchmarks" / "results" / f"baselines-{task}.json",
-    ):
+    for path in paths:
         if path.is_file():
             rows += json.loads(path.read_text())["rows"]
     for r in rows:  # 15 and 15.0 are the same σ
@@ -40,8 +46,12 @@ def rows_for(task: str) -> list[dict]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", nargs="+", default=["denoise", "jpeg", "inpaint"])
-    for task in p.parse_args().tasks:
-        rows = rows_for(task)
+    p.add_argument(
+        "--compare", nargs="+", metavar="NAME", help="models evaluated into benchmarks/results/NAME-TASK.json"
+    )
+    args = p.parse_args()
+    for task in args.tasks:
+        rows = rows_for(task, args.compare)
         if rows:
             print(f"### {task} ({rows[0]['images']} images)\n\n{markdown_table(rows)}\n")
 

@@ -8,7 +8,7 @@ WORK=${WORK:-runs}
 STEPS=${STEPS:-5000}
 CROP=${CROP:-64}
 BATCH=${BATCH:-16}
-EVAL=${EVAL:-../shared/data/cbsd68}
+EVAL=${EVAL-../shared/data/cbsd68}  # EVAL= : no CBSD68 table
 ARCH=${ARCH:-irae}
 DEST=${DEST:-pretrained}
 VAL="Wood.png Storm.png citrus-fruits.png"

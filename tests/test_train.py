@@ -101,10 +101,11 @@ def test_two_process_cpu_training(images, tmp_path):
     assert (ckpt / "random_states_1.pkl").exists(), "expected two processes"
     state = json.loads((ckpt / "trainer_state.json").read_text())
     assert state["step"] == 4 and [h["step"] for h in state["history"]] == [2, 4]
+    assert state["cpu_s"] > 0 and 0 < state["history"][0]["cpu_hours"] <= state["history"][1]["cpu_hours"]
     model = IRAE.from_pretrained(out)
     assert model.config["width"] == 8 and model.task == "denoise"
     card = (out / "README.md").read_text()
-    assert "for 4 steps" in card and "val" in card and "patches/s" in card
+    assert "for 4 steps" in card and "val" in card and "patches/s" in card and "| CPU-hours |" in card
 
 
 def test_killed_run_resumes_exactly(images, tmp_path):

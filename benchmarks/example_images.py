@@ -1,0 +1,73 @@
+"""The README's before/after strips: degraded | classical baseline | models... | clean, PSNR under each.
+
+Crops of the CC0/public-domain images in ``examples/`` are degraded with the evaluation's seeded
+degradations (``irae_hf.evaluate.degrade``) and restored by each model folder given, so the strips show
+exactly what the tables measure.
+
+    python benchmarks/example_images.py --models IRAE=pretrained DnCNN=runs-dncnn --out docs/examples
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
+
+from irae_hf.evaluate import BASELINES, degrade  # noqa: E402
+from irae_hf.metrics import psnr, to_uint8  # noqa: E402
+from irae_hf.restore import load_image  # noqa: E402
+from irae_hf.zoo import load_model  # noqa: E402
+
+# task -> (example image, crop box left/top/width/height, setting, the baseline shown)
+CASES = {
+    "denoise": ("chelsea.png", (80, 30, 192, 144), 25.0, "BM3D"),
+    "jpeg": ("coffee.png", (60, 30, 192, 144), 10, "input (JPEG)"),
+    "inpaint": ("astronaut.png", (40, 0, 192, 144), "free-form", "OpenCV Telea"),
+}
+
+
+def strip(task: str, models: dict[str, str], seed: int = 0) -> Image.Image:
+    name, (left, top, w, h), setting, baseline = CASES[task]
+    image = np.asarray(load_image(ROOT / "examples" / name).convert("RGB"))[top : top + h, left : left + w]
+    clean = torch.from_numpy(image.copy()).permute(2, 0, 1).float() / 255
+    degraded, level = degrade(clean, task, setting, seed)
+    panels = [("input", degraded)]
+    if baseline != "input (JPEG)":
+        panels.append((baseline, BASELINES[task][baseline](degraded, level)))
+    for label, folder in models.items():
+        model = load_model(Path(folder) / task).eval()
+        with torch.no_grad():
+            panels.append((label, model.restore(degraded, **level)))
+    panels.append(("clean", clean))
+    out = Image.new("RGB", (w * len(panels), h + 16), "white")
+    draw = ImageDraw.Draw(out)
+    for i, (label, x) in enumerate(panels):
+        out.paste(Image.fromarray(to_uint8(x)), (i * w, 0))
+        score = "" if label == "clean" else f" {psnr(x, clean):.2f} dB"
+        draw.text((i * w + 4, h + 2), label + score, fill="black")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["IRAE=pretrained"], metavar="LABEL=FOLDER")
+    parser.add_argument("--tasks", nargs="+", default=list(CASES))
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "examples")
+    args = parser.parse_args()
+    models = dict(m.split("=", 1) for m in args.models)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for task in args.tasks:
+        path = args.out / f"{task}.png"
+        strip(task, models).save(path, optimize=True)
+        print(f"{path} ({path.stat().st_size // 1024} KB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Training throughput (patches/s) of model sizes and crop/batch choices, side by side in one run.
+
+Each configuration trains a few Adam/L1 steps (denoising, random patches) in a fresh process pinned to
+the same thread count, after one warm-up step. The ratio column is relative to the first configuration,
+so it compares configurations measured on the same machine at the same time (absolute figures on these
+shared machines are noisy). Used to give DnCNN and IRAE the same CPU budget (benchmarks/irae_vs_dncnn.sh)
+and to pick crop and batch for a CPU budget.
+
+    python benchmarks/train_throughput.py --configs irae:64:16:2:64:16 dncnn:96:18:0:64:16 [--threads 1]
+
+A configuration is ``arch:width:depth:levels:crop:batch`` (levels is ignored for dncnn).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def worker(config: str, steps: int) -> dict:
+    sys.path.insert(0, str(ROOT))
+    import torch
+
+    from irae_hf.zoo import build
+
+    arch, width, depth, levels, crop, batch = config.split(":")
+    sizes = {"width": int(width), "depth": int(depth)} | ({"levels": int(levels)} if arch == "irae" else {})
+    torch.manual_seed(0)
+    model = build(arch, task="denoise", **sizes)
+    clean = torch.rand(int(batch), 3, int(crop), int(crop))
+    sigma = torch.full((int(batch),), 25.0)
+    noisy = clean + torch.randn_like(clean) * 25 / 255
+    if hasattr(model, "initialize"):
+        model.initialize(noisy, sigma=sigma)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+    def step() -> None:
+        loss = (model(noisy, sigma=sigma) - clean).abs().mean()
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+
+    step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    elapsed = time.perf_counter() - t0
+    return {
+        "config": config,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "step_s": elapsed / steps,
+        "patches_per_s": int(batch) * steps / elapsed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="+", default=["irae:64:16:2:64:16", "dncnn:96:18:0:64:16"])
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.steps)))
+        return
+    env = os.environ | {"OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
+    rows = []
+    for config in args.configs:
+        cmd = [sys.executable, __file__, "--worker", config, "--steps", str(args.steps)]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+    print(f"threads: {args.threads}, steps timed per configuration: {args.steps}")
+    print("| arch:width:depth:levels:crop:batch | parameters | s/step | patches/s | pixels/s vs first |")
+    print("|---|---|---|---|---|")
+    first = rows[0]["patches_per_s"] * int(rows[0]["config"].split(":")[4]) ** 2
+    for r in rows:
+        pixels = r["patches_per_s"] * int(r["config"].split(":")[4]) ** 2
+        print(
+            f"| {r['config']} | {r['parameters']:,} | {r['step_s']:.3f} | {r['patches_per_s']:.1f} | "
+            f"{pixels / first:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""benchmarks/: the helpers behind the README's tables, curves and example strips, on tiny inputs."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import train_accelerate
+from irae_hf import IRAE
+from irae_hf.dncnn import DnCNN
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    root = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(1)
+    for split in ("train", "val"):
+        (root / split).mkdir()
+        for i in range(2):
+            base = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            Image.fromarray(base).resize((48, 48), Image.BICUBIC).save(root / split / f"{i}.png")
+    return root
+
+
+def test_curves_read_the_training_logs_with_cpu_hours(photos, tmp_path):
+    curves = load("curves")
+    train_accelerate.main(
+        [
+            "--task", "denoise", "--dataset", str(photos / "train"), "--validation_dir", str(photos / "val"),
+            "--output_dir", str(tmp_path / "work" / "denoise"), "--max_steps", "4", "--validation_steps", "2",
+            "--checkpointing_steps", "4", "--width", "8", "--depth", "2", "--crop_size", "32", "--batch_size", "2",
+            "--num_workers", "0", "--report_to", "tensorboard",
+        ]
+    )  # fmt: skip
+    rows = curves.read_curve(tmp_path / "work" / "denoise", None)
+    assert [r[0] for r in rows] == [2, 4]
+    assert 0 < rows[0][1] <= rows[1][1] and all(np.isfinite(r[2]) for r in rows)
+    table = curves.markdown("denoise", {"A": rows, "B": [(4, 0.5, 30.0)]})
+    assert "| 2 | " in table and "| 4 | " in table and "| 0.50 | 30.00 |" in table
+    curves.plot({"denoise": {"A": rows}}, tmp_path / "c.png")
+    assert Image.open(tmp_path / "c.png").size == (300, 220)
+    from torch.utils.tensorboard import SummaryWriter  # a run logged before train/cpu_hours existed
+
+    with SummaryWriter(tmp_path / "old" / "logs" / "irae") as writer:
+        writer.add_scalar("val/psnr", 28.0, 250)
+    assert curves.read_curve(tmp_path / "old", 3.6) == [(250, 0.25, 28.0)]
+
+
+def test_results_tables_compare_two_models(tmp_path):
+    tables = load("results_tables")
+    for name, value in (("IRAE", 30.0), ("DnCNN", 29.0)):
+        rows = [
+            {"task": "jpeg", "setting": 10, "method": name, "images": 2, "seconds": 1.0, "psnr": value, "ssim": 0.9},
+            {
+                "task": "jpeg",
+                "setting": 10,
+                "method": "input (JPEG)",
+                "images": 2,
+                "seconds": 0,
+                "psnr": 25,
+                "ssim": 0.8,
+            },
+        ]
+        (tmp_path / f"{name}-jpeg.json").write_text(json.dumps({"rows": rows}))
+    merged = tables.rows_for("jpeg", ["IRAE", "DnCNN"], results=tmp_path)
+    assert [r["method"] for r in merged] == ["IRAE", "input (JPEG)", "DnCNN"]  # the input row once
+
+
+def test_train_throughput_worker_measures_both_architectures():
+    bench = load("train_throughput")
+    irae = bench.worker("irae:8:2:2:16:2", steps=1)
+    dncnn = bench.worker("dncnn:8:3:0:16:2", steps=1)
+    assert irae["parameters"] == sum(p.numel() for p in IRAE(width=8, depth=2, levels=2).parameters())
+    assert dncnn["parameters"] == sum(p.numel() for p in DnCNN(width=8, depth=3).parameters())
+    assert irae["patches_per_s"] > 0 and dncnn["step_s"] > 0
+
+
+def test_example_strips_show_every_method(tmp_path):
+    examples = load("example_images")
+    for task in ("denoise", "jpeg", "inpaint"):
+        IRAE(task=task, width=8, depth=2, levels=2).save_pretrained(tmp_path / "models" / task)
+    for task, panels in (("denoise", 4), ("jpeg", 3), ("inpaint", 4)):  # input, [baseline], IRAE, clean
+        strip = examples.strip(task, {"IRAE": str(tmp_path / "models")})
+        assert strip.size == (192 * panels, 144 + 16)
