@@ -24,14 +24,14 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 def rows_for(task: str, names: list[str] | None = None, results: Path = RESULTS) -> list[dict]:
     """Rows from the shipped model's and the baselines' JSON, or from ``<name>-<task>.json`` for each name."""
-    if names:
-        paths = [results / f"{name}-{task}.json" for name in names]
-    else:
-        paths = [ROOT / "pretrained" / task / "evaluation.json", results / f"baselines-{task}.json"]
+    shipped = [ROOT / "pretrained" / task / "evaluation.json", results / f"baselines-{task}.json"]
     rows = []
-    for path in paths:
+    for path in [results / f"{name}-{task}.json" for name in names] if names else shipped:
         if path.is_file():
             rows += json.loads(path.read_text())["rows"]
+    for path in shipped if names else []:  # the degraded input, for reference
+        if path.is_file():
+            rows += [r for r in json.loads(path.read_text())["rows"] if r["method"].startswith("input")]
     for r in rows:  # 15 and 15.0 are the same σ
         r["setting"] = r["setting"] if isinstance(r["setting"], str) else float(r["setting"])
     seen, merged = set(), []

@@ -75,7 +75,7 @@ def test_results_tables_compare_two_models(tmp_path):
         ]
         (tmp_path / f"{name}-jpeg.json").write_text(json.dumps({"rows": rows}))
     merged = tables.rows_for("jpeg", ["IRAE", "DnCNN"], results=tmp_path)
-    assert [r["method"] for r in merged] == ["IRAE", "input (JPEG)", "DnCNN"]  # the input row once
+    assert [r["method"] for r in merged if r["setting"] == 10] == ["IRAE", "input (JPEG)", "DnCNN"]  # input once
 
 
 def test_train_throughput_worker_measures_both_architectures():
@@ -94,3 +94,17 @@ def test_example_strips_show_every_method(tmp_path):
     for task, panels in (("denoise", 4), ("jpeg", 3), ("inpaint", 4)):  # input, [baseline], IRAE, clean
         strip = examples.strip(task, {"IRAE": str(tmp_path / "models")})
         assert strip.size == (192 * panels, 144 + 16)
+
+
+def test_cpu_budget_study_trains_every_recipe_for_the_same_budget(photos, tmp_path, monkeypatch, capsys):
+    study = load("cpu_budget_study")
+    monkeypatch.setattr(
+        study, "RECIPES", {"small": ("irae:8:2:2:32:2", []), "lr": ("irae:8:2:2:32:2", ["--learning_rate", "5e-4"])}
+    )
+    argv = ["x", "--cpu_hours", "0.0001", "--work", str(tmp_path), "--dataset", str(photos / "train")]
+    monkeypatch.setattr("sys.argv", argv + ["--validation_dir", str(photos / "val")])
+    study.main()
+    table = capsys.readouterr().out
+    rows = [line for line in table.splitlines() if line.startswith("| small") or line.startswith("| lr")]
+    assert len(rows) == 2 and "failed" not in table
+    assert all(float(r.split("|")[3]) >= 10 for r in rows)  # steps

@@ -1,0 +1,100 @@
+"""Quality per CPU-hour: train several recipes for the same CPU budget and compare held-out PSNR.
+
+1. Each recipe's seconds per training step are measured side by side (benchmarks/train_throughput.py,
+   one thread), and its step count is set so that it spends the same CPU budget (``--cpu_hours``), with
+   its learning-rate decays at the same fractions of its own run.
+2. Every recipe trains with ``train_accelerate.py`` (one thread per run, ``--parallel`` runs at a time)
+   on the training photos and validates on the held-out ones (never CBSD68).
+3. A table of recipe, s/step, steps, logged CPU-hours and validation PSNR (last and best) is printed,
+   and the curves can be drawn with benchmarks/curves.py.
+
+    python benchmarks/cpu_budget_study.py --task denoise --cpu_hours 0.2 --work runs-study \\
+        --dataset runs/photos_train --validation_dir runs/photos_val
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# name -> (throughput config arch:width:depth:levels:crop:batch, extra train_accelerate.py flags)
+RECIPES = {
+    "paper (w64 d16, crop 64, b16, lr 1e-3)": ("irae:64:16:2:64:16", []),
+    "lr 5e-4": ("irae:64:16:2:64:16", ["--learning_rate", "5e-4"]),
+    "crop 96, b8": ("irae:64:16:2:96:8", []),
+    "width 32": ("irae:32:16:2:64:16", []),
+}
+
+
+def flags(config: str) -> list[str]:
+    arch, width, depth, levels, crop, batch = config.split(":")
+    out = ["--arch", arch, "--width", width, "--depth", depth, "--crop_size", crop, "--batch_size", batch]
+    return out + (["--levels", levels] if arch == "irae" else [])
+
+
+def step_seconds(configs: list[str], threads: int) -> dict[str, float]:
+    """Seconds per step of each configuration, measured one after the other in fresh processes."""
+    env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    bench = ROOT / "benchmarks" / "train_throughput.py"
+    out = {}
+    for config in dict.fromkeys(configs):
+        cmd = [sys.executable, str(bench), "--worker", config, "--steps", "5"]
+        run = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+        out[config] = json.loads(run.stdout.strip().splitlines()[-1])["step_s"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", default="denoise", choices=["denoise", "jpeg", "inpaint"])
+    parser.add_argument("--cpu_hours", type=float, default=0.2, help="budget per recipe")
+    parser.add_argument("--work", type=Path, default=ROOT / "runs-study")
+    parser.add_argument("--dataset", default=str(ROOT / "runs" / "photos_train"))
+    parser.add_argument("--validation_dir", default=str(ROOT / "runs" / "photos_val"))
+    parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--recipes", nargs="*", default=list(RECIPES), help="names from RECIPES (default all)")
+    args = parser.parse_args()
+    recipes = {name: RECIPES[name] for name in args.recipes}
+    seconds = step_seconds([config for config, _ in recipes.values()], threads=1)
+    env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    plan, running = [], []
+    for i, (name, (config, extra)) in enumerate(recipes.items()):
+        steps = max(10, int(args.cpu_hours * 3600 / seconds[config]))
+        out = args.work / args.task / f"recipe-{i}"
+        cmd = [
+            sys.executable, str(ROOT / "train_accelerate.py"), "--task", args.task, "--dataset", args.dataset,
+            "--validation_dir", args.validation_dir, "--output_dir", str(out), "--max_steps", str(steps),
+            "--validation_steps", str(max(1, steps // 8)), "--checkpointing_steps", str(steps), "--cache_images",
+            "--num_workers", "0", *flags(config), *extra,
+        ]  # fmt: skip
+        plan.append((name, config, steps, out))
+        out.mkdir(parents=True, exist_ok=True)
+        running.append(subprocess.Popen(cmd, env=env, stdout=open(out / "train.log", "w"), stderr=subprocess.STDOUT))
+        if len(running) >= args.parallel:
+            running.pop(0).wait()
+    for proc in running:
+        proc.wait()
+    print(f"task {args.task}, budget {args.cpu_hours} CPU-hours per recipe, validation: {args.validation_dir}")
+    print("| recipe | s/step | steps | CPU-hours (logged) | val PSNR last (dB) | best (dB) |")
+    print("|---|---|---|---|---|---|")
+    for name, config, steps, out in plan:
+        state_files = sorted((out / "checkpoints").glob("checkpoint-*/trainer_state.json"))
+        if not state_files:
+            print(f"| {name} | {seconds[config]:.3f} | {steps} | failed: see {out / 'train.log'} | | |")
+            continue
+        state = json.loads(state_files[-1].read_text())
+        history = state["history"]
+        print(
+            f"| {name} | {seconds[config]:.3f} | {steps} | {history[-1]['cpu_hours']:.3f} | "
+            f"{history[-1]['val/psnr']:.2f} | {max(h['val/psnr'] for h in history):.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
