@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> Path:
     resume_from = find_checkpoint(out, args.resume) if args.resume else None
     saved = json.loads((resume_from / STATE_FILE).read_text()) if resume_from else {}
     step, history = saved.get("step", 0), saved.get("history", [])
-    cpu_s = saved.get("cpu_s", 0.0)  # CPU seconds of the main process (all its threads) over every resumed run
+    cpu_s = saved.get("cpu_s", 0.0)  # CPU seconds of the main process (all its threads) in earlier runs
     start_batch = step * args.gradient_accumulation_steps
     if resume_from is None and not args.init_from:  # Glow's data-dependent init on the first batch, then synced
         first = stream.first_batch(args.batch_size)
@@ -265,12 +265,13 @@ def main(argv: list[str] | None = None) -> Path:
         scheduler.step()
         step += 1
         bar.update(1)
+        cpu_total = cpu_s + time.process_time() - cpu0  # CPU seconds of the main process, resumed runs included
         last = {
             "train/loss": loss.item(),
             "train/lr": scheduler.get_last_lr()[0],
             "train/patches_per_s": patches / (time.perf_counter() - t0),
             # quality per CPU-hour: every process costs what the main one does (data workers not counted)
-            "train/cpu_hours": (cpu_s + time.process_time() - cpu0) * accelerator.num_processes / 3600,
+            "train/cpu_hours": cpu_total * accelerator.num_processes / 3600,
         }
         bar.set_postfix(loss=f"{last['train/loss']:.4f}")
         if val_loader is not None and (step % args.validation_steps == 0 or step == args.max_steps):
@@ -294,7 +295,7 @@ def main(argv: list[str] | None = None) -> Path:
                     "metrics": last,
                     "history": history,
                     "patches_per_s": last["train/patches_per_s"],
-                    "cpu_s": cpu_s + time.process_time() - cpu0,
+                    "cpu_s": cpu_total,
                 },
             )
     bar.close()

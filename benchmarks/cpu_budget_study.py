@@ -22,6 +22,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from train_throughput import measure  # noqa: E402
 
 # name -> (throughput config arch:width:depth:levels:crop:batch, extra train_accelerate.py flags)
 RECIPES = {
@@ -38,18 +41,6 @@ def flags(config: str) -> list[str]:
     return out + (["--levels", levels] if arch == "irae" else [])
 
 
-def step_seconds(configs: list[str], threads: int) -> dict[str, float]:
-    """Seconds per step of each configuration, measured one after the other in fresh processes."""
-    env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    bench = ROOT / "benchmarks" / "train_throughput.py"
-    out = {}
-    for config in dict.fromkeys(configs):
-        cmd = [sys.executable, str(bench), "--worker", config, "--steps", "5"]
-        run = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
-        out[config] = json.loads(run.stdout.strip().splitlines()[-1])["step_s"]
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="denoise", choices=["denoise", "jpeg", "inpaint"])
@@ -61,7 +52,8 @@ def main() -> None:
     parser.add_argument("--recipes", nargs="*", default=list(RECIPES), help="names from RECIPES (default all)")
     args = parser.parse_args()
     recipes = {name: RECIPES[name] for name in args.recipes}
-    seconds = step_seconds([config for config, _ in recipes.values()], threads=1)
+    configs = list(dict.fromkeys(config for config, _ in recipes.values()))
+    seconds = {r["config"]: r["step_s"] for r in measure(configs, steps=5, threads=1)}
     env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     plan, running = [], []
     for i, (name, (config, extra)) in enumerate(recipes.items()):
@@ -75,7 +67,8 @@ def main() -> None:
         ]  # fmt: skip
         plan.append((name, config, steps, out))
         out.mkdir(parents=True, exist_ok=True)
-        running.append(subprocess.Popen(cmd, env=env, stdout=open(out / "train.log", "w"), stderr=subprocess.STDOUT))
+        with open(out / "train.log", "w") as log:  # the child keeps its own handle
+            running.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
         if len(running) >= args.parallel:
             running.pop(0).wait()
     for proc in running:

@@ -19,21 +19,20 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 def read_curve(run: Path, seconds_per_step: float | None) -> list[tuple[int, float, float]]:
     """(step, CPU-hours, validation PSNR) for every validation of the run, resumed parts included."""
-    points: dict[int, list[float]] = {}
+    points: dict[int, float] = {}
     cpu: dict[int, float] = {}
     for events in sorted(run.glob("logs/**/events.out.tfevents.*")):
         acc = EventAccumulator(str(events), size_guidance={"scalars": 0})
         acc.Reload()
         tags = acc.Tags()["scalars"]
         if "val/psnr" in tags:
-            for e in acc.Scalars("val/psnr"):
-                points[e.step] = [e.value]
+            points.update({e.step: e.value for e in acc.Scalars("val/psnr")})
         if "train/cpu_hours" in tags:
             cpu.update({e.step: e.value for e in acc.Scalars("train/cpu_hours")})
     rows = []
     for step in sorted(points):
         hours = cpu.get(step, step * seconds_per_step / 3600 if seconds_per_step else math.nan)
-        rows.append((step, hours, points[step][0]))
+        rows.append((step, hours, points[step]))
     return rows
 
 

@@ -37,8 +37,7 @@ def worker(config: str, steps: int) -> dict:
     clean = torch.rand(int(batch), 3, int(crop), int(crop))
     sigma = torch.full((int(batch),), 25.0)
     noisy = clean + torch.randn_like(clean) * 25 / 255
-    if hasattr(model, "initialize"):
-        model.initialize(noisy, sigma=sigma)
+    model.initialize(noisy, sigma=sigma)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
@@ -61,6 +60,17 @@ def worker(config: str, steps: int) -> dict:
     }
 
 
+def measure(configs: list[str], steps: int, threads: int) -> list[dict]:
+    """:func:`worker` for each configuration in turn, each in a fresh process limited to ``threads``."""
+    env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    rows = []
+    for config in configs:
+        cmd = [sys.executable, __file__, "--worker", config, "--steps", str(steps)]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=["irae:64:16:2:64:16", "dncnn:96:18:0:64:16"])
@@ -71,12 +81,7 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(args.worker, args.steps)))
         return
-    env = os.environ | {"OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
-    rows = []
-    for config in args.configs:
-        cmd = [sys.executable, __file__, "--worker", config, "--steps", str(args.steps)]
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
+    rows = measure(args.configs, args.steps, args.threads)
     print(f"threads: {args.threads}, steps timed per configuration: {args.steps}")
     print("| arch:width:depth:levels:crop:batch | parameters | s/step | patches/s | pixels/s vs first |")
     print("|---|---|---|---|---|")

@@ -4,8 +4,10 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the network
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from irae_hf import IRAE
 from irae_hf.flows import AffineCoupling
@@ -48,6 +50,19 @@ def reset_accelerate() -> None:
 
     AcceleratorState._reset_state(reset_partial_state=True)
     GradientState._reset_state()
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """Image folders for training runs: train/ (4) and val/ (2) smooth-ish 64×48 photos (upsampled noise)."""
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 4), ("val", 2)):
+        (root / split).mkdir()
+        for i in range(n):
+            base = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
+            Image.fromarray(base).resize((64, 48), Image.BICUBIC).save(root / split / f"{i}.png")
+    return root
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 import train_accelerate
@@ -22,23 +21,11 @@ def load(name: str):
     return module
 
 
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    root = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(1)
-    for split in ("train", "val"):
-        (root / split).mkdir()
-        for i in range(2):
-            base = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
-            Image.fromarray(base).resize((48, 48), Image.BICUBIC).save(root / split / f"{i}.png")
-    return root
-
-
-def test_curves_read_the_training_logs_with_cpu_hours(photos, tmp_path):
+def test_curves_read_the_training_logs_with_cpu_hours(images, tmp_path):
     curves = load("curves")
     train_accelerate.main(
         [
-            "--task", "denoise", "--dataset", str(photos / "train"), "--validation_dir", str(photos / "val"),
+            "--task", "denoise", "--dataset", str(images / "train"), "--validation_dir", str(images / "val"),
             "--output_dir", str(tmp_path / "work" / "denoise"), "--max_steps", "4", "--validation_steps", "2",
             "--checkpointing_steps", "4", "--width", "8", "--depth", "2", "--crop_size", "32", "--batch_size", "2",
             "--num_workers", "0", "--report_to", "tensorboard",
@@ -96,13 +83,13 @@ def test_example_strips_show_every_method(tmp_path):
         assert strip.size == (192 * panels, 144 + 16)
 
 
-def test_cpu_budget_study_trains_every_recipe_for_the_same_budget(photos, tmp_path, monkeypatch, capsys):
+def test_cpu_budget_study_trains_every_recipe_for_the_same_budget(images, tmp_path, monkeypatch, capsys):
     study = load("cpu_budget_study")
     monkeypatch.setattr(
         study, "RECIPES", {"small": ("irae:8:2:2:32:2", []), "lr": ("irae:8:2:2:32:2", ["--learning_rate", "5e-4"])}
     )
-    argv = ["x", "--cpu_hours", "0.0001", "--work", str(tmp_path), "--dataset", str(photos / "train")]
-    monkeypatch.setattr("sys.argv", argv + ["--validation_dir", str(photos / "val")])
+    argv = ["x", "--cpu_hours", "0.0001", "--work", str(tmp_path), "--dataset", str(images / "train")]
+    monkeypatch.setattr("sys.argv", argv + ["--validation_dir", str(images / "val")])
     study.main()
     table = capsys.readouterr().out
     rows = [line for line in table.splitlines() if line.startswith("| small") or line.startswith("| lr")]

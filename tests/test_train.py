@@ -8,11 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from huggingface_hub import HfApi
-from PIL import Image
 from safetensors.torch import load_file
 
 import train_accelerate
@@ -35,18 +33,6 @@ TINY = [
     "--report_to",
     "none",
 ]
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 4), ("val", 2)):
-        (root / split).mkdir()
-        for i in range(n):
-            base = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)  # smooth-ish photos: upsampled noise
-            Image.fromarray(base).resize((64, 48), Image.BICUBIC).save(root / split / f"{i}.png")
-    return root
 
 
 def weights(folder: Path) -> dict:
