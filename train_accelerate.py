@@ -45,6 +45,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--validation_steps", type=int, default=500, help="validate every N steps (and at the end)")
     p.add_argument("--output_dir", required=True)
     p.add_argument("--max_steps", type=int, default=10000)
+    p.add_argument(
+        "--max_minutes",
+        type=float,
+        default=None,
+        help="a time budget for this run: stop (validate, checkpoint, save) when it is spent; the lr milestones "
+        "then count whichever is further on, the fraction of --max_steps or of this time",
+    )
     p.add_argument("--batch_size", type=int, default=16, help="per process")
     p.add_argument("--gradient_accumulation_steps", type=int, default=1)
     p.add_argument("--crop_size", type=int, default=96)
@@ -61,6 +68,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="step decay at these fractions of --max_steps",
     )
     p.add_argument("--lr_gamma", type=float, default=0.5)
+    p.add_argument(
+        "--lr_warmup_steps",
+        type=int,
+        default=0,
+        help="linear warm-up from 0 (fine-tuning with a fresh Adam: its first steps move every weight by ~lr)",
+    )
     p.add_argument("--max_grad_norm", type=float, default=1.0)
     p.add_argument("--sigma_range", type=float, nargs=2, default=[0.0, 75.0])
     p.add_argument("--quality_range", type=int, nargs=2, default=[5, 95])
@@ -212,6 +225,10 @@ def main(argv: list[str] | None = None) -> Path:
     saved = json.loads((resume_from / STATE_FILE).read_text()) if resume_from else {}
     step, history = saved.get("step", 0), saved.get("history", [])
     cpu_s = saved.get("cpu_s", 0.0)  # CPU seconds of the main process (all its threads) in earlier runs
+    wall_s = saved.get("wall_s", 0.0)
+    args.hardware = f"{accelerator.num_processes} × " + (
+        torch.cuda.get_device_name(accelerator.device) if accelerator.device.type == "cuda" else "CPU"
+    )
     start_batch = step * args.gradient_accumulation_steps
     if resume_from is None and not args.init_from:  # Glow's data-dependent init on the first batch, then synced
         first = stream.first_batch(args.batch_size)
@@ -223,6 +240,9 @@ def main(argv: list[str] | None = None) -> Path:
     model.train()
 
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
+    if args.lr_warmup_steps > 0 and resume_from is None:
+        for group in optimizer.param_groups:
+            group["lr"] = args.learning_rate / args.lr_warmup_steps
     milestones = sorted({max(1, int(f * args.max_steps)) for f in args.lr_milestones})
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=args.lr_gamma)
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -242,9 +262,9 @@ def main(argv: list[str] | None = None) -> Path:
         )
 
     bar = tqdm(total=args.max_steps, initial=step, desc="training", disable=not accelerator.is_local_main_process)
-    t0, cpu0, patches, last = time.perf_counter(), time.process_time(), 0, {}
+    t0, cpu0, patches, last, out_of_time = time.perf_counter(), time.process_time(), 0, {}, False
     batches = iter(loader)
-    while step < args.max_steps:
+    while step < args.max_steps and not out_of_time:
         batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
         with accelerator.accumulate(model):
             restored = model(batch["degraded"], **level_kwargs(args.task, batch["level"]))
@@ -266,26 +286,39 @@ def main(argv: list[str] | None = None) -> Path:
         step += 1
         bar.update(1)
         cpu_total = cpu_s + time.process_time() - cpu0  # CPU seconds of the main process, resumed runs included
+        wall_total = wall_s + time.perf_counter() - t0
+        spent = 0.0
+        if args.max_minutes is not None:  # the main process's clock decides for all processes
+            spent = torch.tensor((time.perf_counter() - t0) / (60 * args.max_minutes + 1e-9), device=accelerator.device)
+            spent = broadcast(spent, from_process=0).item()
+            out_of_time = spent >= 1
+        if args.max_minutes is not None or args.lr_warmup_steps > 0:  # else MultiStepLR alone sets the lr
+            done = max(step / args.max_steps, spent)  # the step decay follows the time budget too
+            lr = args.learning_rate * args.lr_gamma ** sum(done >= m for m in args.lr_milestones)
+            for group in optimizer.param_groups:
+                group["lr"] = lr * min(1.0, (step + 1) / max(1, args.lr_warmup_steps))
+        end = step == args.max_steps or out_of_time
         last = {
             "train/loss": loss.item(),
-            "train/lr": scheduler.get_last_lr()[0],
+            "train/lr": optimizer.param_groups[0]["lr"],
             "train/patches_per_s": patches / (time.perf_counter() - t0),
             # quality per CPU-hour: every process costs what the main one does (data workers not counted)
             "train/cpu_hours": cpu_total * accelerator.num_processes / 3600,
         }
         bar.set_postfix(loss=f"{last['train/loss']:.4f}")
-        if val_loader is not None and (step % args.validation_steps == 0 or step == args.max_steps):
+        if val_loader is not None and (step % args.validation_steps == 0 or end):
             last.update(validate(accelerator, model, val_loader, args.task))
             history.append(
                 {
                     "step": step,
                     "cpu_hours": round(last["train/cpu_hours"], 6),
+                    "hours": round(wall_total / 3600, 6),
                     **{k: round(v, 4) for k, v in last.items() if k.startswith("val/")},
                 }
             )
             accelerator.print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items()))
         accelerator.log(last, step=step)
-        if step % args.checkpointing_steps == 0 or step == args.max_steps:
+        if step % args.checkpointing_steps == 0 or end:
             save_checkpoint(
                 accelerator,
                 out,
@@ -296,6 +329,8 @@ def main(argv: list[str] | None = None) -> Path:
                     "history": history,
                     "patches_per_s": last["train/patches_per_s"],
                     "cpu_s": cpu_total,
+                    "wall_s": wall_total,
+                    "hardware": args.hardware,
                 },
             )
     bar.close()
@@ -311,6 +346,7 @@ def export(args: argparse.Namespace) -> Path:
     """``--export_from CHECKPOINT``: the checkpoint's weights as a save_pretrained folder with its model card."""
     ckpt = Path(args.export_from)
     state = json.loads((ckpt / STATE_FILE).read_text())
+    args.hardware = state.get("hardware")
     model = new_model(args)
     model.load_weights(ckpt / "model.safetensors")
     finish(
@@ -359,16 +395,23 @@ def finish(
         f"Trained with `train_accelerate.py` for {step} steps of batch {args.batch_size} × "
         f"{args.gradient_accumulation_steps} accumulation, {args.crop_size}×{args.crop_size} random crops with flips "
         f"and rotations; {ranges}. L1 loss, Adam lr {args.learning_rate} with ×{args.lr_gamma} steps at "
-        f"{args.lr_milestones} of training; seed {args.seed}."
+        f"{args.lr_milestones} of training"
+        + (f" after {args.lr_warmup_steps} warm-up steps" if args.lr_warmup_steps else "")
+        + (f", {args.max_minutes} minutes at most" if args.max_minutes is not None else "")
+        + f"; seed {args.seed}."
+        + (f" Initialised from `{args.init_from}`." if args.init_from else "")
+        + (f" Hardware: {args.hardware}." if getattr(args, "hardware", None) else "")
         + (f" Throughput {throughput:.1f} patches/s." if throughput else "")
     )
     if history:
         training += (
-            "\n\nValidation curve (fixed seeded degradations of the held-out images; CPU-hours of training so far):"
-            "\n\n| step | CPU-hours | PSNR (dB) | SSIM |\n|---|---|---|---|\n"
+            "\n\nValidation curve (fixed seeded degradations of the held-out images; wall-clock hours and CPU-hours "
+            "of this training so far):\n\n| step | hours | CPU-hours | PSNR (dB) | SSIM |\n|---|---|---|---|---|\n"
         )
+        nan = float("nan")
         training += "\n".join(
-            f"| {h['step']} | {h.get('cpu_hours', float('nan')):.2f} | {h['val/psnr']:.2f} | {h['val/ssim']:.4f} |"
+            f"| {h['step']} | {h.get('hours', nan):.3f} | {h.get('cpu_hours', nan):.2f} | {h['val/psnr']:.2f} | "
+            f"{h['val/ssim']:.4f} |"
             for h in history
         )
     (out / "README.md").unlink(missing_ok=True)  # always regenerate the card

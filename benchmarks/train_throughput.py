@@ -7,6 +7,7 @@ shared machines are noisy). Used to give DnCNN and IRAE the same CPU budget (ben
 and to pick crop and batch for a CPU budget.
 
     python benchmarks/train_throughput.py --configs irae:64:16:2:64:16 dncnn:96:18:0:64:16 [--threads 1]
+    python benchmarks/train_throughput.py --device cuda --steps 30 --configs irae:64:16:2:96:48 dncnn:96:18:0:96:48
 
 A configuration is ``arch:width:depth:levels:crop:batch`` (levels is ignored for dncnn).
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def worker(config: str, steps: int) -> dict:
+def worker(config: str, steps: int, device: str = "cpu") -> dict:
     sys.path.insert(0, str(ROOT))
     import torch
 
@@ -38,7 +39,9 @@ def worker(config: str, steps: int) -> dict:
     sigma = torch.full((int(batch),), 25.0)
     noisy = clean + torch.randn_like(clean) * 25 / 255
     model.initialize(noisy, sigma=sigma)
+    model, clean, noisy, sigma = (t.to(device) for t in (model, clean, noisy, sigma))
     model.train()
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def step() -> None:
@@ -48,24 +51,27 @@ def worker(config: str, steps: int) -> dict:
         opt.zero_grad()
 
     step()
+    sync()
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
+    sync()  # GPU work is asynchronous: time it finished, not queued
     elapsed = time.perf_counter() - t0
     return {
         "config": config,
+        "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
         "parameters": sum(p.numel() for p in model.parameters()),
         "step_s": elapsed / steps,
         "patches_per_s": int(batch) * steps / elapsed,
     }
 
 
-def measure(configs: list[str], steps: int, threads: int) -> list[dict]:
+def measure(configs: list[str], steps: int, threads: int, device: str = "cpu") -> list[dict]:
     """:func:`worker` for each configuration in turn, each in a fresh process limited to ``threads``."""
     env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     rows = []
     for config in configs:
-        cmd = [sys.executable, __file__, "--worker", config, "--steps", str(steps)]
+        cmd = [sys.executable, __file__, "--worker", config, "--steps", str(steps), "--device", device]
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
     return rows
@@ -76,13 +82,17 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", default=["irae:64:16:2:64:16", "dncnn:96:18:0:64:16"])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (times include a synchronize)")
+    parser.add_argument("--json", help="also write the rows here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.steps)))
+        print(json.dumps(worker(args.worker, args.steps, args.device)))
         return
-    rows = measure(args.configs, args.steps, args.threads)
-    print(f"threads: {args.threads}, steps timed per configuration: {args.steps}")
+    rows = measure(args.configs, args.steps, args.threads, args.device)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    print(f"device: {rows[0]['device']}, CPU threads: {args.threads}, steps timed per configuration: {args.steps}")
     print("| arch:width:depth:levels:crop:batch | parameters | s/step | patches/s | pixels/s vs first |")
     print("|---|---|---|---|---|")
     first = rows[0]["patches_per_s"] * int(rows[0]["config"].split(":")[4]) ** 2

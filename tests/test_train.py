@@ -78,6 +78,8 @@ def test_two_process_cpu_training(images, tmp_path):
             "2",
             "--validation_steps",
             "2",
+            "--max_minutes",
+            "60",  # the time check is broadcast from the main process every step
             *TINY,
         ]
     )
@@ -91,7 +93,8 @@ def test_two_process_cpu_training(images, tmp_path):
     model = IRAE.from_pretrained(out)
     assert model.config["width"] == 8 and model.task == "denoise"
     card = (out / "README.md").read_text()
-    assert "for 4 steps" in card and "val" in card and "patches/s" in card and "| CPU-hours |" in card
+    assert "for 4 steps" in card and "val" in card and "patches/s" in card and "| hours | CPU-hours |" in card
+    assert "Hardware: 2 × CPU" in card and 0 < state["wall_s"]
 
 
 def test_killed_run_resumes_exactly(images, tmp_path):
@@ -138,6 +141,24 @@ def test_killed_run_resumes_exactly(images, tmp_path):
         common[1:] + ["--output_dir", str(warm), "--init_from", str(ref), "--max_steps", "1", "--learning_rate", "0"]
     )
     assert max_diff(weights(ref), weights(warm)) == 0
+
+    slow = tmp_path / "slow"  # fine-tuning warms up: lr 1e-3 / 100 on the first step, 2e-3 / 100 after it
+    train_accelerate.main(
+        common[1:]
+        + [
+            "--output_dir",
+            str(slow),
+            "--init_from",
+            str(ref),
+            "--max_steps",
+            "2",
+            "--lr_warmup_steps",
+            "100",
+            "--lr_milestones",
+        ]
+    )
+    state = json.loads((slow / "checkpoints" / "checkpoint-2" / "trainer_state.json").read_text())
+    assert state["metrics"]["train/lr"] == pytest.approx(1e-3 * 3 / 100)  # lr for the step after step 2
 
 
 def test_push_to_hub_pushes_exactly_the_output_folder(images, tmp_path, monkeypatch):
@@ -344,3 +365,31 @@ def test_dncnn_baseline_trains_with_the_same_script(images, tmp_path):
                 "4",
             ]
         )
+
+
+def test_max_minutes_stops_with_a_validated_checkpoint_and_a_saved_model(images, tmp_path):
+    out = tmp_path / "timed"
+    train_accelerate.main(
+        [
+            "--task",
+            "inpaint",
+            "--dataset",
+            str(images / "train"),
+            "--validation_dir",
+            str(images / "val"),
+            "--output_dir",
+            str(out),
+            "--max_steps",
+            "1000",
+            "--max_minutes",
+            "0",
+            "--checkpointing_steps",
+            "500",
+            *TINY,
+        ]
+    )
+    state = json.loads((out / "checkpoints" / "checkpoint-1" / "trainer_state.json").read_text())
+    assert state["step"] == 1 and [h["step"] for h in state["history"]] == [1]  # validated at the stop
+    assert state["metrics"]["train/lr"] == pytest.approx(1e-3 * 0.5**3)  # all milestones passed in time
+    assert "for 1 steps" in (out / "README.md").read_text()
+    assert IRAE.from_pretrained(out).task == "inpaint"
