@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> Path:
         )
 
     bar = tqdm(total=args.max_steps, initial=step, desc="training", disable=not accelerator.is_local_main_process)
-    t0, cpu0, patches, last, out_of_time = time.perf_counter(), time.process_time(), 0, {}, False
+    last = saved.get("metrics", {})  # resuming a finished run re-saves it with the same card
+    t0, cpu0, patches, out_of_time = time.perf_counter(), time.process_time(), 0, False
     batches = iter(loader)
     while step < args.max_steps and not out_of_time:
         batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
@@ -334,10 +335,9 @@ def main(argv: list[str] | None = None) -> Path:
                 },
             )
     bar.close()
-    elapsed = time.perf_counter() - t0
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        finish(args, accelerator.unwrap_model(model), out, step, patches / max(elapsed, 1e-9), last, history)
+        finish(args, accelerator.unwrap_model(model), out, step, last.get("train/patches_per_s"), last, history)
     accelerator.end_training()
     return out
 

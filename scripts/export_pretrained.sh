@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Ship trained weights: scripts/export_pretrained.sh denoise jpeg inpaint
 # Writes pretrained/<task> (config.json, model.safetensors, README.md) from the newest checkpoint of
-# runs/<task>, with the model card's evaluation table measured on CBSD68 (model vs the degraded input).
+# runs/<task> (or from runs/<task> itself when it holds its final trainer_state.json, as scripts/train_gpu.sh
+# leaves it), with the model card's evaluation table measured on CBSD68 (model vs the degraded input).
+# The card describes the training from these settings: give the ones the run used (STEPS CROP BATCH, and
+# EXTRA for other train_accelerate.py flags, INIT for --init_from INIT/<task>, STAGE for a sentence on
+# an earlier training stage). The GPU-trained weights:
+#   WORK=runs-gpu STEPS=100000 CROP=96 BATCH=48 INIT=pretrained EXTRA="--learning_rate 2e-4 --lr_warmup_steps 300 \
+#     --max_minutes 6.5 --seed 1" STAGE="..." scripts/export_pretrained.sh denoise jpeg inpaint
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-runs}
@@ -11,11 +17,20 @@ BATCH=${BATCH:-16}
 EVAL=${EVAL-../shared/data/cbsd68}  # EVAL= : no CBSD68 table
 ARCH=${ARCH:-irae}
 DEST=${DEST:-pretrained}
+INIT=${INIT:-}
+read -r -a extra <<< "${EXTRA:-}"
 VAL="Wood.png Storm.png citrus-fruits.png"
 NOTE="Data: 35 of the 38 photos in ../shared/data/photos (natural photos from Debian wallpaper packages lomiri-wallpapers, mate-backgrounds, palapeli-data and plasma-workspace-wallpapers; CC-BY / CC-BY-SA / CC0 / GPL-2+, see that folder's LICENSES/ and README; 3 held out for validation: $VAL)"
+NOTE="$NOTE${STAGE:+. $STAGE}"
 for task in "$@"; do
-  ckpt=$(ls -d "$WORK/$task"/checkpoints/checkpoint-* | sort -t- -k2 -n | tail -1)
-  python train_accelerate.py --arch "$ARCH" --task "$task" --dataset "$WORK/photos_train" --output_dir "$DEST/$task" \
+  if [ -f "$WORK/$task/trainer_state.json" ]; then ckpt="$WORK/$task"
+  else ckpt=$(ls -d "$WORK/$task"/checkpoints/checkpoint-* | sort -t- -k2 -n | tail -1); fi
+  init=()
+  [ -n "$INIT" ] && init=(--init_from "$INIT/$task")
+  tmp="$DEST/.tmp-$task"  # the export reads the weights it replaces when WORK is DEST's source
+  python train_accelerate.py --arch "$ARCH" --task "$task" --dataset "$WORK/photos_train" --output_dir "$tmp" \
     --max_steps "$STEPS" --batch_size "$BATCH" --crop_size "$CROP" --training_data_note "$NOTE" \
-    --validation_dir "$WORK/photos_val" --export_from "$ckpt" --eval_dir "$EVAL" --report_to none
+    --validation_dir "$WORK/photos_val" --export_from "$ckpt" --eval_dir "$EVAL" --report_to none \
+    "${init[@]}" "${extra[@]}"
+  rm -rf "$DEST/$task" && mv "$tmp" "$DEST/$task"
 done

@@ -6,8 +6,8 @@
 # The three tasks train at once on the one GPU through scripts/train_pretrained.sh (same data split, same
 # held-out photos, same script as on the CPU), each starting from pretrained/<task> with bigger crops and
 # batches, data loader workers, fp32, and a time budget (--max_minutes: the step-decay milestones follow the
-# time spent, and each run validates, checkpoints and saves when it is up). Copy runs-gpu/<task> to
-# pretrained/<task> (without checkpoints/ and logs/) to ship it, after the CBSD68 evaluation.
+# time spent, and each run validates, checkpoints and saves when it is up). Ship with
+# scripts/export_pretrained.sh (its header gives the settings), which adds the CBSD68 table to the card.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
@@ -18,10 +18,14 @@ mkdir -p "$WORK"
 'accelerate', accelerate.__version__, 'datasets', datasets.__version__, 'hub', huggingface_hub.__version__, \
 torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
 "$PYTHON" benchmarks/train_throughput.py --device "${DEVICE:-cuda}" --threads 4 --steps ${TP_STEPS:-20} --json "$WORK/throughput.json" \
-  --configs irae:64:16:2:64:16 dncnn:96:18:0:64:16 irae:64:16:2:96:48 dncnn:96:18:0:96:48
+  --configs ${TP_CONFIGS:-irae:64:16:2:64:16 dncnn:96:18:0:64:16 irae:64:16:2:96:48 dncnn:96:18:0:96:48}
 PYTHON=$PYTHON WORK=$WORK INIT=${INIT:-pretrained} STEPS=${STEPS:-100000} CROP=${CROP:-96} BATCH=${BATCH:-48} \
   THREADS=2 WORKERS=${WORKERS:-3} \
   EXTRA="--max_minutes $MINUTES --learning_rate ${LR:-2e-4} --lr_warmup_steps ${WARMUP:-300} --mixed_precision no --seed 1 --checkpointing_steps 1000 \
 --validation_steps 500 ${EXTRA:-}" \
   scripts/train_pretrained.sh ${TASKS:-denoise jpeg inpaint}
-for task in ${TASKS:-denoise jpeg inpaint}; do tail -c 600 "$WORK/$task.log"; echo; done
+for task in ${TASKS:-denoise jpeg inpaint}; do  # the final state beside the weights, for export_pretrained.sh
+  last=$(ls -d "$WORK/$task"/checkpoints/checkpoint-* | sort -t- -k2 -n | tail -1)
+  cp "$last/trainer_state.json" "$WORK/$task/"
+  tail -c 600 "$WORK/$task.log"; echo
+done

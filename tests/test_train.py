@@ -44,6 +44,19 @@ def max_diff(a: dict, b: dict) -> float:
     return max((a[k].float() - b[k].float()).abs().max().item() for k in a)
 
 
+def data_args(images: Path, out: Path, task: str = "denoise") -> list[str]:
+    return [
+        "--task",
+        task,
+        "--dataset",
+        str(images / "train"),
+        "--validation_dir",
+        str(images / "val"),
+        "--output_dir",
+        str(out),
+    ]
+
+
 def launch(args, env_extra=None, **kw):
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "PYTHONUNBUFFERED": "1", **(env_extra or {})}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", *args]
@@ -64,14 +77,7 @@ def test_two_process_cpu_training(images, tmp_path):
             "--dynamo_backend",
             "no",
             "train_accelerate.py",
-            "--task",
-            "denoise",
-            "--dataset",
-            str(images / "train"),
-            "--validation_dir",
-            str(images / "val"),
-            "--output_dir",
-            str(out),
+            *data_args(images, out),
             "--max_steps",
             "4",
             "--checkpointing_steps",
@@ -369,27 +375,13 @@ def test_dncnn_baseline_trains_with_the_same_script(images, tmp_path):
 
 def test_max_minutes_stops_with_a_validated_checkpoint_and_a_saved_model(images, tmp_path):
     out = tmp_path / "timed"
-    train_accelerate.main(
-        [
-            "--task",
-            "inpaint",
-            "--dataset",
-            str(images / "train"),
-            "--validation_dir",
-            str(images / "val"),
-            "--output_dir",
-            str(out),
-            "--max_steps",
-            "1000",
-            "--max_minutes",
-            "0",
-            "--checkpointing_steps",
-            "500",
-            *TINY,
-        ]
-    )
+    timed = [*data_args(images, out, "inpaint"), "--max_minutes", "0", "--checkpointing_steps", "500", *TINY]
+    train_accelerate.main([*timed, "--max_steps", "1000"])
     state = json.loads((out / "checkpoints" / "checkpoint-1" / "trainer_state.json").read_text())
     assert state["step"] == 1 and [h["step"] for h in state["history"]] == [1]  # validated at the stop
     assert state["metrics"]["train/lr"] == pytest.approx(1e-3 * 0.5**3)  # all milestones passed in time
-    assert "for 1 steps" in (out / "README.md").read_text()
+    card = (out / "README.md").read_text()
+    assert "for 1 steps" in card and "Validation (" in card and "patches/s" in card
     assert IRAE.from_pretrained(out).task == "inpaint"
+    train_accelerate.main([*timed, "--max_steps", "1", "--resume", "latest"])  # resuming a finished run
+    assert (out / "README.md").read_text() == card

@@ -1,0 +1,80 @@
+"""scripts/: train the shipped weights (CPU), continue them with a time budget (the GPU script, here on the CPU),
+and export them with their model cards — each on a tiny model and a handful of small images."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from irae_hf import IRAE
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = "--width 8 --depth 2 --report_to none"
+
+
+def run(script: str, *tasks: str, **env: str) -> None:
+    full = {**os.environ, "PYTHON": sys.executable, "ACCELERATE_USE_CPU": "1", **env}
+    subprocess.run(["bash", str(ROOT / "scripts" / script), *tasks], cwd=ROOT, env=full, check=True, timeout=600)
+
+
+def photos(images: Path, root: Path) -> Path:
+    """The training images plus images named like the three held-out validation photos."""
+    data = root / "photos"
+    data.mkdir()
+    for f in (images / "train").iterdir():
+        shutil.copy(f, data / f.name)
+    for f, name in zip(sorted((images / "val").iterdir()) * 2, ["Wood.png", "Storm.png", "citrus-fruits.png"]):
+        shutil.copy(f, data / name)
+    return data
+
+
+def test_train_export_and_continue_with_a_time_budget(images, tmp_path):
+    data, work, ship = photos(images, tmp_path), tmp_path / "runs", tmp_path / "shipped"
+    common = {"DATA": str(data), "CROP": "32", "BATCH": "2"}
+    run("train_pretrained.sh", "denoise", "inpaint", **common, WORK=str(work), STEPS="2", EXTRA=TINY)
+    assert sorted(p.name for p in (work / "photos_val").iterdir()) == ["Storm.png", "Wood.png", "citrus-fruits.png"]
+    for task in ("denoise", "inpaint"):
+        state = json.loads((work / task / "checkpoints" / "checkpoint-2" / "trainer_state.json").read_text())
+        assert state["step"] == 2 and state["history"][-1]["step"] == 2, (work / f"{task}.log").read_text()
+
+    run("export_pretrained.sh", "denoise", **common, WORK=str(work), STEPS="2", EVAL="", DEST=str(ship), EXTRA=TINY)
+    assert IRAE.from_pretrained(ship / "denoise").task == "denoise"
+    assert "for 2 steps of batch 2" in (ship / "denoise" / "README.md").read_text()
+
+    gpu = tmp_path / "runs-gpu"  # the GPU script, run on the CPU: throughput table, then 3 tasks at once
+    for task in ("jpeg", "inpaint"):
+        IRAE(task=task, width=8, depth=2, levels=2).save_pretrained(ship / task)
+    run(
+        "train_gpu.sh",
+        **common,
+        WORK=str(gpu),
+        INIT=str(ship),
+        TASKS="denoise jpeg inpaint",
+        MINUTES="0.01",
+        WORKERS="1",
+        DEVICE="cpu",
+        TP_STEPS="1",
+        TP_CONFIGS="irae:8:2:2:16:2 dncnn:8:3:0:16:2",
+        EXTRA="--report_to none",
+    )
+    rows = json.loads((gpu / "throughput.json").read_text())
+    assert [r["config"] for r in rows] == ["irae:8:2:2:16:2", "dncnn:8:3:0:16:2"] and rows[0]["device"] == "cpu"
+    for task in ("denoise", "jpeg", "inpaint"):
+        state = json.loads((gpu / task / "trainer_state.json").read_text())  # left beside the weights for export
+        card = (gpu / task / "README.md").read_text()
+        assert state["history"] and f"Initialised from `{ship / task}`" in card and "minutes at most" in card
+    run(
+        "export_pretrained.sh",
+        "jpeg",
+        **common,
+        WORK=str(gpu),
+        EVAL="",
+        DEST=str(ship),
+        INIT=str(ship),
+        STAGE="Stage 1: elsewhere",
+        EXTRA="--width 8 --depth 2 --max_minutes 0.01",
+    )
+    card = (ship / "jpeg" / "README.md").read_text()
+    assert "Stage 1: elsewhere" in card and "minutes at most" in card and not (ship / ".tmp-jpeg").exists()
