@@ -15,6 +15,8 @@
 #
 #   benchmarks/irae_vs_dncnn.sh                 # trains DnCNN into runs-dncnn/ (~3 CPU-hours), then evaluates
 #   SKIP_TRAIN=1 benchmarks/irae_vs_dncnn.sh    # evaluate and print the tables only
+# IRAE-CPU names the CPU-trained IRAE in the tables (benchmarks/results/IRAE-CPU-<task>.json): the shipped
+# pretrained/<task> were trained further on a GPU, outside this equal-budget comparison.
 # IRAE's side is runs/<task>, trained on the CPU by scripts/train_pretrained.sh with these settings (the CPU
 # weights first shipped as pretrained/<task>); SKIP_TRAIN skips training of both sides.
 set -euo pipefail
@@ -31,8 +33,8 @@ if [ -z "${SKIP_TRAIN:-}" ]; then
   ARCH=dncnn WORK=$DNCNN STEPS=780 EXTRA="--learning_rate 1e-4" scripts/train_pretrained.sh inpaint &
   wait  # each run ends with save_pretrained(runs-dncnn/<task>) and its model card
 fi
-for name in IRAE DnCNN; do
-  folder=$([ "$name" = IRAE ] && echo "$IRAE" || echo "$DNCNN")
+for name in ${NAMES:-IRAE-CPU DnCNN}; do  # NAMES=DnCNN: evaluate one side only
+  folder=$([ "$name" = IRAE-CPU ] && echo "$IRAE" || echo "$DNCNN")
   python -m irae_hf evaluate --model "$folder/denoise" --name "$name" --task denoise --sigma 15 25 50 --data "$DATA" \
     --baselines --json "$OUT/$name-denoise.json"
   python -m irae_hf evaluate --model "$folder/jpeg" --name "$name" --task jpeg --quality 10 20 30 40 --data "$DATA" \
@@ -40,4 +42,4 @@ for name in IRAE DnCNN; do
   python -m irae_hf evaluate --model "$folder/inpaint" --name "$name" --task inpaint --masks free-form box \
     --data "$DATA" --baselines --json "$OUT/$name-inpaint.json"
 done
-python benchmarks/results_tables.py --compare IRAE DnCNN
+python benchmarks/results_tables.py --compare IRAE-CPU DnCNN
