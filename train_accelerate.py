@@ -155,6 +155,14 @@ def save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, limit
     accelerator.wait_for_everyone()
 
 
+def scheduled_lr(args: argparse.Namespace, step: int, spent: float = 0.0) -> float:
+    """The lr for the step after ``step``: ×gamma at each milestone passed (as a fraction of --max_steps, or of
+    the --max_minutes budget ``spent``, whichever is further on), after the linear warm-up."""
+    done = max(step / args.max_steps, spent)
+    lr = args.learning_rate * args.lr_gamma ** sum(done >= m for m in args.lr_milestones)
+    return lr * min(1.0, (step + 1) / max(1, args.lr_warmup_steps))
+
+
 def level_kwargs(task: str, level: torch.Tensor) -> dict:
     key = {"denoise": "sigma", "jpeg": "quality", "inpaint": "mask"}[task]
     return {key: level}
@@ -242,7 +250,7 @@ def main(argv: list[str] | None = None) -> Path:
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
     if args.lr_warmup_steps > 0 and resume_from is None:
         for group in optimizer.param_groups:
-            group["lr"] = args.learning_rate / args.lr_warmup_steps
+            group["lr"] = scheduled_lr(args, 0)
     milestones = sorted({max(1, int(f * args.max_steps)) for f in args.lr_milestones})
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=args.lr_gamma)
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -294,10 +302,8 @@ def main(argv: list[str] | None = None) -> Path:
             spent = broadcast(spent, from_process=0).item()
             out_of_time = spent >= 1
         if args.max_minutes is not None or args.lr_warmup_steps > 0:  # else MultiStepLR alone sets the lr
-            done = max(step / args.max_steps, spent)  # the step decay follows the time budget too
-            lr = args.learning_rate * args.lr_gamma ** sum(done >= m for m in args.lr_milestones)
             for group in optimizer.param_groups:
-                group["lr"] = lr * min(1.0, (step + 1) / max(1, args.lr_warmup_steps))
+                group["lr"] = scheduled_lr(args, step, spent)
         end = step == args.max_steps or out_of_time
         last = {
             "train/loss": loss.item(),

@@ -385,3 +385,12 @@ def test_max_minutes_stops_with_a_validated_checkpoint_and_a_saved_model(images,
     assert IRAE.from_pretrained(out).task == "inpaint"
     train_accelerate.main([*timed, "--max_steps", "1", "--resume", "latest"])  # resuming a finished run
     assert (out / "README.md").read_text() == card
+
+
+def test_scheduled_lr_warms_up_then_decays_by_steps_or_by_time():
+    args = train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--max_steps", "100"])
+    args.lr_warmup_steps = 10
+    assert [train_accelerate.scheduled_lr(args, s) for s in (0, 4, 9)] == pytest.approx([1e-4, 5e-4, 1e-3])
+    assert train_accelerate.scheduled_lr(args, 50) == pytest.approx(5e-4)  # first milestone: 50 % of the steps
+    assert train_accelerate.scheduled_lr(args, 20, spent=0.8) == pytest.approx(2.5e-4)  # 80 % of the time
+    assert train_accelerate.scheduled_lr(args, 95, spent=0.1) == pytest.approx(1.25e-4)  # steps further on
