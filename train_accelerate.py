@@ -295,10 +295,11 @@ def main(argv: list[str] | None = None) -> Path:
         step += 1
         bar.update(1)
         cpu_total = cpu_s + time.process_time() - cpu0  # CPU seconds of the main process, resumed runs included
-        wall_total = wall_s + time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0  # this run's wall time
+        wall_total = wall_s + elapsed
         spent = 0.0
         if args.max_minutes is not None:  # the main process's clock decides for all processes
-            spent = torch.tensor((time.perf_counter() - t0) / (60 * args.max_minutes + 1e-9), device=accelerator.device)
+            spent = torch.tensor(elapsed / (60 * args.max_minutes + 1e-9), device=accelerator.device)
             spent = broadcast(spent, from_process=0).item()
             out_of_time = spent >= 1
         if args.max_minutes is not None or args.lr_warmup_steps > 0:  # else MultiStepLR alone sets the lr
@@ -308,7 +309,7 @@ def main(argv: list[str] | None = None) -> Path:
         last = {
             "train/loss": loss.item(),
             "train/lr": optimizer.param_groups[0]["lr"],
-            "train/patches_per_s": patches / (time.perf_counter() - t0),
+            "train/patches_per_s": patches / elapsed,
             # quality per CPU-hour: every process costs what the main one does (data workers not counted)
             "train/cpu_hours": cpu_total * accelerator.num_processes / 3600,
         }
@@ -406,7 +407,7 @@ def finish(
         + (f", {args.max_minutes} minutes at most" if args.max_minutes is not None else "")
         + f"; seed {args.seed}."
         + (f" Initialised from `{args.init_from}`." if args.init_from else "")
-        + (f" Hardware: {args.hardware}." if getattr(args, "hardware", None) else "")
+        + (f" Hardware: {args.hardware}." if args.hardware else "")
         + (f" Throughput {throughput:.1f} patches/s." if throughput else "")
     )
     if history:

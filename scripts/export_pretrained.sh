@@ -19,8 +19,7 @@ ARCH=${ARCH:-irae}
 DEST=${DEST:-pretrained}
 INIT=${INIT:-}
 read -r -a extra <<< "${EXTRA:-}"
-VAL="Wood.png Storm.png citrus-fruits.png"
-NOTE="Data: 35 of the 38 photos in ../shared/data/photos (natural photos from Debian wallpaper packages lomiri-wallpapers, mate-backgrounds, palapeli-data and plasma-workspace-wallpapers; CC-BY / CC-BY-SA / CC0 / GPL-2+, see that folder's LICENSES/ and README; 3 held out for validation: $VAL)"
+source scripts/photos.sh  # VAL, NOTE
 NOTE="$NOTE${STAGE:+. $STAGE}"
 for task in "$@"; do
   if [ -f "$WORK/$task/trainer_state.json" ]; then ckpt="$WORK/$task"

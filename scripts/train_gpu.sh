@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
 MINUTES=${MINUTES:-6}
 WORK=${WORK:-runs-gpu}
+TASKS=${TASKS:-denoise jpeg inpaint}
 mkdir -p "$WORK"
 "$PYTHON" -c "import torch, accelerate, datasets, huggingface_hub, irae_hf; print('torch', torch.__version__, \
 'accelerate', accelerate.__version__, 'datasets', datasets.__version__, 'hub', huggingface_hub.__version__, \
@@ -23,8 +24,8 @@ PYTHON=$PYTHON WORK=$WORK INIT=${INIT:-pretrained} STEPS=${STEPS:-100000} CROP=$
   THREADS=2 WORKERS=${WORKERS:-3} \
   EXTRA="--max_minutes $MINUTES --learning_rate ${LR:-2e-4} --lr_warmup_steps ${WARMUP:-300} --mixed_precision no --seed 1 --checkpointing_steps 1000 \
 --validation_steps 500 ${EXTRA:-}" \
-  scripts/train_pretrained.sh ${TASKS:-denoise jpeg inpaint}
-for task in ${TASKS:-denoise jpeg inpaint}; do  # the final state beside the weights, for export_pretrained.sh
+  scripts/train_pretrained.sh $TASKS
+for task in $TASKS; do  # the final state beside the weights, for export_pretrained.sh
   last=$(ls -d "$WORK/$task"/checkpoints/checkpoint-* | sort -t- -k2 -n | tail -1)
   cp "$last/trainer_state.json" "$WORK/$task/"
   tail -c 600 "$WORK/$task.log"; echo

@@ -20,14 +20,13 @@ WORKERS=${WORKERS:-0}
 PYTHON=${PYTHON:-python}
 INIT=${INIT:-}
 read -r -a extra <<< "${EXTRA:-}"
-VAL="Wood.png Storm.png citrus-fruits.png"
+source scripts/photos.sh  # VAL, NOTE
 mkdir -p "$WORK/photos_train" "$WORK/photos_val"
 for f in "$DATA"/*.png; do
   name=$(basename "$f")
   if [[ " $VAL " == *" $name "* ]]; then dest="$WORK/photos_val"; else dest="$WORK/photos_train"; fi
   ln -sf "$(realpath "$f")" "$dest/$name"
 done
-NOTE="Data: 35 of the 38 photos in ../shared/data/photos (natural photos from Debian wallpaper packages lomiri-wallpapers, mate-backgrounds, palapeli-data and plasma-workspace-wallpapers; CC-BY / CC-BY-SA / CC0 / GPL-2+, see that folder's LICENSES/ and README; 3 held out for validation: $VAL)"
 for task in "$@"; do
   resume=()
   ls "$WORK/$task"/checkpoints/checkpoint-* >/dev/null 2>&1 && resume=(--resume latest)
