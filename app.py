@@ -135,7 +135,10 @@ def _run(
     model = models[task].model
     x = _tensor(image)
     restored = restore(
-        model, x[None], **level, progress=lambda done, total: progress(done / total, desc=f"{task}: tile {done}/{total}")
+        model,
+        x[None],
+        **level,
+        progress=lambda done, total: progress(done / total, desc=f"{task}: tile {done}/{total}"),
     )
     session.result, session.task = (x, level), task  # /recover reruns it exactly (float64) on demand
     session.model_input = apply_mask(x, level["mask"]) if task == "inpaint" else x  # what the model saw

@@ -163,6 +163,14 @@ def scheduled_lr(args: argparse.Namespace, step: int, spent: float = 0.0) -> flo
     return lr * min(1.0, (step + 1) / max(1, args.lr_warmup_steps))
 
 
+def drop_legacy_scheduler_state(checkpoint: Path) -> None:
+    """Checkpoints from before the lr became a function of the step hold a MultiStepLR state as accelerate's
+    custom_checkpoint_0.pkl, which load_state refuses without a registered object: set it aside (unused)."""
+    legacy = checkpoint / "custom_checkpoint_0.pkl"
+    if legacy.exists():
+        legacy.rename(checkpoint / "lr_scheduler_legacy.pkl")
+
+
 def level_kwargs(task: str, level: torch.Tensor) -> dict:
     key = {"denoise": "sigma", "jpeg": "quality", "inpaint": "mask"}[task]
     return {key: level}
@@ -248,16 +256,15 @@ def main(argv: list[str] | None = None) -> Path:
     model.train()
 
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
-    if args.lr_warmup_steps > 0 and resume_from is None:
-        for group in optimizer.param_groups:
-            group["lr"] = scheduled_lr(args, 0)
-    milestones = sorted({max(1, int(f * args.max_steps)) for f in args.lr_milestones})
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=args.lr_gamma)
     model, optimizer = accelerator.prepare(model, optimizer)
-    accelerator.register_for_checkpointing(scheduler)  # stepped once per optimizer step, by hand
     if resume_from is not None:
+        if accelerator.is_local_main_process:
+            drop_legacy_scheduler_state(resume_from)
+        accelerator.wait_for_everyone()
         accelerator.load_state(str(resume_from))
         accelerator.print(f"resumed from {resume_from} at step {step}")
+    for group in optimizer.param_groups:  # the lr is a function of the step (and time): nothing to checkpoint
+        group["lr"] = scheduled_lr(args, step)
 
     loader = torch.utils.data.DataLoader(
         PatchBatches(stream, args.batch_size, start_batch),
@@ -291,7 +298,6 @@ def main(argv: list[str] | None = None) -> Path:
         patches += args.batch_size * accelerator.num_processes
         if not accelerator.sync_gradients:
             continue
-        scheduler.step()
         step += 1
         bar.update(1)
         cpu_total = cpu_s + time.process_time() - cpu0  # CPU seconds of the main process, resumed runs included
@@ -302,9 +308,8 @@ def main(argv: list[str] | None = None) -> Path:
             spent = torch.tensor(elapsed / (60 * args.max_minutes + 1e-9), device=accelerator.device)
             spent = broadcast(spent, from_process=0).item()
             out_of_time = spent >= 1
-        if args.max_minutes is not None or args.lr_warmup_steps > 0:  # else MultiStepLR alone sets the lr
-            for group in optimizer.param_groups:
-                group["lr"] = scheduled_lr(args, step, spent)
+        for group in optimizer.param_groups:
+            group["lr"] = scheduled_lr(args, step, spent)
         end = step == args.max_steps or out_of_time
         last = {
             "train/loss": loss.item(),

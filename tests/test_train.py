@@ -394,3 +394,21 @@ def test_scheduled_lr_warms_up_then_decays_by_steps_or_by_time():
     assert train_accelerate.scheduled_lr(args, 50) == pytest.approx(5e-4)  # first milestone: 50 % of the steps
     assert train_accelerate.scheduled_lr(args, 20, spent=0.8) == pytest.approx(2.5e-4)  # 80 % of the time
     assert train_accelerate.scheduled_lr(args, 95, spent=0.1) == pytest.approx(1.25e-4)  # steps further on
+
+
+def test_checkpoint_with_the_old_scheduler_state_resumes_exactly(images, tmp_path):
+    """Checkpoints written while a MultiStepLR was checkpointed (accelerate's custom_checkpoint_0.pkl) still resume,
+    to the same weights as an uninterrupted run: the lr is recomputed from the step."""
+    run = ["--task", "denoise", "--dataset", str(images / "train"), "--checkpointing_steps", "2", *TINY]
+    ref, old = tmp_path / "ref", tmp_path / "old"
+    train_accelerate.main([*run, "--output_dir", str(ref), "--max_steps", "4"])
+    train_accelerate.main([*run, "--output_dir", str(old), "--max_steps", "4"])
+    checkpoint = old / "checkpoints" / "checkpoint-2"
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    torch.save(
+        torch.optim.lr_scheduler.MultiStepLR(optimizer, [2, 3]).state_dict(), checkpoint / "custom_checkpoint_0.pkl"
+    )
+    (old / "model.safetensors").unlink()
+    train_accelerate.main([*run, "--output_dir", str(old), "--max_steps", "4", "--resume", str(checkpoint)])
+    assert (checkpoint / "lr_scheduler_legacy.pkl").exists()
+    assert max_diff(weights(ref), weights(old)) < 1e-6
