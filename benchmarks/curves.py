@@ -6,6 +6,12 @@ per step measured by ``benchmarks/train_throughput.py``, one thread) instead.
 
     python benchmarks/curves.py IRAE=runs DnCNN=runs-dncnn --step_seconds IRAE=0.79 DnCNN=3.02 \\
         [--tasks denoise jpeg inpaint] [--plot docs/curves.png]
+
+With ``--stages`` the runs are successive stages of one training (each continued from the one before, as the
+shipped weights were), given as LABEL=WORKDIR:CROP:BATCH; the x axis is then the training pixels seen so far
+(steps × batch × crop²), which puts a CPU stage's small steps and a GPU stage's large ones on one scale:
+
+    python benchmarks/curves.py --stages "CPU=runs:64:16" "GPU=runs-gpu:96:48" "CPU 2=runs-cpu3:64:16" --every 1000
 """
 
 from __future__ import annotations
@@ -49,6 +55,20 @@ def markdown(task: str, curves: dict[str, list[tuple[int, float, float]]]) -> st
     return "\n".join(lines)
 
 
+def staged_markdown(task: str, stages: list[tuple[str, list[tuple[int, float, float]], int]], every: int) -> str:
+    """One table through successive stages (label, curve, pixels per step): every ``every``-th step and each
+    stage's last validation, against the gigapixels of training crops seen since the first stage began."""
+    lines = [f"#### {task}: validation PSNR through the stages", "", "| stage | step | pixels seen (G) | PSNR (dB) |"]
+    lines.append("|---|---|---|---|")
+    seen = 0
+    for label, rows, pixels in stages:
+        for step, _, value in rows:
+            if step % every == 0 or step == rows[-1][0]:
+                lines.append(f"| {label} | {step} | {(seen + step * pixels) / 1e9:.2f} | {value:.2f} |")
+        seen += rows[-1][0] * pixels
+    return "\n".join(lines)
+
+
 def plot(all_curves: dict[str, dict[str, list]], path: Path) -> None:
     """One small panel per task: PSNR against CPU-hours, one line per run (Pillow only)."""
     from PIL import Image, ImageDraw
@@ -86,12 +106,30 @@ def plot(all_curves: dict[str, dict[str, list]], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", metavar="LABEL=WORKDIR", help="WORKDIR holds one folder per task")
+    parser.add_argument(
+        "runs",
+        nargs="+",
+        metavar="LABEL=WORKDIR",
+        help="WORKDIR holds one folder per task (--stages: WORKDIR:CROP:BATCH)",
+    )
     parser.add_argument("--tasks", nargs="+", default=["denoise", "jpeg", "inpaint"])
     parser.add_argument("--step_seconds", nargs="*", default=[], metavar="LABEL=S")
     parser.add_argument("--plot", type=Path, help="also draw the curves into this PNG")
+    parser.add_argument("--stages", action="store_true", help="the runs are successive stages of one training")
+    parser.add_argument("--every", type=int, default=1, help="--stages: show every N-th step (and each stage's last)")
     args = parser.parse_args()
     runs = dict(r.split("=", 1) for r in args.runs)
+    if args.stages:
+        for task in args.tasks:
+            stages = []
+            for label, spec in runs.items():
+                work, crop, batch = spec.rsplit(":", 2)
+                rows = read_curve(Path(work) / task, None)
+                if rows:  # a stage may have trained only some of the tasks
+                    stages.append((label, rows, int(batch) * int(crop) ** 2))
+            if stages:
+                print(staged_markdown(task, stages, args.every) + "\n")
+        return
     step_s = {k: float(v) for k, v in (s.split("=", 1) for s in args.step_seconds)}
     all_curves = {}
     for task in args.tasks:

@@ -21,7 +21,7 @@ def load(name: str):
     return module
 
 
-def test_curves_read_the_training_logs_with_cpu_hours(images, tmp_path):
+def test_curves_read_the_training_logs_with_cpu_hours(images, tmp_path, monkeypatch, capsys):
     curves = load("curves")
     train_accelerate.main(
         [
@@ -43,6 +43,26 @@ def test_curves_read_the_training_logs_with_cpu_hours(images, tmp_path):
     with SummaryWriter(tmp_path / "old" / "logs" / "irae") as writer:
         writer.add_scalar("val/psnr", 28.0, 250)
     assert curves.read_curve(tmp_path / "old", 3.6) == [(250, 0.25, 28.0)]
+    stages = [f"one={tmp_path / 'work'}:32:2", f"two={tmp_path / 'work'}:32:2"]  # the same run twice, as two stages
+    monkeypatch.setattr("sys.argv", ["curves.py", "--stages", *stages, "--tasks", "denoise", "jpeg", "--every", "4"])
+    curves.main()
+    out = capsys.readouterr().out
+    assert "denoise: validation PSNR through the stages" in out and "jpeg" not in out  # no jpeg run: no table
+    assert "| one | 4 | 0.00 |" in out and "| two | 4 | 0.00 |" in out and "| one | 2 |" not in out
+
+
+def test_staged_curve_counts_the_pixels_of_every_earlier_stage():
+    curves = load("curves")
+    stages = [("1 CPU", [(2, 0.1, 30.0), (3, 0.2, 31.0)], 100), ("2 GPU", [(2, 0.1, 32.0), (4, 0.2, 33.0)], 1000)]
+    table = curves.staged_markdown("denoise", stages, every=2).splitlines()
+    assert table[4:] == [
+        "| 1 CPU | 2 | 0.00 | 30.00 |",  # every 2nd step
+        "| 1 CPU | 3 | 0.00 | 31.00 |",  # and the stage's last
+        "| 2 GPU | 2 | 0.00 | 32.00 |",
+        "| 2 GPU | 4 | 0.00 | 33.00 |",
+    ]
+    big = curves.staged_markdown("denoise", [("a", [(1, 0, 30.0)], 10**9), ("b", [(2, 0, 31.0)], 10**9)], every=1)
+    assert big.splitlines()[-1] == "| b | 2 | 3.00 | 31.00 |"  # 1 G from stage a, then 2 steps of 1 G
 
 
 def test_results_tables_compare_two_models(tmp_path):
