@@ -23,7 +23,15 @@ from accelerate import Accelerator
 from accelerate.utils import ProjectConfiguration, broadcast, set_seed
 from tqdm.auto import tqdm
 
-from irae_hf.data import DegradationSpec, PatchBatches, PatchStream, ValidationSet, image_column, load_image_dataset
+from irae_hf.data import (
+    FIXED_LEVEL,
+    DegradationSpec,
+    PatchBatches,
+    PatchStream,
+    ValidationSet,
+    image_column,
+    load_image_dataset,
+)
 from irae_hf.hub import RestorationModel
 from irae_hf.metrics import psnr, ssim
 from irae_hf.zoo import build, load_model
@@ -393,8 +401,7 @@ def finish(
         evaluation = evaluate_model_card_table(model, args.eval_dir, args.eval_levels, out / "evaluation.json")
     elif "val/psnr" in last:
         evaluation = (
-            f"Validation ({args.validation_dir or args.validation_split}, center crops, fixed seeded "
-            f"degradations): PSNR {last['val/psnr']:.2f} dB / SSIM {last['val/ssim']:.4f} "
+            f"Validation ({args.validation_dir or args.validation_split}, center crops, {FIXED_LEVEL[args.task]}): PSNR {last['val/psnr']:.2f} dB / SSIM {last['val/ssim']:.4f} "
             f"(input: {last['val/psnr_input']:.2f} dB / {last['val/ssim_input']:.4f})."
         )
     ranges = {
@@ -417,7 +424,7 @@ def finish(
     )
     if history:
         training += (
-            "\n\nValidation curve (fixed seeded degradations of the held-out images; wall-clock hours and CPU-hours "
+            f"\n\nValidation curve (held-out images, center crops, {FIXED_LEVEL[args.task]}; wall-clock hours and CPU-hours "
             "of this training so far):\n\n| step | hours | CPU-hours | PSNR (dB) | SSIM |\n|---|---|---|---|---|\n"
         )
         nan = float("nan")

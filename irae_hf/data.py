@@ -21,6 +21,7 @@ from .degrade import add_gaussian_noise, apply_mask, box_mask, free_form_mask, j
 
 __all__ = [
     "DegradationSpec",
+    "FIXED_LEVEL",
     "load_image_dataset",
     "image_column",
     "PatchStream",
@@ -28,6 +29,10 @@ __all__ = [
     "ValidationSet",
     "collate",
 ]
+
+
+#: the degradation of ``DegradationSpec.fixed`` per task, in words (training validation, model cards)
+FIXED_LEVEL = {"denoise": "σ 25", "jpeg": "JPEG quality 20", "inpaint": "a seeded free-form mask per image"}
 
 
 @dataclass
@@ -57,6 +62,7 @@ class DegradationSpec:
 
     def fixed(self, clean: Tensor, index: int) -> tuple[Tensor, Tensor]:
         """A deterministic validation degradation: σ 25, quality 20, or a seeded free-form mask."""
+        # keep FIXED_LEVEL (the model cards' wording) in step with this
         if self.task == "denoise":
             return add_gaussian_noise(clean, 25.0, seed=index), torch.tensor(25.0)
         if self.task == "jpeg":

@@ -101,6 +101,7 @@ def test_two_process_cpu_training(images, tmp_path):
     card = (out / "README.md").read_text()
     assert "for 4 steps" in card and "val" in card and "patches/s" in card and "| hours | CPU-hours |" in card
     assert "Hardware: 2 × CPU" in card and 0 < state["wall_s"]
+    assert "Validation curve (held-out images, center crops, σ 25;" in card
 
 
 def test_killed_run_resumes_exactly(images, tmp_path):
@@ -381,7 +382,7 @@ def test_max_minutes_stops_with_a_validated_checkpoint_and_a_saved_model(images,
     assert state["step"] == 1 and [h["step"] for h in state["history"]] == [1]  # validated at the stop
     assert state["metrics"]["train/lr"] == pytest.approx(1e-3 * 0.5**3)  # all milestones passed in time
     card = (out / "README.md").read_text()
-    assert "for 1 steps" in card and "Validation (" in card and "patches/s" in card
+    assert "for 1 steps" in card and "center crops, a seeded free-form mask per image)" in card and "patches/s" in card
     assert IRAE.from_pretrained(out).task == "inpaint"
     train_accelerate.main([*timed, "--max_steps", "1", "--resume", "latest"])  # resuming a finished run
     assert (out / "README.md").read_text() == card
