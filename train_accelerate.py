@@ -86,6 +86,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sigma_range", type=float, nargs=2, default=[0.0, 75.0])
     p.add_argument("--quality_range", type=int, nargs=2, default=[5, 95])
     p.add_argument("--mask_types", nargs="+", default=["free-form", "box"], choices=["free-form", "box"])
+    p.add_argument(
+        "--mask_scale",
+        type=int,
+        default=None,
+        help="size free-form strokes for an image of this many pixels (e.g. 512), not for the crop",
+    )
     p.add_argument("--memory_saving", action="store_true", help="rebuild activations by inversion in backward")
     p.add_argument(
         "--mixed_precision",
@@ -217,7 +223,9 @@ def main(argv: list[str] | None = None) -> Path:
         project_config=ProjectConfiguration(project_dir=str(out), logging_dir=str(out / "logs")),
     )
     set_seed(args.seed)
-    spec = DegradationSpec(args.task, tuple(args.sigma_range), tuple(args.quality_range), tuple(args.mask_types))
+    spec = DegradationSpec(
+        args.task, tuple(args.sigma_range), tuple(args.quality_range), tuple(args.mask_types), args.mask_scale
+    )
 
     train = load_image_dataset(args.dataset, args.split, args.dataset_config, args.streaming)
     column = image_column(train, args.image_column)
@@ -407,7 +415,8 @@ def finish(
     ranges = {
         "denoise": f"σ drawn uniformly from {args.sigma_range}",
         "jpeg": f"quality drawn from {args.quality_range}",
-        "inpaint": f"masks: {', '.join(args.mask_types)}",
+        "inpaint": f"masks: {', '.join(args.mask_types)}"
+        + (f", free-form strokes sized for {args.mask_scale}-pixel images" if args.mask_scale else ""),
     }[args.task]
     training = (
         f"{args.training_data_note or 'Data: ' + args.dataset + ' (split ' + args.split + ')'}.\n\n"

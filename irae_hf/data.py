@@ -43,6 +43,8 @@ class DegradationSpec:
     sigma_range: tuple[float, float] = (0.0, 75.0)
     quality_range: tuple[int, int] = (5, 95)
     mask_types: tuple[str, ...] = ("free-form", "box")
+    #: free-form strokes sized for an image of this many pixels (None: for the crop itself)
+    mask_scale: int | None = None
 
     def sample(self, clean: Tensor, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
         """(degraded image, level): level is σ, quality, or the 1×H×W mask."""
@@ -57,7 +59,7 @@ class DegradationSpec:
         if kind == "box":
             mask = box_mask(h, w, size=int(rng.integers(max(1, min(h, w) // 8), min(h, w) // 2 + 1)), seed=rng)
         else:
-            mask = free_form_mask(h, w, seed=rng)
+            mask = free_form_mask(h, w, seed=rng, scale=self.mask_scale)
         return apply_mask(clean, mask), mask
 
     def fixed(self, clean: Tensor, index: int) -> tuple[Tensor, Tensor]:

@@ -77,10 +77,18 @@ def box_mask(height: int, width: int, size: int = 64, seed: Seed = None) -> Tens
     return m
 
 
-def free_form_mask(height: int, width: int, coverage: tuple[float, float] = (0.1, 0.3), seed: Seed = None) -> Tensor:
+def free_form_mask(
+    height: int,
+    width: int,
+    coverage: tuple[float, float] = (0.1, 0.3),
+    seed: Seed = None,
+    scale: int | None = None,
+) -> Tensor:
     """A 1×H×W mask of random brush strokes (DeepFill-v2 style) covering a fraction in ``coverage``.
 
-    Strokes are added until the target fraction (drawn uniformly from ``coverage``) is reached.
+    Strokes are added until the target fraction (drawn uniformly from ``coverage``) is reached. Brush
+    widths (2–6 %) and stroke lengths (5–20 %) are fractions of ``scale`` pixels, by default the larger
+    side; training crops pass the size of a whole image so that they see whole-image strokes.
     """
     lo, hi = coverage
     if not 0 < lo <= hi < 1:
@@ -89,7 +97,9 @@ def free_form_mask(height: int, width: int, coverage: tuple[float, float] = (0.1
     target = rng.uniform(lo, hi)
     canvas = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(canvas)
-    scale = max(height, width)
+    if scale is not None and scale < 1:
+        raise ValueError(f"scale must be a positive number of pixels, got {scale}")
+    scale = scale or max(height, width)
     m = np.zeros((height, width), dtype=bool)
     for _ in range(200):  # strokes; each ends as soon as the target is met
         x, y = rng.uniform(0, width), rng.uniform(0, height)

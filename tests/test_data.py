@@ -110,6 +110,15 @@ def test_fixed_level_names_the_validation_degradation():
     assert "free-form" in FIXED_LEVEL["inpaint"] and torch.equal(mask, free_form_mask(64, 64, seed=3))
 
 
+def test_mask_scale_reaches_the_training_masks():
+    clean = torch.rand(3, 64, 64)
+    spec = DegradationSpec("inpaint", mask_types=("free-form",), mask_scale=480)
+    _, mask = spec.sample(clean, np.random.default_rng(7))
+    rng = np.random.default_rng(7)
+    rng.integers(1)  # the mask kind
+    assert torch.equal(mask, free_form_mask(64, 64, seed=rng, scale=480))
+
+
 def test_validation_set_is_fixed(folder):
     ds = load_image_dataset(str(folder))
     val = ValidationSet(ds, "image", DegradationSpec("denoise"), crop=32, multiple=4)

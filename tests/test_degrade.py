@@ -46,6 +46,21 @@ def test_box_mask():
     assert box_mask(20, 30, size=64, seed=0).sum() == 20 * 30  # clipped to the image
 
 
+def eroded_fraction(mask: torch.Tensor, k: int = 7) -> float:
+    """The part of a mask left after a k×k erosion: strokes narrower than k vanish."""
+    return float(-torch.nn.functional.max_pool2d(-mask[None], k, 1, k // 2).sum() / mask.sum())
+
+
+def test_free_form_mask_scale_sizes_strokes_for_a_whole_image():
+    """A crop with scale=480 gets the 10–29 px brushes of a 480 px image, not 1–3 px ones."""
+    for s in range(5):
+        crop_sized, image_sized = free_form_mask(64, 64, seed=s), free_form_mask(64, 64, seed=s, scale=480)
+        assert torch.equal(crop_sized, free_form_mask(64, 64, seed=s, scale=64))  # the default: the larger side
+        assert eroded_fraction(crop_sized) < 0.05 < 0.3 < eroded_fraction(image_sized)
+    with pytest.raises(ValueError, match="scale"):
+        free_form_mask(64, 64, scale=0)
+
+
 def test_free_form_mask_coverage_and_seed():
     covers = [free_form_mask(96, 128, seed=s).mean().item() for s in range(20)]
     assert all(0.1 <= c <= 0.33 for c in covers), covers

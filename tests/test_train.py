@@ -377,12 +377,14 @@ def test_dncnn_baseline_trains_with_the_same_script(images, tmp_path):
 def test_max_minutes_stops_with_a_validated_checkpoint_and_a_saved_model(images, tmp_path):
     out = tmp_path / "timed"
     timed = [*data_args(images, out, "inpaint"), "--max_minutes", "0", "--checkpointing_steps", "500", *TINY]
+    timed += ["--mask_scale", "480"]
     train_accelerate.main([*timed, "--max_steps", "1000"])
     state = json.loads((out / "checkpoints" / "checkpoint-1" / "trainer_state.json").read_text())
     assert state["step"] == 1 and [h["step"] for h in state["history"]] == [1]  # validated at the stop
     assert state["metrics"]["train/lr"] == pytest.approx(1e-3 * 0.5**3)  # all milestones passed in time
     card = (out / "README.md").read_text()
     assert "for 1 steps" in card and "center crops, a seeded free-form mask per image)" in card and "patches/s" in card
+    assert "free-form strokes sized for 480-pixel images" in card
     assert IRAE.from_pretrained(out).task == "inpaint"
     train_accelerate.main([*timed, "--max_steps", "1", "--resume", "latest"])  # resuming a finished run
     assert (out / "README.md").read_text() == card
