@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--sigma", type=float, nargs="+", help="denoise: σ values (default 15 25 50)")
     e.add_argument("--quality", type=int, nargs="+", help="jpeg: qualities (default 10 20 30 40)")
     e.add_argument("--masks", nargs="+", choices=["free-form", "box"], help="inpaint: mask kinds (default both)")
-    e.add_argument("--baselines", nargs="*", help="subset of the task's baselines (default all; none: model only)")
+    e.add_argument("--baselines", nargs="*", help="subset of the task's baselines (default all; the flag alone: none)")
     e.add_argument("--limit", type=int, help="only the first N images")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", help="write the rows here as JSON")

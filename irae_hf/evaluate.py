@@ -191,6 +191,11 @@ def run_cli(args) -> int:
             raise ValueError(f"--task {args.task} but {args.model} is a {model.task!r} model")
         methods[args.name or type(model).__name__] = model_restorer(model)
     baselines = BASELINES[args.task]
+    unknown = sorted(set(args.baselines or ()) - set(baselines))
+    if unknown:
+        raise ValueError(
+            f"unknown {args.task} baseline(s) {unknown}; choose from {sorted(baselines)} (--baselines alone: none)"
+        )
     chosen = baselines if args.baselines is None else {k: baselines[k] for k in args.baselines}
     methods.update(chosen)
     settings = {"denoise": args.sigma, "jpeg": args.quality, "inpaint": args.masks}[args.task] or DEFAULT_SETTINGS[

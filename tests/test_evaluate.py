@@ -38,6 +38,8 @@ def test_evaluate_command_table_and_json(folder, tmp_path, capsys, task, flag, v
     assert len(rows) == len(values) * (1 + len(BASELINES[task]))
     assert all(math.isfinite(r["psnr"]) and 0 < r["ssim"] <= 1 and r["images"] == 2 for r in rows)
     assert all(f"| {r['method']} |" in table for r in rows)
+    assert main(args + ["--baselines", "none"]) == 2  # a clear error, not a bare KeyError
+    assert "unknown" in (err := capsys.readouterr().err) and "--baselines alone: none" in err
     assert main(args + ["--json", str(tmp_path / "b.json"), "--baselines"]) == 0  # model only, again
     again = {r["setting"]: r for r in json.loads((tmp_path / "b.json").read_text())["rows"]}
     for r in rows:
