@@ -8,6 +8,7 @@
 # batches, data loader workers, fp32, and a time budget (--max_minutes: the step-decay milestones follow the
 # time spent, and each run validates, checkpoints and saves when it is up). Ship with
 # scripts/export_pretrained.sh (its header gives the settings), which adds the CBSD68 table to the card.
+# Inpainting's free-form strokes are sized for 512-pixel images (MASK_SCALE), not for the crop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
@@ -23,7 +24,7 @@ torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
 PYTHON=$PYTHON WORK=$WORK INIT=${INIT:-pretrained} STEPS=${STEPS:-100000} CROP=${CROP:-96} BATCH=${BATCH:-48} \
   THREADS=2 WORKERS=${WORKERS:-3} \
   EXTRA="--max_minutes $MINUTES --learning_rate ${LR:-2e-4} --lr_warmup_steps ${WARMUP:-300} --mixed_precision no --seed 1 --checkpointing_steps 1000 \
---validation_steps 500 ${EXTRA:-}" \
+--validation_steps 500 --mask_scale ${MASK_SCALE:-512} ${EXTRA:-}" \
   scripts/train_pretrained.sh $TASKS
 for task in $TASKS; do  # the final state beside the weights, for export_pretrained.sh
   last=$(ls -d "$WORK/$task"/checkpoints/checkpoint-* | sort -t- -k2 -n | tail -1)

@@ -65,6 +65,7 @@ def test_train_export_and_continue_with_a_time_budget(images, tmp_path):
         state = json.loads((gpu / task / "trainer_state.json").read_text())  # left beside the weights for export
         card = (gpu / task / "README.md").read_text()
         assert state["history"] and f"Initialised from `{ship / task}`" in card and "minutes at most" in card
+    assert "strokes sized for 512-pixel images" in (gpu / "inpaint" / "README.md").read_text()
     run(
         "export_pretrained.sh",
         "jpeg",
