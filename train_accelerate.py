@@ -125,6 +125,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     multiple = 2**args.levels if args.arch == "irae" else 1
     if args.max_steps < 1 or args.batch_size < 1 or args.crop_size < multiple:
         p.error("--max_steps and --batch_size must be >= 1 and --crop_size >= 2**levels")
+    if args.mask_scale is not None and args.mask_scale < 1:
+        p.error("--mask_scale must be a positive number of pixels")
     args.crop_size -= args.crop_size % multiple
     return args
 

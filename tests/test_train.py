@@ -239,6 +239,9 @@ def test_streaming_and_argument_errors(images, tmp_path, capsys):
     with pytest.raises(SystemExit):
         train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--push_to_hub"])
     assert "--hub_model_id" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--mask_scale", "0"])
+    assert "--mask_scale must be a positive" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
         train_accelerate.find_checkpoint(tmp_path / "nothing", "latest")
 
