@@ -406,12 +406,14 @@ def finish(
     model = model.float().cpu().eval()
     model.set_memory_saving(False)
     evaluation = "[More Information Needed]"
+    validated_on = f"center crops, {FIXED_LEVEL[args.task]}"
     if args.eval_dir:
         out.mkdir(parents=True, exist_ok=True)
         evaluation = evaluate_model_card_table(model, args.eval_dir, args.eval_levels, out / "evaluation.json")
     elif "val/psnr" in last:
         evaluation = (
-            f"Validation ({args.validation_dir or args.validation_split}, center crops, {FIXED_LEVEL[args.task]}): PSNR {last['val/psnr']:.2f} dB / SSIM {last['val/ssim']:.4f} "
+            f"Validation ({args.validation_dir or args.validation_split}, {validated_on}): "
+            f"PSNR {last['val/psnr']:.2f} dB / SSIM {last['val/ssim']:.4f} "
             f"(input: {last['val/psnr_input']:.2f} dB / {last['val/ssim_input']:.4f})."
         )
     ranges = {
@@ -435,7 +437,7 @@ def finish(
     )
     if history:
         training += (
-            f"\n\nValidation curve (held-out images, center crops, {FIXED_LEVEL[args.task]}; wall-clock hours and CPU-hours "
+            f"\n\nValidation curve (held-out images, {validated_on}; wall-clock hours and CPU-hours "
             "of this training so far):\n\n| step | hours | CPU-hours | PSNR (dB) | SSIM |\n|---|---|---|---|---|\n"
         )
         nan = float("nan")

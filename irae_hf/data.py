@@ -31,8 +31,13 @@ __all__ = [
 ]
 
 
-#: the degradation of ``DegradationSpec.fixed`` per task, in words (training validation, model cards)
-FIXED_LEVEL = {"denoise": "σ 25", "jpeg": "JPEG quality 20", "inpaint": "a seeded free-form mask per image"}
+#: the levels of ``DegradationSpec.fixed`` (training validation), and the same in words for model cards
+FIXED_SIGMA, FIXED_QUALITY = 25.0, 20
+FIXED_LEVEL = {
+    "denoise": f"σ {FIXED_SIGMA:g}",
+    "jpeg": f"JPEG quality {FIXED_QUALITY}",
+    "inpaint": "a seeded free-form mask per image",
+}
 
 
 @dataclass
@@ -63,12 +68,11 @@ class DegradationSpec:
         return apply_mask(clean, mask), mask
 
     def fixed(self, clean: Tensor, index: int) -> tuple[Tensor, Tensor]:
-        """A deterministic validation degradation: σ 25, quality 20, or a seeded free-form mask."""
-        # keep FIXED_LEVEL (the model cards' wording) in step with this
+        """A deterministic validation degradation (``FIXED_LEVEL``): σ 25, quality 20, or a seeded free-form mask."""
         if self.task == "denoise":
-            return add_gaussian_noise(clean, 25.0, seed=index), torch.tensor(25.0)
+            return add_gaussian_noise(clean, FIXED_SIGMA, seed=index), torch.tensor(FIXED_SIGMA)
         if self.task == "jpeg":
-            return jpeg_compress(clean, 20), torch.tensor(20.0)
+            return jpeg_compress(clean, FIXED_QUALITY), torch.tensor(float(FIXED_QUALITY))
         mask = free_form_mask(*clean.shape[-2:], seed=index)
         return apply_mask(clean, mask), mask
 
