@@ -34,6 +34,7 @@ from irae_hf.data import (
 )
 from irae_hf.hub import RestorationModel
 from irae_hf.metrics import psnr, ssim
+from irae_hf.training import EMA, EMA_FILE, plain_copy
 from irae_hf.zoo import build, load_model
 
 STATE_FILE = "trainer_state.json"
@@ -99,6 +100,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="default: accelerate's configuration, else bf16 on GPUs and no on CPUs",
     )
+    p.add_argument(
+        "--ema_decay",
+        type=float,
+        default=0.999,
+        help="keep an exponential moving average of the weights with this decay (0: none)",
+    )
+    p.add_argument(
+        "--export_weights",
+        choices=["auto", "ema", "raw"],
+        default="auto",
+        help="which weights the final folder holds: the moving average, the raw ones, or (auto) the moving "
+        "average unless the last validation measured it worse",
+    )
+    p.add_argument(
+        "--channels_last",
+        action="store_true",
+        help="channels-last memory format (faster convolutions on CPUs, with bf16 above all)",
+    )
     p.add_argument("--checkpointing_steps", type=int, default=500)
     p.add_argument("--checkpoints_total_limit", type=int, default=2)
     p.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
@@ -127,6 +146,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--max_steps and --batch_size must be >= 1 and --crop_size >= 2**levels")
     if args.mask_scale is not None and args.mask_scale < 1:
         p.error("--mask_scale must be a positive number of pixels")
+    if not 0 <= args.ema_decay < 1:
+        p.error("--ema_decay must be in [0, 1)")
     args.crop_size -= args.crop_size % multiple
     return args
 
@@ -152,8 +173,11 @@ def find_checkpoint(output_dir: Path, resume: str) -> Path:
     return max(done, key=lambda d: int(d.name.split("-")[1]))
 
 
-def save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, limit: int, state: dict) -> None:
-    """``save_state`` into a temporary folder, then an atomic rename: never a half-written checkpoint."""
+def save_checkpoint(
+    accelerator: Accelerator, output_dir: Path, step: int, limit: int, state: dict, ema: EMA | None = None
+) -> None:
+    """``save_state`` (and the moving average) into a temporary folder, then an atomic rename: never a
+    half-written checkpoint."""
     root = output_dir / "checkpoints"
     final, tmp = root / f"checkpoint-{step}", root / f".tmp-checkpoint-{step}"
     if accelerator.is_main_process:
@@ -162,6 +186,8 @@ def save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, limit
     accelerator.save_state(str(tmp))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        if ema is not None:
+            ema.save(tmp / EMA_FILE)
         (tmp / STATE_FILE).write_text(json.dumps({"step": step, **state}, indent=1))
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
@@ -193,21 +219,29 @@ def level_kwargs(task: str, level: torch.Tensor) -> dict:
 
 
 @torch.no_grad()
-def validate(accelerator: Accelerator, model: torch.nn.Module, loader, task: str) -> dict[str, float]:
-    """Mean PSNR/SSIM (8-bit RGB, see irae_hf.metrics) of model and input over the validation set."""
-    net = accelerator.unwrap_model(model)
-    was_training = net.training
-    net.eval()
+def validate(accelerator: Accelerator, net: RestorationModel, loader, task: str, suffix: str = "") -> dict[str, float]:
+    """Mean PSNR/SSIM (8-bit RGB, see irae_hf.metrics) of a plain fp32 model (``plain_copy``, the way it ships)
+    and of the input over the validation set; ``suffix`` names the weights (``_ema``)."""
     rows = []
     for batch in loader:
-        out = net(batch["degraded"], **level_kwargs(task, batch["level"])).float()
+        out = net(batch["degraded"].float(), **level_kwargs(task, batch["level"])).float()
         for o, d, c in zip(out, batch["degraded"], batch["clean"]):
             rows.append([psnr(o, c), ssim(o, c), psnr(d, c), ssim(d, c)])
-    net.train(was_training)
     local = torch.tensor(rows, dtype=torch.float64, device=accelerator.device).reshape(-1, 4)
     allrows = accelerator.gather_for_metrics(local)
     m = allrows.mean(dim=0).tolist()
-    return {"val/psnr": m[0], "val/ssim": m[1], "val/psnr_input": m[2], "val/ssim_input": m[3]}
+    out = {f"val/psnr{suffix}": m[0], f"val/ssim{suffix}": m[1]}
+    return out if suffix else out | {"val/psnr_input": m[2], "val/ssim_input": m[3]}
+
+
+def pick_weights(choice: str, metrics: dict, has_ema: bool) -> str:
+    """ "ema" or "raw": ``choice`` unless auto, which keeps the moving average unless validation measured it worse."""
+    if choice != "auto":
+        return choice
+    if not has_ema:
+        return "raw"
+    worse = "val/psnr_ema" in metrics and "val/psnr" in metrics and metrics["val/psnr_ema"] < metrics["val/psnr"]
+    return "raw" if worse else "ema"
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -272,6 +306,8 @@ def main(argv: list[str] | None = None) -> Path:
             tensor.copy_(broadcast(tensor.contiguous(), from_process=0))
     model.set_memory_saving(args.memory_saving)
     model.train()
+    memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
+    model.to(memory_format=memory_format)
 
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -281,6 +317,11 @@ def main(argv: list[str] | None = None) -> Path:
         accelerator.wait_for_everyone()
         accelerator.load_state(str(resume_from))
         accelerator.print(f"resumed from {resume_from} at step {step}")
+    ema = EMA(accelerator.unwrap_model(model), args.ema_decay) if args.ema_decay > 0 else None
+    if ema is not None and resume_from is not None and (resume_from / EMA_FILE).is_file():
+        ema.load(resume_from / EMA_FILE)
+    elif ema is not None and resume_from is not None:
+        accelerator.print(f"{resume_from} holds no moving average: it starts from the resumed weights")
     for group in optimizer.param_groups:  # the lr is a function of the step (and time): nothing to checkpoint
         group["lr"] = scheduled_lr(args, step)
 
@@ -300,6 +341,7 @@ def main(argv: list[str] | None = None) -> Path:
     batches = iter(loader)
     while step < args.max_steps and not out_of_time:
         batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
+        batch["degraded"] = batch["degraded"].contiguous(memory_format=memory_format)
         with accelerator.accumulate(model):
             restored = model(batch["degraded"], **level_kwargs(args.task, batch["level"]))
             loss = torch.nn.functional.l1_loss(restored.float(), batch["clean"])
@@ -316,6 +358,8 @@ def main(argv: list[str] | None = None) -> Path:
         patches += args.batch_size * accelerator.num_processes
         if not accelerator.sync_gradients:
             continue
+        if ema is not None:
+            ema.update(accelerator.unwrap_model(model))
         step += 1
         bar.update(1)
         cpu_total = cpu_s + time.process_time() - cpu0  # CPU seconds of the main process, resumed runs included
@@ -338,7 +382,9 @@ def main(argv: list[str] | None = None) -> Path:
         }
         bar.set_postfix(loss=f"{last['train/loss']:.4f}")
         if val_loader is not None and (step % args.validation_steps == 0 or end):
-            last.update(validate(accelerator, model, val_loader, args.task))
+            last.update(validate(accelerator, plain_copy(accelerator.unwrap_model(model)), val_loader, args.task))
+            if ema is not None:
+                last.update(validate(accelerator, ema.model, val_loader, args.task, "_ema"))
             history.append(
                 {
                     "step": step,
@@ -363,11 +409,16 @@ def main(argv: list[str] | None = None) -> Path:
                     "wall_s": wall_total,
                     "hardware": args.hardware,
                 },
+                ema,
             )
     bar.close()
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        finish(args, accelerator.unwrap_model(model), out, step, last.get("train/patches_per_s"), last, history)
+        weights = pick_weights(args.export_weights, last, ema is not None)
+        if weights == "ema" and ema is None:
+            raise ValueError("--export_weights ema needs a moving average (--ema_decay > 0)")
+        final = ema.model if weights == "ema" else plain_copy(accelerator.unwrap_model(model))
+        finish(args, final, out, step, last.get("train/patches_per_s"), last, history, weights)
     accelerator.end_training()
     return out
 
@@ -377,16 +428,21 @@ def export(args: argparse.Namespace) -> Path:
     ckpt = Path(args.export_from)
     state = json.loads((ckpt / STATE_FILE).read_text())
     args.hardware = state.get("hardware")
+    metrics = state.get("metrics", {})
+    weights = pick_weights(args.export_weights, metrics, (ckpt / EMA_FILE).is_file())
+    if weights == "ema" and not (ckpt / EMA_FILE).is_file():
+        raise FileNotFoundError(f"{ckpt} holds no moving average ({EMA_FILE}): use --export_weights raw")
     model = new_model(args)
-    model.load_weights(ckpt / "model.safetensors")
+    model.load_weights(ckpt / (EMA_FILE if weights == "ema" else "model.safetensors"))
     finish(
         args,
         model,
         Path(args.output_dir),
         state["step"],
         state.get("patches_per_s"),
-        state.get("metrics", {}),
+        metrics,
         state.get("history", []),
+        weights,
     )
     return Path(args.output_dir)
 
@@ -399,11 +455,12 @@ def finish(
     throughput: float | None,
     last: dict,
     history: list[dict] | None = None,
+    weights: str = "raw",
 ) -> None:
     """save_pretrained with the filled model card, then push exactly that folder if asked."""
     from irae_hf.evaluate import evaluate_model_card_table
 
-    model = model.float().cpu().eval()
+    model = model.float().cpu().eval().to(memory_format=torch.contiguous_format)
     model.set_memory_saving(False)
     evaluation = "[More Information Needed]"
     validated_on = f"center crops, {FIXED_LEVEL[args.task]}"
@@ -411,9 +468,10 @@ def finish(
         out.mkdir(parents=True, exist_ok=True)
         evaluation = evaluate_model_card_table(model, args.eval_dir, args.eval_levels, out / "evaluation.json")
     elif "val/psnr" in last:
+        key = "_ema" if weights == "ema" and "val/psnr_ema" in last else ""
         evaluation = (
             f"Validation ({args.validation_dir or args.validation_split}, {validated_on}): "
-            f"PSNR {last['val/psnr']:.2f} dB / SSIM {last['val/ssim']:.4f} "
+            f"PSNR {last['val/psnr' + key]:.2f} dB / SSIM {last['val/ssim' + key]:.4f} "
             f"(input: {last['val/psnr_input']:.2f} dB / {last['val/ssim_input']:.4f})."
         )
     ranges = {
@@ -434,16 +492,28 @@ def finish(
         + (f" Initialised from `{args.init_from}`." if args.init_from else "")
         + (f" Hardware: {args.hardware}." if args.hardware else "")
         + (f" Throughput {throughput:.1f} patches/s." if throughput else "")
+        + (f" Precision: {args.mixed_precision} autocast." if args.mixed_precision in ("bf16", "fp16") else "")
+        + (" Channels-last memory format." if args.channels_last else "")
+        + (
+            f" These weights are the exponential moving average (decay {args.ema_decay}) of the training weights."
+            if weights == "ema"
+            else (
+                f" These are the raw training weights (their moving average, decay {args.ema_decay}, validated worse)."
+                if args.ema_decay > 0 and "val/psnr_ema" in last
+                else ""
+            )
+        )
     )
     if history:
         training += (
             f"\n\nValidation curve (held-out images, {validated_on}; wall-clock hours and CPU-hours "
-            "of this training so far):\n\n| step | hours | CPU-hours | PSNR (dB) | SSIM |\n|---|---|---|---|---|\n"
+            "of this training so far; EMA: the moving average of the weights):\n\n"
+            "| step | hours | CPU-hours | PSNR (dB) | SSIM | EMA PSNR (dB) |\n|---|---|---|---|---|---|\n"
         )
         nan = float("nan")
         training += "\n".join(
             f"| {h['step']} | {h.get('hours', nan):.3f} | {h.get('cpu_hours', nan):.2f} | {h['val/psnr']:.2f} | "
-            f"{h['val/ssim']:.4f} |"
+            f"{h['val/ssim']:.4f} | " + (f"{h['val/psnr_ema']:.2f} |" if "val/psnr_ema" in h else "– |")
             for h in history
         )
     (out / "README.md").unlink(missing_ok=True)  # always regenerate the card

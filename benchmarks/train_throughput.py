@@ -9,7 +9,12 @@ and to pick crop and batch for a CPU budget.
     python benchmarks/train_throughput.py --configs irae:64:16:2:64:16 dncnn:96:18:0:64:16 [--threads 1]
     python benchmarks/train_throughput.py --device cuda --steps 30 --configs irae:64:16:2:96:48 dncnn:96:18:0:96:48
 
-A configuration is ``arch:width:depth:levels:crop:batch`` (levels is ignored for dncnn).
+A configuration is ``arch:width:depth:levels:crop:batch[:precision[:layout]]`` (levels is ignored for dncnn;
+precision ``fp32`` (default) or ``bf16`` autocast, layout ``nchw`` (default) or ``cl`` for channels-last;
+``torch.compile`` with a ``+compile`` suffix on the layout, e.g. ``irae:64:16:2:64:16:bf16:cl+compile``):
+
+    python benchmarks/train_throughput.py --configs irae:64:16:2:64:16 irae:64:16:2:64:16:bf16 \\
+        irae:64:16:2:64:16:fp32:cl irae:64:16:2:64:16:bf16:cl irae:64:16:2:64:16:bf16:cl+compile
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ def worker(config: str, steps: int, device: str = "cpu") -> dict:
 
     from irae_hf.zoo import build
 
-    arch, width, depth, levels, crop, batch = config.split(":")
+    arch, width, depth, levels, crop, batch, precision, layout = (config.split(":") + ["fp32", "nchw"])[:8]
+    if precision not in ("fp32", "bf16") or layout.split("+")[0] not in ("nchw", "cl"):
+        raise ValueError(f"unknown precision or layout in {config!r}")
     sizes = {"width": int(width), "depth": int(depth)} | ({"levels": int(levels)} if arch == "irae" else {})
     torch.manual_seed(0)
     model = build(arch, task="denoise", **sizes)
@@ -41,15 +48,23 @@ def worker(config: str, steps: int, device: str = "cpu") -> dict:
     model.initialize(noisy, sigma=sigma)
     model, clean, noisy, sigma = (t.to(device) for t in (model, clean, noisy, sigma))
     model.train()
+    if layout.startswith("cl"):
+        model = model.to(memory_format=torch.channels_last)
+        noisy = noisy.contiguous(memory_format=torch.channels_last)
+    forward = torch.compile(model) if layout.endswith("+compile") else model
+    autocast = torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=precision == "bf16")
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def step() -> None:
-        loss = (model(noisy, sigma=sigma) - clean).abs().mean()
+        with autocast:
+            restored = forward(noisy, sigma=sigma)
+        loss = (restored.float() - clean).abs().mean()
         loss.backward()
         opt.step()
         opt.zero_grad()
 
+    step()  # warm-up (and compilation)
     step()
     sync()
     t0 = time.perf_counter()
@@ -93,9 +108,10 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     print(f"device: {rows[0]['device']}, CPU threads: {args.threads}, steps timed per configuration: {args.steps}")
-    print("| arch:width:depth:levels:crop:batch | parameters | s/step | patches/s | pixels/s vs first |")
+    print("| configuration | parameters | s/step | patches/s | pixels/s vs first |")
     print("|---|---|---|---|---|")
     first = rows[0]["patches_per_s"] * int(rows[0]["config"].split(":")[4]) ** 2
+    print("(arch:width:depth:levels:crop:batch[:precision[:layout]]; the last column: pixels/s over the first row's)")
     for r in rows:
         pixels = r["patches_per_s"] * int(r["config"].split(":")[4]) ** 2
         print(

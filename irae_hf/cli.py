@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", required=True, help="output folder (created)")
     r.add_argument("--format", default="png", choices=["png", "tiff", "webp", "jpg"], help="output format (png)")
     r.add_argument("--tile", default="auto", help="'auto', 0 (never) or a tile size in pixels")
+    r.add_argument(
+        "--ensemble",
+        action="store_true",
+        help="average over the 8 flips/rotations (a little better, 8× slower; the exact inverse is a property "
+        "of the plain map, the default)",
+    )
     r.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
 
     e = sub.add_parser("evaluate", help="PSNR/SSIM of a model and the classical baselines on a folder")
@@ -101,7 +107,13 @@ def run_restore(args: argparse.Namespace) -> int:
             for note in notes:
                 tqdm.write(f"note: {note.message}", file=sys.stderr)
             result = restore(
-                model, image, sigma=args.sigma, quality=args.quality, mask=_mask_for(args.mask, rel), tile=tile
+                model,
+                image,
+                sigma=args.sigma,
+                quality=args.quality,
+                mask=_mask_for(args.mask, rel),
+                tile=tile,
+                ensemble=args.ensemble,
             )
             target = out_dir / rel.with_suffix("." + args.format)
             target.parent.mkdir(parents=True, exist_ok=True)

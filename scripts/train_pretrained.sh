@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Train (or resume) the shipped weights on ../shared/data/photos: scripts/train_pretrained.sh denoise jpeg inpaint
+# Train (or resume) the shipped weights on the images of scripts/photos.sh: scripts/train_pretrained.sh denoise jpeg inpaint
 # Each task trains in its own background-friendly process (1 CPU thread each, so two tasks share 2 cores),
-# holds out 3 photos for its validation curve (never CBSD68), checkpoints every 250 steps and resumes
+# holds out 10 images for its validation curve (never CBSD68), checkpoints every 250 steps and resumes
 # from the latest checkpoint when run again. The final save_pretrained folder is runs/<task>;
 # copy it to pretrained/<task> (without checkpoints/ and logs/) to ship it.
 # The same script trains far longer on a GPU: scripts/train_gpu.sh (bigger crops and batches, data workers,
@@ -9,7 +9,6 @@
 # WORKERS (data loader workers), ARCH, INIT (start from INIT/<task>), EXTRA (more train_accelerate.py flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${DATA:-../shared/data/photos}
 WORK=${WORK:-runs}
 STEPS=${STEPS:-5000}
 CROP=${CROP:-64}
@@ -20,13 +19,8 @@ WORKERS=${WORKERS:-0}
 PYTHON=${PYTHON:-python}
 INIT=${INIT:-}
 read -r -a extra <<< "${EXTRA:-}"
-source scripts/photos.sh  # VAL, NOTE
-mkdir -p "$WORK/photos_train" "$WORK/photos_val"
-for f in "$DATA"/*.png; do
-  name=$(basename "$f")
-  if [[ " $VAL " == *" $name "* ]]; then dest="$WORK/photos_val"; else dest="$WORK/photos_train"; fi
-  ln -sf "$(realpath "$f")" "$dest/$name"
-done
+source scripts/photos.sh  # DATA, VAL, NOTE, link_data
+link_data "$WORK"
 for task in "$@"; do
   resume=()
   ls "$WORK/$task"/checkpoints/checkpoint-* >/dev/null 2>&1 && resume=(--resume latest)

@@ -70,6 +70,18 @@ def test_denoise_raises_psnr_and_recover_gives_the_input_back(client):
     assert "at most" in text
 
 
+def test_self_ensemble_checkbox_restores_and_recover_inverts_the_plain_map(client):
+    clean = load(PHOTO)
+    noisy_path = client.predict(gradio_client.handle_file(str(PHOTO)), 25, api_name="/add_noise")
+    (_, plain), _, _ = client.predict(gradio_client.handle_file(noisy_path), 25, False, api_name="/denoise")
+    (_, averaged), note, _ = client.predict(gradio_client.handle_file(noisy_path), 25, True, api_name="/denoise")
+    assert not np.array_equal(load(plain), load(averaged))
+    assert psnr(load(averaged), clean) > psnr(load(plain), clean) - 0.05, note
+    recovered, original, _ = client.predict(api_name="/recover")
+    assert np.abs(load(recovered).astype(int) - load(original)).max() <= 1
+    assert np.array_equal(load(original), load(noisy_path))
+
+
 def test_jpeg_raises_psnr(client):
     clean = load(PHOTO)
     jpeg_path = client.predict(gradio_client.handle_file(str(PHOTO)), 10, api_name="/compress")

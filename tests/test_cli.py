@@ -100,3 +100,16 @@ def test_inpaint_with_mask_and_module_entry_point(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert Image.open(tmp_path / "out" / "a.png").size == (53, 37)
+
+
+def test_restore_with_self_ensemble_matches_the_library(tmp_path):
+    model = make_model("denoise")
+    model.save_pretrained(tmp_path / "model")
+    img = Image.fromarray(np.random.default_rng(1).integers(0, 256, (24, 28, 3), dtype=np.uint8))
+    img.save(tmp_path / "x.png")
+    common = ["restore", "--model", str(tmp_path / "model"), "--sigma", "25", str(tmp_path / "x.png")]
+    assert main([*common, "-o", str(tmp_path / "ens"), "--ensemble"]) == 0
+    assert main([*common, "-o", str(tmp_path / "plain")]) == 0
+    ens, plain = (np.asarray(Image.open(tmp_path / d / "x.png")) for d in ("ens", "plain"))
+    assert np.array_equal(ens, np.asarray(model.restore(img, sigma=25, ensemble=True)))
+    assert not np.array_equal(ens, plain)

@@ -135,6 +135,9 @@ def test_killed_run_resumes_exactly(images, tmp_path):
     state = json.loads((out / "checkpoints" / "checkpoint-30" / "trainer_state.json").read_text())
     assert state["step"] == 30
     assert max_diff(weights(ref), weights(out)) < 1e-5  # no step lost or repeated
+    for name in ("model.safetensors", "ema.safetensors"):  # the raw weights and their moving average
+        last = [d / "checkpoints" / "checkpoint-30" / name for d in (ref, out)]
+        assert max_diff(load_file(last[0]), load_file(last[1])) < 1e-5
 
     exported = tmp_path / "exported"  # --export_from turns a checkpoint into a save_pretrained folder
     train_accelerate.main(
@@ -418,3 +421,29 @@ def test_checkpoint_with_the_old_scheduler_state_resumes_exactly(images, tmp_pat
     train_accelerate.main([*run, "--output_dir", str(old), "--max_steps", "4", "--resume", str(checkpoint)])
     assert (checkpoint / "lr_scheduler_legacy.pkl").exists()
     assert max_diff(weights(ref), weights(old)) < 1e-6
+
+
+def test_bf16_channels_last_training_with_ema_ships_plain_fp32_weights(images, tmp_path):
+    out = tmp_path / "bf16"
+    common = data_args(images, out) + TINY + ["--max_steps", "3", "--validation_steps", "3", "--mixed_precision"]
+    train_accelerate.main(common + ["bf16", "--channels_last", "--ema_decay", "0.5"])
+    state = json.loads((out / "checkpoints" / "checkpoint-3" / "trainer_state.json").read_text())
+    assert {"val/psnr", "val/psnr_ema"} <= set(state["history"][-1])
+    shipped = weights(out)
+    assert all(v.dtype == torch.float32 for v in shipped.values() if v.is_floating_point())
+    ema, raw = (load_file(out / "checkpoints" / "checkpoint-3" / n) for n in ("ema.safetensors", "model.safetensors"))
+    chosen = "ema" if state["metrics"]["val/psnr_ema"] >= state["metrics"]["val/psnr"] else "raw"
+    assert max_diff(shipped, ema if chosen == "ema" else raw) == 0
+    card = (out / "README.md").read_text()
+    assert "bf16 autocast" in card and "Channels-last" in card and "moving average" in card
+    for choice, expected in (("ema", ema), ("raw", raw)):  # --export_weights picks either from a checkpoint
+        folder = tmp_path / f"export-{choice}"
+        args = data_args(images, folder) + TINY + ["--export_weights", choice]
+        train_accelerate.main(args + ["--export_from", str(out / "checkpoints" / "checkpoint-3")])
+        assert max_diff(weights(folder), expected) == 0
+    none = tmp_path / "no-ema"
+    train_accelerate.main(data_args(images, none) + TINY + ["--max_steps", "1", "--ema_decay", "0"])
+    assert not (none / "checkpoints" / "checkpoint-1" / "ema.safetensors").exists()
+    with pytest.raises(FileNotFoundError, match="moving average"):
+        args = data_args(images, tmp_path / "x") + TINY + ["--export_weights", "ema"]
+        train_accelerate.main(args + ["--export_from", str(none / "checkpoints" / "checkpoint-1")])

@@ -1,0 +1,50 @@
+"""irae_hf.training: the weights' moving average and plain copies; the trainer's choice of weights to ship."""
+
+import pytest
+import torch
+
+from irae_hf.training import EMA, plain_copy
+from train_accelerate import pick_weights
+
+from .conftest import make_model
+
+
+def test_ema_moves_towards_the_weights_by_one_minus_decay_and_round_trips_exactly(tmp_path):
+    model = make_model()
+    ema = EMA(model, decay=0.9)
+    before = {k: v.clone() for k, v in ema.model.state_dict().items()}
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    ema.update(model)
+    for name, value in ema.model.state_dict().items():
+        if value.dtype.is_floating_point and name in dict(model.named_parameters()):
+            torch.testing.assert_close(value, before[name] + 0.1)  # 0.9·old + 0.1·(old + 1)
+    assert not any(p.requires_grad for p in ema.model.parameters())
+    ema.save(tmp_path / "ema.safetensors")
+    again = EMA(make_model(seed=1), decay=0.9)
+    again.load(tmp_path / "ema.safetensors")
+    for a, b in zip(ema.model.state_dict().values(), again.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_ema_decay_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="decay"):
+        EMA(make_model(), decay=1.0)
+
+
+def test_plain_copy_is_fp32_contiguous_and_equal():
+    model = make_model().to(memory_format=torch.channels_last)
+    copy = plain_copy(model)
+    assert all(v.is_contiguous() for v in copy.state_dict().values())
+    x = torch.rand(1, 3, 16, 16)
+    torch.testing.assert_close(copy(x, sigma=25), model(x, sigma=25))
+    assert copy is not model and not copy.training
+
+
+def test_pick_weights_keeps_the_average_unless_validation_measured_it_worse():
+    assert pick_weights("auto", {"val/psnr": 30.0, "val/psnr_ema": 30.1}, has_ema=True) == "ema"
+    assert pick_weights("auto", {"val/psnr": 30.2, "val/psnr_ema": 30.1}, has_ema=True) == "raw"
+    assert pick_weights("auto", {}, has_ema=True) == "ema"
+    assert pick_weights("auto", {"val/psnr_ema": 40.0}, has_ema=False) == "raw"
+    assert pick_weights("raw", {"val/psnr": 1.0, "val/psnr_ema": 2.0}, has_ema=True) == "raw"
