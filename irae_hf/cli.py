@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--masks", nargs="+", choices=["free-form", "box"], help="inpaint: mask kinds (default both)")
     e.add_argument("--baselines", nargs="*", help="subset of the task's baselines (default all; the flag alone: none)")
     e.add_argument("--limit", type=int, help="only the first N images")
+    e.add_argument("--ensemble", action="store_true", help="also the model's 8-fold self-ensemble (a row of its own)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", help="write the rows here as JSON")
     e.add_argument("--device", default="cpu")

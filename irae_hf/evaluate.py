@@ -86,11 +86,12 @@ BASELINES: dict[str, dict[str, Restorer]] = {
 }
 
 
-def model_restorer(model: torch.nn.Module) -> Restorer:
-    """Any module with ``restore(tensor, **level)`` (IRAE or a baseline network) as a Restorer."""
+def model_restorer(model: torch.nn.Module, ensemble: bool = False) -> Restorer:
+    """Any module with ``restore(tensor, **level)`` (IRAE or a baseline network) as a Restorer, plain or
+    self-ensembled (8 flips/rotations)."""
 
     def run(x: Tensor, level: dict) -> Tensor:
-        return model.restore(x[None], **level)[0].float().cpu()
+        return model.restore(x[None], **level, **({"ensemble": True} if ensemble else {}))[0].float().cpu()
 
     return run
 
@@ -176,7 +177,7 @@ def evaluate_model_card_table(
     }
     rows = evaluate(methods, images, model.task, settings)
     if json_path is not None:
-        Path(json_path).write_text(json.dumps({"data": str(folder), "seed": 0, "rows": rows}, indent=2))
+        Path(json_path).write_text(json.dumps({"data": Path(folder).name, "seed": 0, "rows": rows}, indent=2))
     return f"On the {len(images)} images of `{Path(folder).name}` (seed 0):\n\n" + markdown_table(rows)
 
 
@@ -189,7 +190,10 @@ def run_cli(args) -> int:
         model = load_model(args.model).to(args.device)
         if model.task != args.task:
             raise ValueError(f"--task {args.task} but {args.model} is a {model.task!r} model")
-        methods[args.name or type(model).__name__] = model_restorer(model)
+        name = args.name or type(model).__name__
+        methods[name] = model_restorer(model)
+        if args.ensemble:
+            methods[f"{name} ×8 ensemble"] = model_restorer(model, ensemble=True)
     baselines = BASELINES[args.task]
     unknown = sorted(set(args.baselines or ()) - set(baselines))
     if unknown:
@@ -208,5 +212,6 @@ def run_cli(args) -> int:
     print(table)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"data": str(args.data), "seed": args.seed, "rows": rows}, indent=2))
+        data = Path(args.data).name  # the data set's name, not this machine's path
+        Path(args.json).write_text(json.dumps({"data": data, "seed": args.seed, "rows": rows}, indent=2))
     return 0

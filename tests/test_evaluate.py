@@ -41,10 +41,15 @@ def test_evaluate_command_table_and_json(folder, tmp_path, capsys, task, flag, v
     assert main(args + ["--baselines", "none"]) == 2  # a clear error, not a bare KeyError
     assert "unknown" in (err := capsys.readouterr().err) and "--baselines alone: none" in err
     assert main(args + ["--json", str(tmp_path / "b.json"), "--baselines"]) == 0  # model only, again
-    again = {r["setting"]: r for r in json.loads((tmp_path / "b.json").read_text())["rows"]}
+    saved = json.loads((tmp_path / "b.json").read_text())
+    assert saved["data"] == folder.name  # the data set's name, not a path of this machine
+    again = {r["setting"]: r for r in saved["rows"]}
     for r in rows:
         if r["method"] == "IRAE":
             assert again[r["setting"]]["psnr"] == r["psnr"] and again[r["setting"]]["ssim"] == r["ssim"]
+    assert main(args + ["--json", str(tmp_path / "c.json"), "--baselines", "--ensemble"]) == 0
+    methods = [r["method"] for r in json.loads((tmp_path / "c.json").read_text())["rows"]]
+    assert methods == ["IRAE", "IRAE ×8 ensemble"] * len(values)
 
 
 def test_baselines_improve_on_the_input(folder):
