@@ -25,6 +25,7 @@ import torch
 
 from irae_hf import IRAE
 from irae_hf.degrade import add_gaussian_noise, apply_mask, jpeg_compress
+from irae_hf.images import to_tensor, to_uint8
 from irae_hf.metrics import psnr
 from irae_hf.restore import recover_input, restore
 
@@ -85,14 +86,6 @@ def _check(image: np.ndarray | None) -> np.ndarray:
     return image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
 
 
-def _tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(image.astype(np.float32) / 255.0).permute(2, 0, 1)
-
-
-def _uint8(x: torch.Tensor) -> np.ndarray:
-    return (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-
-
 def _save_png(image: np.ndarray, task: str) -> str:
     """Full-resolution PNG for download, under a generated name (user file names never touch the disk)."""
     from PIL import Image
@@ -106,7 +99,7 @@ def _save_png(image: np.ndarray, task: str) -> str:
 def add_noise(image: np.ndarray, sigma: float, session: Session) -> tuple[np.ndarray, Session]:
     """Degrade a clean image with σ noise (clipped to 8 bits, as a saved file would be)."""
     clean = _check(image)
-    noisy = _uint8(add_gaussian_noise(_tensor(clean), float(sigma), seed=0, clip=True))
+    noisy = to_uint8(add_gaussian_noise(to_tensor(clean), float(sigma), seed=0, clip=True))
     session.clean["denoise"], session.degraded["denoise"] = clean, noisy
     return noisy, session
 
@@ -114,7 +107,7 @@ def add_noise(image: np.ndarray, sigma: float, session: Session) -> tuple[np.nda
 def compress(image: np.ndarray, quality: float, session: Session) -> tuple[np.ndarray, Session]:
     """Degrade a clean image by JPEG compression at ``quality``."""
     clean = _check(image)
-    out = _uint8(jpeg_compress(_tensor(clean), int(quality)))
+    out = to_uint8(jpeg_compress(to_tensor(clean), int(quality)))
     session.clean["jpeg"], session.degraded["jpeg"] = clean, out
     return out, session
 
@@ -139,7 +132,7 @@ def _run(
 ) -> np.ndarray:
     """Restore ``image`` (H×W×3 uint8) keeping what /recover needs to rerun the plain map exactly."""
     model = models[task].model
-    x = _tensor(image)
+    x = to_tensor(image)
     restored = restore(
         model,
         x[None],
@@ -149,7 +142,7 @@ def _run(
     )
     session.result, session.task = (x, level), task  # /recover reruns it exactly (float64) on demand
     session.model_input = apply_mask(x, level["mask"]) if task == "inpaint" else x  # what the model saw
-    return _uint8(restored[0])
+    return to_uint8(restored[0])
 
 
 def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
@@ -185,7 +178,7 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
             progress,
             ensemble,
         )
-        holed = _uint8(session.model_input)
+        holed = to_uint8(session.model_input)
         before, after = psnr(holed, background, mask=mask), psnr(restored, background, mask=mask)
         note = (
             f"PSNR in the painted region against the original picture: **{before:.2f} dB (grey hole) → "
@@ -206,7 +199,7 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
             f"Ran the exact inverse of the {session.task} model on its float output: the recovered input "
             f"differs from the input the model saw by at most **{diff:.2e}** (in 0–255 pixel units)."
         )
-        return _uint8(recovered), _uint8(session.model_input), text
+        return to_uint8(recovered), to_uint8(session.model_input), text
 
     return {"denoise": denoise, "jpeg": jpeg, "inpaint": inpaint, "recover": recover}
 

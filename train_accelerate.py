@@ -32,7 +32,7 @@ from irae_hf.data import (
     image_column,
     load_image_dataset,
 )
-from irae_hf.hub import RestorationModel
+from irae_hf.base import RestorationModel
 from irae_hf.metrics import psnr, ssim
 from irae_hf.training import EMA, EMA_FILE, plain_copy
 from irae_hf.zoo import build, load_model

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import app  # noqa: E402
 from irae_hf.degrade import add_gaussian_noise  # noqa: E402
+from irae_hf.images import to_tensor, to_uint8  # noqa: E402
 from irae_hf.metrics import psnr  # noqa: E402
 
 
@@ -44,7 +45,7 @@ def main() -> None:
     demo = app.main(["--port", str(port)], prevent_thread_lock=True, quiet=True)
     tmp = Path(tempfile.mkdtemp())
     clean = np.asarray(Image.open(ROOT / "examples" / "astronaut.png").convert("RGB").resize((a.size, a.size)))
-    noisy = app._uint8(add_gaussian_noise(app._tensor(clean), a.sigma, seed=0, clip=True))
+    noisy = to_uint8(add_gaussian_noise(to_tensor(clean), a.sigma, seed=0, clip=True))
     Image.fromarray(noisy).save(tmp / "noisy.png")
     url = f"http://127.0.0.1:{port}/"
     results: list[tuple[float, float]] = []

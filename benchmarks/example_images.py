@@ -21,8 +21,9 @@ import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from irae_hf.evaluate import BASELINES, degrade  # noqa: E402
-from irae_hf.metrics import psnr, to_uint8  # noqa: E402
-from irae_hf.restore import load_image  # noqa: E402
+from irae_hf.metrics import psnr  # noqa: E402
+from irae_hf.images import load_image, to_uint8  # noqa: E402
+from irae_hf.restore import restore  # noqa: E402
 from irae_hf.zoo import load_model  # noqa: E402
 
 # task -> (example image, crop box left/top/width/height, setting, the baseline shown)
@@ -44,7 +45,7 @@ def strip(task: str, models: dict[str, str], seed: int = 0) -> Image.Image:
     for label, folder in models.items():
         model = load_model(Path(folder) / task).eval()
         with torch.no_grad():
-            panels.append((label, model.restore(degraded, **level)))
+            panels.append((label, restore(model, degraded, **level)))
     panels.append(("clean", clean))
     out = Image.new("RGB", (w * len(panels), h + 16), "white")
     draw = ImageDraw.Draw(out)

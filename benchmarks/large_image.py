@@ -21,6 +21,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from irae_hf import IRAE  # noqa: E402
+from irae_hf.restore import restore  # noqa: E402
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     level = {"denoise": {"sigma": 25}, "jpeg": {"quality": 20}}.get(model.task, {"mask": np.zeros((h, w), bool)})
     t0 = time.perf_counter()
-    out = model.restore(image, tile=a.tile, **level)
+    out = restore(model, image, tile=a.tile, **level)
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert out.size == image.size

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from irae_hf import IRAE  # noqa: E402
+from irae_hf.restore import restore  # noqa: E402
 
 
 def main() -> None:
@@ -66,7 +67,7 @@ def main() -> None:
         inproc = []
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            model.restore(x, **kw)
+            restore(model, x, **kw)
             inproc.append(time.perf_counter() - t0)
     print(
         f"config {model.config}, {model.num_parameters:,} parameters, torch {torch.__version__}, "

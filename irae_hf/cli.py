@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .restore import IMAGE_SUFFIXES
+from .images import IMAGE_SUFFIXES
 
 __all__ = ["main", "build_parser", "find_images"]
 
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _mask_for(mask_arg: str | None, rel: Path) -> Image.Image | None:
     if mask_arg is None:
         return None
-    from .restore import load_image
+    from .images import load_image
 
     m = Path(mask_arg)
     if m.is_dir():
@@ -82,7 +82,8 @@ def _mask_for(mask_arg: str | None, rel: Path) -> Image.Image | None:
 def run_restore(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from .restore import load_image, restore
+    from .images import load_image
+    from .restore import restore
     from .zoo import load_model
 
     tile: int | str | None = args.tile if args.tile == "auto" else int(args.tile)

@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from .images import to_tensor
 from .degrade import add_gaussian_noise, apply_mask, box_mask, free_form_mask, jpeg_compress
 
 __all__ = [
@@ -101,12 +102,6 @@ def image_column(dataset, column: str | None = None) -> str:
         if isinstance(feature, ImageFeature):
             return name
     raise ValueError(f"the dataset has no image column (columns: {sorted(features)}); pass --image_column")
-
-
-def to_tensor(image: Image.Image) -> Tensor:
-    """3×H×W float in [0, 1] from any PIL image (grey and alpha images converted to RGB)."""
-    arr = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    return torch.from_numpy(arr).permute(2, 0, 1)
 
 
 def random_patch(image: Tensor, crop: int, rng: np.random.Generator) -> Tensor:

@@ -13,6 +13,8 @@ import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
+from .images import to_uint8
+
 __all__ = [
     "add_gaussian_noise",
     "jpeg_compress",
@@ -55,7 +57,7 @@ def jpeg_compress(x: Tensor, quality: int) -> Tensor:
     batched = x.ndim == 4
     out = []
     for img in x if batched else x[None]:
-        arr = (img.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+        arr = to_uint8(img)
         pil = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
         buf = io.BytesIO()
         pil.save(buf, format="JPEG", quality=int(quality))

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .hub import RestorationModel
+from .base import RestorationModel
 
 __all__ = ["DnCNN"]
 

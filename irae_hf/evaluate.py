@@ -23,8 +23,9 @@ import torch
 from torch import Tensor
 
 from .degrade import add_gaussian_noise, apply_mask, box_mask, free_form_mask, jpeg_compress
-from .metrics import psnr, ssim, to_uint8
-from .hub import RestorationModel
+from .images import to_uint8
+from .metrics import psnr, ssim
+from .base import RestorationModel
 
 __all__ = ["BASELINES", "evaluate", "markdown_table", "load_folder", "evaluate_model_card_table"]
 
@@ -90,16 +91,17 @@ def model_restorer(model: torch.nn.Module, ensemble: bool = False) -> Restorer:
     """Any module with ``restore(tensor, **level)`` (IRAE or a baseline network) as a Restorer, plain or
     self-ensembled (8 flips/rotations)."""
 
+    from .restore import restore  # evaluation drives the pipeline, as users do
+
     def run(x: Tensor, level: dict) -> Tensor:
-        return model.restore(x[None], **level, **({"ensemble": True} if ensemble else {}))[0].float().cpu()
+        return restore(model, x[None], **level, **({"ensemble": True} if ensemble else {}))[0].float().cpu()
 
     return run
 
 
 def load_folder(folder: str | Path, limit: int | None = None) -> list[tuple[str, Tensor]]:
     """(name, 3×H×W float image) for the image files of a folder, sorted by name."""
-    from .data import to_tensor
-    from .restore import IMAGE_SUFFIXES, load_image
+    from .images import IMAGE_SUFFIXES, load_image, to_tensor
 
     files = sorted(f for f in Path(folder).iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
     if not files:

@@ -13,19 +13,9 @@ import numpy as np
 import torch
 from skimage.metrics import structural_similarity
 
-__all__ = ["to_uint8", "psnr", "ssim"]
+from .images import to_uint8
 
-
-def to_uint8(image: np.ndarray | torch.Tensor) -> np.ndarray:
-    """H×W×C uint8 from a [0, 1] float tensor (C×H×W or 1×C×H×W) or an H×W×C / H×W array in [0, 255]."""
-    if isinstance(image, torch.Tensor):
-        t = image.detach().float().cpu()
-        t = t[0] if t.ndim == 4 else t
-        return (t.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8:
-        arr = np.clip(np.round(arr.astype(np.float64)), 0, 255).astype(np.uint8)
-    return arr[..., None] if arr.ndim == 2 else arr
+__all__ = ["psnr", "ssim"]
 
 
 def psnr(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor, mask: np.ndarray | None = None) -> float:

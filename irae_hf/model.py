@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from .flows import ActNorm, FlowLevel, InvertibleModule, Inverse, InvertibleSequence, MultiScaleFlow
-from .hub import TASKS, RestorationModel, WeightsError
+from .base import TASKS, RestorationModel, WeightsError
 
 __all__ = ["IRAE", "TASKS", "WeightsError"]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from .hub import RestorationModel
+from .base import RestorationModel
 
 __all__ = ["EMA", "EMA_FILE", "plain_copy"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .dncnn import DnCNN
-from .hub import RestorationModel, WeightsError
+from .base import RestorationModel, WeightsError
 from .model import IRAE
 
 __all__ = ["ARCHS", "build", "load_model"]

@@ -17,6 +17,7 @@ from PIL import Image
 import train_accelerate
 from irae_hf import IRAE, WeightsError
 from irae_hf.cli import main
+from irae_hf.restore import restore
 
 from .conftest import make_model
 
@@ -139,22 +140,22 @@ def test_bad_tensors_and_levels(denoiser, case):
     if poison is not None:
         x[0, 1, 2, 3] = poison
     with pytest.raises(ValueError, match=match):
-        denoiser.restore(x, **level)
+        restore(denoiser, x, **level)
 
 
 @pytest.mark.parametrize("quality", [0, 101, -5])
 def test_quality_out_of_range(model_factory, quality):
     with pytest.raises(ValueError, match=r"quality must be in \[1, 100\]"):
-        model_factory("jpeg").restore(rgb(), quality=quality)
+        restore(model_factory("jpeg"), rgb(), quality=quality)
 
 
 def test_empty_full_and_wrong_size_masks(model_factory):
     model, img = model_factory("inpaint"), np.asarray(rgb())
-    assert np.array_equal(model.restore(img, mask=np.zeros((24, 32), bool)), img)  # nothing to fill
-    full = model.restore(img, mask=np.ones((24, 32), bool))
+    assert np.array_equal(restore(model, img, mask=np.zeros((24, 32), bool)), img)  # nothing to fill
+    full = restore(model, img, mask=np.ones((24, 32), bool))
     assert full.shape == img.shape and full.dtype == np.uint8
     with pytest.raises(ValueError, match="does not match the image size"):
-        model.restore(img, mask=np.zeros((32, 24), bool))
+        restore(model, img, mask=np.zeros((32, 24), bool))
 
 
 @pytest.mark.parametrize(
@@ -164,7 +165,7 @@ def test_empty_full_and_wrong_size_masks(model_factory):
 )
 def test_unsupported_arrays(denoiser, array):
     with pytest.raises(ValueError):
-        denoiser.restore(array, sigma=10)
+        restore(denoiser, array, sigma=10)
 
 
 def broken_weights(folder: Path, kind: str) -> None:

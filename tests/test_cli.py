@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from irae_hf.cli import find_images, main
+from irae_hf.restore import restore
 
 from .conftest import make_model
 
@@ -111,5 +112,5 @@ def test_restore_with_self_ensemble_matches_the_library(tmp_path):
     assert main([*common, "-o", str(tmp_path / "ens"), "--ensemble"]) == 0
     assert main([*common, "-o", str(tmp_path / "plain")]) == 0
     ens, plain = (np.asarray(Image.open(tmp_path / d / "x.png")) for d in ("ens", "plain"))
-    assert np.array_equal(ens, np.asarray(model.restore(img, sigma=25, ensemble=True)))
+    assert np.array_equal(ens, np.asarray(restore(model, img, sigma=25, ensemble=True)))
     assert not np.array_equal(ens, plain)

@@ -3,6 +3,7 @@ import torch
 
 from irae_hf import IRAE
 from irae_hf.dncnn import DnCNN
+from irae_hf.restore import restore
 from irae_hf.zoo import build, load_model
 
 
@@ -16,7 +17,7 @@ def test_restores_any_size_and_loads_by_arch(tmp_path):
     img = torch.rand(1, 3, 37, 53)
     mask = torch.zeros(37, 53)
     mask[5:10, 5:10] = 1
-    out = model.restore(img, mask=mask)
+    out = restore(model, img, mask=mask)
     assert out.shape == img.shape and torch.equal(out[..., mask == 0], img[..., mask == 0])
     model.save_pretrained(tmp_path)
     loaded = load_model(tmp_path)

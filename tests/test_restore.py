@@ -6,9 +6,10 @@ import torch
 from PIL import Image
 from skimage import data
 
-import irae_hf.restore as restore_mod
+import irae_hf.tiling as tiling
 from irae_hf.degrade import MASK_FILL, add_gaussian_noise, box_mask
-from irae_hf.restore import FloatResult, load_image, recover_input
+from irae_hf.images import load_image
+from irae_hf.restore import FloatResult, recover_input, restore
 
 from .conftest import make_model, perturb
 
@@ -38,7 +39,7 @@ def test_odd_sizes_keep_size_and_mode(denoiser, mode, expected):
         if mode not in ("I", "F")
         else Image.fromarray(random_image()[..., 0]).convert(mode)
     )
-    out = denoiser.restore(img, sigma=25)
+    out = restore(denoiser, img, sigma=25)
     assert isinstance(out, Image.Image)
     assert out.size == (53, 37) and out.mode == expected
 
@@ -47,16 +48,16 @@ def test_16_bit_grey_png_round_trips_as_16_bit(denoiser, tmp_path):
     arr = np.random.default_rng(0).integers(0, 65536, (37, 53), dtype=np.uint16)
     Image.fromarray(arr).save(tmp_path / "g16.png")
     img = load_image(tmp_path / "g16.png")
-    out = denoiser.restore(img, sigma=5)
+    out = restore(denoiser, img, sigma=5)
     assert out.mode == img.mode and out.mode.startswith("I") and out.size == (53, 37)
     assert np.asarray(out).max() > 255  # still the 16-bit range
 
 
 def test_alpha_is_passed_through_untouched(denoiser):
     rgba = np.dstack([random_image(), np.random.default_rng(1).integers(0, 256, (37, 53), dtype=np.uint8)])
-    out = denoiser.restore(Image.fromarray(rgba, "RGBA"), sigma=25)
+    out = restore(denoiser, Image.fromarray(rgba, "RGBA"), sigma=25)
     assert np.array_equal(np.asarray(out)[..., 3], rgba[..., 3])
-    out_np = denoiser.restore(rgba, sigma=25)
+    out_np = restore(denoiser, rgba, sigma=25)
     assert out_np.shape == rgba.shape and np.array_equal(out_np[..., 3], rgba[..., 3])
 
 
@@ -65,17 +66,17 @@ def test_numpy_arrays_keep_dtype_and_shape(denoiser, dtype):
     base = random_image().astype(np.float64) / 255
     arr = (base * np.iinfo(dtype).max).astype(dtype) if np.issubdtype(dtype, np.integer) else base.astype(dtype)
     for a in (arr, arr[..., 0], arr[..., :1]):
-        out = denoiser.restore(a, sigma=15)
+        out = restore(denoiser, a, sigma=15)
         assert out.dtype == a.dtype and out.shape == a.shape
 
 
 def test_tensors_batches_and_lists(denoiser):
     x = torch.rand(2, 3, 37, 53)
-    out = denoiser.restore(x, sigma=25)
+    out = restore(denoiser, x, sigma=25)
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
-    assert denoiser.restore(x[0], sigma=25).shape == (3, 37, 53)
-    assert denoiser.restore(torch.rand(1, 37, 53), sigma=25).shape == (1, 37, 53)
-    outs = denoiser.restore([Image.fromarray(random_image()), random_image(20, 30)], sigma=25)
+    assert restore(denoiser, x[0], sigma=25).shape == (3, 37, 53)
+    assert restore(denoiser, torch.rand(1, 37, 53), sigma=25).shape == (1, 37, 53)
+    outs = restore(denoiser, [Image.fromarray(random_image()), random_image(20, 30)], sigma=25)
     assert outs[0].size == (53, 37) and outs[1].shape == (20, 30, 3)
 
 
@@ -84,13 +85,13 @@ def test_exif_orientation_is_applied(denoiser, tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90° clockwise on display
     img.save(tmp_path / "rot.jpg", exif=exif)
-    out = denoiser.restore(Image.open(tmp_path / "rot.jpg"), sigma=25)
+    out = restore(denoiser, Image.open(tmp_path / "rot.jpg"), sigma=25)
     assert out.size == (40, 60)  # upright: width and height swapped
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 4000), (3, 2)])
 def test_tiny_and_thin_images(denoiser, shape):
-    out = denoiser.restore(np.zeros(shape + (3,), np.uint8), sigma=25)
+    out = restore(denoiser, np.zeros(shape + (3,), np.uint8), sigma=25)
     assert out.shape == shape + (3,)
 
 
@@ -98,11 +99,11 @@ def test_bad_inputs_fail_clearly(denoiser, tmp_path):
     bad = torch.rand(1, 3, 16, 16)
     bad[0, 0, 0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN or Inf"):
-        denoiser.restore(bad, sigma=25)
+        restore(denoiser, bad, sigma=25)
     with pytest.raises(TypeError, match="cannot restore a str"):
-        denoiser.restore("photo.png", sigma=25)
+        restore(denoiser, "photo.png", sigma=25)
     with pytest.raises(ValueError, match="tile must be"):
-        denoiser.restore(random_image(), sigma=25, tile=-3)
+        restore(denoiser, random_image(), sigma=25, tile=-3)
     buf = io.BytesIO()
     Image.fromarray(random_image(64, 64)).save(buf, format="PNG")
     (tmp_path / "cut.png").write_bytes(buf.getvalue()[:200])
@@ -115,10 +116,10 @@ def test_recover_input_on_a_real_photo():
     model = perturb(make_model("denoise", width=32, depth=4), std=0.05)
     clean = torch.from_numpy(data.chelsea()).permute(2, 0, 1).float() / 255  # 300×451: padded to 300×452
     noisy = add_gaussian_noise(clean, 25, seed=0)[None]
-    result = model.restore(noisy, sigma=25, return_float=True)
+    result = restore(model, noisy, sigma=25, return_float=True)
     assert isinstance(result, FloatResult) and result.image.shape == noisy.shape
     assert (result.image - noisy).abs().max() > 1e-2  # the model did change the image
-    assert (model.recover_input(result) - noisy).abs().max() < 1e-3
+    assert (recover_input(model, result) - noisy).abs().max() < 1e-3
     assert (recover_input(model, result, sigma=25) - noisy).abs().max() < 1e-3
 
 
@@ -126,31 +127,31 @@ def test_recover_input_inpainting_gives_the_filled_image(model_factory):
     model = model_factory("inpaint")
     img = torch.rand(1, 3, 40, 56)
     mask = box_mask(40, 56, size=16, seed=0)
-    result = model.restore(img, mask=mask, return_float=True)
-    rec = model.recover_input(result, mask=mask)
+    result = restore(model, img, mask=mask, return_float=True)
+    rec = recover_input(model, result, mask=mask)
     expected = torch.where(mask[None] > 0.5, torch.full_like(img, MASK_FILL), img)
     assert (rec - expected).abs().max() < 1e-3
-    out = model.restore(img, mask=mask)
+    out = restore(model, img, mask=mask)
     assert torch.equal(out[:, :, mask[0] == 0], img[:, :, mask[0] == 0])  # known pixels kept exactly
     assert not torch.equal(out[:, :, mask[0] > 0], img[:, :, mask[0] > 0])
     with pytest.raises(ValueError, match="does not match the image size"):
-        model.restore(img, mask=torch.zeros(20, 20))
+        restore(model, img, mask=torch.zeros(20, 20))
 
 
 def test_tiled_equals_untiled(denoiser):
     x = torch.rand(1, 3, 300, 400, generator=torch.Generator().manual_seed(0))
-    full = denoiser.restore(x, sigma=25, tile=None)
+    full = restore(denoiser, x, sigma=25, tile=None)
     calls = []
-    tiled = denoiser.restore(x, sigma=25, tile=128, overlap=64, progress=lambda d, t: calls.append((d, t)))
+    tiled = restore(denoiser, x, sigma=25, tile=128, overlap=64, progress=lambda d, t: calls.append((d, t)))
     assert len(calls) > 4 and calls[-1][0] == calls[-1][1]
     assert (tiled - full).abs().max() < 1e-3
 
 
 def test_auto_tiling_kicks_in_for_large_images(denoiser, monkeypatch):
-    monkeypatch.setattr(restore_mod, "AUTO_TILE_PIXELS", 64 * 64)
-    monkeypatch.setattr(restore_mod, "DEFAULT_TILE", 64)
+    monkeypatch.setattr(tiling, "AUTO_TILE_PIXELS", 64 * 64)
+    monkeypatch.setattr(tiling, "DEFAULT_TILE", 64)
     calls = []
-    denoiser.restore(torch.rand(1, 3, 100, 150), sigma=25, progress=lambda d, t: calls.append(t))
+    restore(denoiser, torch.rand(1, 3, 100, 150), sigma=25, progress=lambda d, t: calls.append(t))
     assert calls[-1] > 1
 
 
@@ -164,13 +165,13 @@ def test_self_ensemble_averages_the_eight_flips_and_rotations_and_is_not_inverti
                 t = torch.rot90(x.flip(-1) if mirror else x, k, (-2, -1))
                 y = torch.rot90(denoiser(t, torch.rot90(cond.flip(-1) if mirror else cond, k, (-2, -1))), -k, (-2, -1))
                 expected += (y.flip(-1) if mirror else y) / 8
-    out = denoiser.restore(x, sigma=25, ensemble=True)
+    out = restore(denoiser, x, sigma=25, ensemble=True)
     torch.testing.assert_close(out, expected.clamp(0, 1), atol=1e-5, rtol=0)
-    assert (out - denoiser.restore(x, sigma=25)).abs().max() > 1e-4  # the perturbed model is not symmetric
-    tiled = denoiser.restore(x, sigma=25, ensemble=True, tile=16, overlap=8)
+    assert (out - restore(denoiser, x, sigma=25)).abs().max() > 1e-4  # the perturbed model is not symmetric
+    tiled = restore(denoiser, x, sigma=25, ensemble=True, tile=16, overlap=8)
     assert (tiled - out).abs().max() < 0.05
     with pytest.raises(ValueError, match="not invertible"):
-        denoiser.restore(x, sigma=25, ensemble=True, return_float=True)
+        restore(denoiser, x, sigma=25, ensemble=True, return_float=True)
 
 
 def test_self_ensemble_inpainting_keeps_known_pixels(model_factory):
@@ -178,5 +179,5 @@ def test_self_ensemble_inpainting_keeps_known_pixels(model_factory):
     img = random_image(32, 40)
     mask = np.zeros((32, 40), np.uint8)
     mask[8:20, 10:30] = 255
-    out = np.asarray(model.restore(Image.fromarray(img), mask=Image.fromarray(mask), ensemble=True))
+    out = np.asarray(restore(model, Image.fromarray(img), mask=Image.fromarray(mask), ensemble=True))
     assert np.array_equal(out[mask == 0], img[mask == 0])

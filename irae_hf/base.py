@@ -1,5 +1,6 @@
-"""What every restoration network here shares: the task's conditioning input, images in and out,
-and Hub saving/loading (safetensors only, strict, with clear errors). IRAE and the DnCNN baseline subclass it.
+"""The base class of every restoration network here: the task's conditioning input (tensors in, tensors out)
+and Hub saving/loading (safetensors only, strict, with clear errors). IRAE and the DnCNN baseline subclass it;
+images and tiling live one layer up, in ``restore.py``.
 """
 
 from __future__ import annotations
@@ -113,19 +114,6 @@ class RestorationModel(
     @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-    # ----------------------------------------------------------------------------- images
-    def restore(self, image: Any, **kwargs: Any) -> Any:
-        """Restore a PIL image, numpy array or tensor of any size; see :func:`irae_hf.restore.restore`."""
-        from .restore import restore  # images in/out live one layer up
-
-        return restore(self, image, **kwargs)
-
-    def recover_input(self, result: Any, **kwargs: Any) -> Tensor:
-        """Run the exact inverse on ``restore(..., return_float=True)``; see :func:`irae_hf.restore.recover_input`."""
-        from .restore import recover_input
-
-        return recover_input(self, result, **kwargs)
 
     # ----------------------------------------------------------------------------- Hub saving/loading
     @classmethod

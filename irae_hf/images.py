@@ -1,0 +1,212 @@
+"""Images in and out: any PIL image, numpy array or tensor to a B×3×H×W float batch in [0, 1], and back.
+
+Accepted images: ``PIL.Image`` (any mode; EXIF orientation applied; animated images give their first
+frame), numpy arrays H×W / H×W×{1,3,4} of uint8, uint16 or float in [0, 1], and float tensors
+C×H×W / B×C×H×W in [0, 1]. Alpha is passed through untouched; grey images become RGB and are averaged
+back; palette and CMYK-like images come back as RGB(A). Masks: white / nonzero = missing. No model here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch import Tensor
+
+__all__ = ["IMAGE_SUFFIXES", "load_image", "to_batch", "from_batch", "mask_to_tensor", "to_tensor", "to_uint8"]
+
+#: file suffixes Pillow can open
+IMAGE_SUFFIXES = {e.lower() for e in Image.registered_extensions()}
+
+
+@dataclass
+class _Meta:
+    """How to turn a restored RGB tensor back into the caller's type and mode."""
+
+    kind: str  # "pil" | "numpy" | "tensor"
+    grey: bool
+    alpha: Any = None
+    mode: str = "RGB"
+    dtype: Any = None
+    ndim: int = 3
+    device: Any = None
+    info: dict | None = None
+
+
+def load_image(path: Any) -> Image.Image:
+    """Open an image file fully (so truncated files fail here, clearly), EXIF orientation applied."""
+    try:
+        with Image.open(path) as img:
+            if getattr(img, "n_frames", 1) > 1:
+                warnings.warn(
+                    f"{path}: animated image with {img.n_frames} frames; restoring the first frame only", stacklevel=2
+                )
+            img.seek(0)
+            img.load()
+            return ImageOps.exif_transpose(img) or img.copy()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise ValueError(f"cannot read image {path}: {e}") from e
+
+
+_PIL_GREY = {"L", "LA", "I;16", "I;16B", "I;16L", "I;16N", "I", "F", "1"}
+
+
+def _pil_to_array(img: Image.Image) -> tuple[np.ndarray, _Meta]:
+    """H×W×3 float32 array in [0, 1] plus what is needed to rebuild the caller's mode."""
+    img = ImageOps.exif_transpose(img) or img
+    info = {k: img.info[k] for k in ("icc_profile", "dpi") if k in img.info}
+    mode = img.mode
+    alpha = None
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+    elif mode == "PA":
+        img, mode = img.convert("RGBA"), "RGBA"
+    if mode in ("RGBA", "LA", "La", "RGBa"):
+        alpha = img.getchannel("A")
+        img = img.convert("L" if mode in ("LA", "La") else "RGB")
+        mode = "LA" if mode in ("LA", "La") else "RGBA"
+    if mode in _PIL_GREY:
+        arr = np.asarray(img)
+        if mode == "1":
+            arr, mode = arr.astype(np.float32), "L"
+        elif arr.dtype == np.uint8:
+            arr = arr.astype(np.float32) / 255.0
+        elif mode == "F":
+            arr = arr.astype(np.float32) / 255.0  # Pillow's L -> F convention: 0–255 floats
+        else:  # 16-bit (I;16*) and 32-bit "I" images holding 16-bit data
+            arr = np.clip(arr.astype(np.float32), 0, 65535) / 65535.0
+        return np.repeat(arr[..., None], 3, axis=2), _Meta("pil", True, alpha, mode, info=info)
+    if mode != "RGB" and mode != "RGBA":
+        img, mode = img.convert("RGB"), "RGB"  # CMYK, YCbCr, LAB, HSV
+    arr = np.asarray(img, dtype=np.float32)
+    arr /= 255.0  # in place: large images stay at one float copy
+    return arr, _Meta("pil", False, alpha, mode, info=info)
+
+
+def _array_from_numpy(arr: np.ndarray) -> tuple[np.ndarray, _Meta]:
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
+        raise ValueError(f"expected an H×W or H×W×{{1,3,4}} array, got shape {arr.shape}")
+    meta = _Meta("numpy", arr.ndim == 2 or arr.shape[2] == 1, dtype=arr.dtype, ndim=arr.ndim)
+    if arr.dtype == np.uint8:
+        f = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        f = arr.astype(np.float32) / 65535.0
+    elif np.issubdtype(arr.dtype, np.floating):
+        f = arr.astype(np.float32)
+        _check_finite(f)
+    else:
+        raise ValueError(f"unsupported array dtype {arr.dtype}; use uint8, uint16 or float in [0, 1]")
+    if f.ndim == 3 and f.shape[2] == 4:
+        meta.alpha, f = arr[..., 3:].copy(), f[..., :3]
+    if meta.grey:
+        f = np.repeat(f.reshape(f.shape[0], f.shape[1], 1), 3, axis=2)
+    return f, meta
+
+
+def _check_finite(x: np.ndarray | Tensor) -> None:
+    ok = torch.isfinite(x).all() if isinstance(x, Tensor) else np.isfinite(x).all()
+    if not ok:
+        raise ValueError("image contains NaN or Inf values")
+
+
+def to_batch(image: Any) -> tuple[Tensor, _Meta]:
+    """B×3×H×W float32 in [0, 1] from any accepted image, plus its _Meta."""
+    if isinstance(image, Image.Image):
+        arr, meta = _pil_to_array(image)
+    elif isinstance(image, np.ndarray):
+        arr, meta = _array_from_numpy(image)
+    elif isinstance(image, Tensor):
+        if image.ndim not in (3, 4) or image.shape[-3] not in (1, 3) or not image.is_floating_point():
+            raise ValueError(f"expected a float C×H×W or B×C×H×W tensor with C in (1, 3), got {tuple(image.shape)}")
+        _check_finite(image)
+        meta = _Meta("tensor", image.shape[-3] == 1, dtype=image.dtype, ndim=image.ndim, device=image.device)
+        x = image if image.ndim == 4 else image[None]
+        return x.float().expand(-1, 3, -1, -1), meta
+    else:
+        raise TypeError(f"cannot restore a {type(image).__name__}; pass a PIL image, numpy array or tensor")
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"empty image of size {arr.shape[1]}×{arr.shape[0]}")
+    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None], meta
+
+
+def from_batch(x: Tensor, meta: _Meta) -> Any:
+    """Back to the caller's type and mode; ``x`` is clamped to [0, 1] and may be overwritten."""
+    if meta.grey:
+        x = x.mean(dim=1, keepdim=True)
+    if meta.kind == "tensor":
+        x = x.to(meta.device, meta.dtype)
+        return x if meta.ndim == 4 else x[0]
+    arr = x[0].permute(1, 2, 0).float().cpu().numpy()
+    if meta.kind == "numpy":
+        if meta.dtype in (np.uint8, np.uint16):
+            arr = _quantize(arr, np.iinfo(meta.dtype).max).astype(meta.dtype)
+        else:
+            arr = arr.astype(meta.dtype)
+        if meta.alpha is not None:
+            arr = np.concatenate([arr, meta.alpha], axis=2)
+        return arr[..., 0] if meta.ndim == 2 else arr
+    return _array_to_pil(arr, meta)
+
+
+def _quantize(arr: np.ndarray, top: int) -> np.ndarray:
+    """round(arr * top), in place (``arr`` is a scratch float copy; large images need no second one)."""
+    np.multiply(arr, top, out=arr)
+    return np.round(arr, out=arr)
+
+
+def _array_to_pil(arr: np.ndarray, meta: _Meta) -> Image.Image:
+    mode = meta.mode
+    if mode.startswith("I;16"):  # every 16-bit variant comes back as native "I;16"
+        out = Image.fromarray(np.round(arr[..., 0] * 65535).astype(np.uint16))
+    elif mode == "I":
+        out = Image.fromarray(np.round(arr[..., 0] * 65535).astype(np.int32), mode="I")
+    elif mode == "F":
+        out = Image.fromarray((arr[..., 0] * 255).astype(np.float32), mode="F")
+    else:
+        u8 = _quantize(arr, 255).astype(np.uint8)
+        out = Image.fromarray(u8[..., 0], mode="L") if meta.grey else Image.fromarray(u8, mode="RGB")
+        if meta.alpha is not None:
+            out.putalpha(meta.alpha)
+    out.info.update(meta.info or {})
+    return out
+
+
+def mask_to_tensor(mask: Any, height: int, width: int) -> Tensor:
+    """1×1×H×W float mask (1 = missing) from a PIL image (white = missing), array or tensor."""
+    if isinstance(mask, Image.Image):
+        mask = ImageOps.exif_transpose(mask) or mask
+        m = torch.from_numpy(np.asarray(mask.convert("L"), dtype=np.float32) / 255.0)
+    elif isinstance(mask, np.ndarray):
+        m = torch.from_numpy(mask.astype(np.float32) / (255.0 if mask.dtype == np.uint8 else 1.0))
+    elif isinstance(mask, Tensor):
+        m = mask.detach().float().cpu()
+    else:
+        raise TypeError(f"mask must be a PIL image, numpy array or tensor, not {type(mask).__name__}")
+    m = m.squeeze()
+    if m.ndim != 2 or tuple(m.shape) != (height, width):
+        raise ValueError(f"mask of shape {tuple(m.shape)} does not match the image size {height}×{width} (H×W)")
+    _check_finite(m)
+    return (m > 0.5).float()[None, None]
+
+
+def to_tensor(image: Image.Image | np.ndarray) -> Tensor:
+    """3×H×W float in [0, 1] from any PIL image (grey and alpha images converted to RGB) or H×W×3 uint8 array."""
+    arr = np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image, dtype=np.float32) / 255.0
+    return torch.from_numpy(arr).permute(2, 0, 1)
+
+
+def to_uint8(image: np.ndarray | Tensor) -> np.ndarray:
+    """H×W×C uint8 from a [0, 1] float tensor (C×H×W or 1×C×H×W) or an H×W×C / H×W array in [0, 255]."""
+    if isinstance(image, Tensor):
+        t = image.detach().float().cpu()
+        t = t[0] if t.ndim == 4 else t
+        return (t.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        arr = np.clip(np.round(arr.astype(np.float64)), 0, 255).astype(np.uint8)
+    return arr[..., None] if arr.ndim == 2 else arr
