@@ -23,15 +23,16 @@ import gradio as gr
 import numpy as np
 import torch
 
-from irae_hf import IRAE
-from irae_hf.degrade import add_gaussian_noise, apply_mask, jpeg_compress
+from irae_hf.base import RestorationModel
+from irae_hf.degradations import apply_mask, degrade
 from irae_hf.images import to_tensor, to_uint8
 from irae_hf.metrics import psnr
 from irae_hf.restore import recover_input, restore
+from irae_hf.tasks import TASK_NAMES
+from irae_hf.zoo import build, load_model
 
 ROOT = Path(__file__).resolve().parent
-TASKS = ("denoise", "jpeg", "inpaint")
-ENV_VARS = {task: f"IRAE_{task.upper()}_MODEL" for task in TASKS}
+ENV_VARS = {task: f"IRAE_{task.upper()}_MODEL" for task in TASK_NAMES}
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.png"))
 OUT_DIR = Path(tempfile.gettempdir()) / "irae-app"
 MAX_PIXELS = 40_000_000  # larger uploads are refused (tiling keeps memory bounded up to here)
@@ -41,7 +42,7 @@ MAX_PIXELS = 40_000_000  # larger uploads are refused (tiling keeps memory bound
 class Loaded:
     """A task's model and where it came from (shown on the page)."""
 
-    model: IRAE
+    model: RestorationModel
     source: str
     trained: bool = True
 
@@ -63,14 +64,14 @@ def load_models(sources: dict[str, str | None], device: str = "cpu") -> dict[str
     A missing default folder gives an untrained (identity) model, clearly labelled, so the app still starts.
     """
     models = {}
-    for task in TASKS:
+    for task in TASK_NAMES:
         src = sources.get(task) or os.environ.get(ENV_VARS[task])
         if src is None and not (ROOT / "pretrained" / task / "model.safetensors").exists():
             models[task] = Loaded(
-                IRAE(task=task).to(device).eval(), f"UNTRAINED: no weights in pretrained/{task}", False
+                build("irae", task=task).to(device).eval(), f"UNTRAINED: no weights in pretrained/{task}", False
             )
             continue
-        model = IRAE.from_pretrained(src or ROOT / "pretrained" / task).to(device).eval()
+        model = load_model(src or ROOT / "pretrained" / task).to(device).eval()
         if model.task != task:
             raise ValueError(f"{src} is a {model.task!r} model, not a {task!r} model")
         models[task] = Loaded(model, src or f"pretrained/{task} (shipped)")
@@ -99,7 +100,7 @@ def _save_png(image: np.ndarray, task: str) -> str:
 def add_noise(image: np.ndarray, sigma: float, session: Session) -> tuple[np.ndarray, Session]:
     """Degrade a clean image with σ noise (clipped to 8 bits, as a saved file would be)."""
     clean = _check(image)
-    noisy = to_uint8(add_gaussian_noise(to_tensor(clean), float(sigma), seed=0, clip=True))
+    noisy = to_uint8(degrade(to_tensor(clean), "denoise", float(sigma), seed=0)[0])  # clipped to 8 bits
     session.clean["denoise"], session.degraded["denoise"] = clean, noisy
     return noisy, session
 
@@ -107,7 +108,7 @@ def add_noise(image: np.ndarray, sigma: float, session: Session) -> tuple[np.nda
 def compress(image: np.ndarray, quality: float, session: Session) -> tuple[np.ndarray, Session]:
     """Degrade a clean image by JPEG compression at ``quality``."""
     clean = _check(image)
-    out = to_uint8(jpeg_compress(to_tensor(clean), int(quality)))
+    out = to_uint8(degrade(to_tensor(clean), "jpeg", int(quality))[0])
     session.clean["jpeg"], session.degraded["jpeg"] = clean, out
     return out, session
 
@@ -291,7 +292,7 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="IRAE restoration demo")
-    for task in TASKS:
+    for task in TASK_NAMES:
         p.add_argument(
             f"--{task}-model", dest=task, help=f"folder or Hub id (default ${ENV_VARS[task]} or pretrained/{task})"
         )
@@ -308,7 +309,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None, **launch_kwargs: Any) -> gr.Blocks:
     """Load the weights, build the page and serve it (``prevent_thread_lock=True`` returns at once)."""
     args = parse_args(argv)
-    models = load_models({t: getattr(args, t) for t in TASKS}, args.device)
+    models = load_models({t: getattr(args, t) for t in TASK_NAMES}, args.device)
     for task, m in models.items():
         print(f"{task}: {m.source}" + ("" if m.trained else "  (untrained identity model)"))
     demo = build_demo(models)

@@ -24,7 +24,6 @@ from accelerate.utils import ProjectConfiguration, broadcast, set_seed
 from tqdm.auto import tqdm
 
 from irae_hf.data import (
-    FIXED_LEVEL,
     DegradationSpec,
     PatchBatches,
     PatchStream,
@@ -34,6 +33,7 @@ from irae_hf.data import (
 )
 from irae_hf.base import RestorationModel
 from irae_hf.metrics import psnr, ssim
+from irae_hf.tasks import MASK_KINDS, TASK_NAMES, TASKS, level_kwargs
 from irae_hf.training import EMA, EMA_FILE, plain_copy
 from irae_hf.zoo import build, load_model
 
@@ -42,7 +42,7 @@ STATE_FILE = "trainer_state.json"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--task", choices=["denoise", "jpeg", "inpaint"], default="denoise")
+    p.add_argument("--task", choices=TASK_NAMES, default="denoise")
     p.add_argument("--dataset", required=True, help="a Hub dataset id or a local folder of images")
     p.add_argument("--dataset_config", default=None, help="the Hub dataset's configuration name")
     p.add_argument("--split", default="train")
@@ -86,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max_grad_norm", type=float, default=1.0)
     p.add_argument("--sigma_range", type=float, nargs=2, default=[0.0, 75.0])
     p.add_argument("--quality_range", type=int, nargs=2, default=[5, 95])
-    p.add_argument("--mask_types", nargs="+", default=["free-form", "box"], choices=["free-form", "box"])
+    p.add_argument("--mask_types", nargs="+", default=list(MASK_KINDS), choices=MASK_KINDS)
     p.add_argument(
         "--mask_scale",
         type=int,
@@ -211,11 +211,6 @@ def drop_legacy_scheduler_state(checkpoint: Path) -> None:
     legacy = checkpoint / "custom_checkpoint_0.pkl"
     if legacy.exists():
         legacy.rename(checkpoint / "lr_scheduler_legacy.pkl")
-
-
-def level_kwargs(task: str, level: torch.Tensor) -> dict:
-    key = {"denoise": "sigma", "jpeg": "quality", "inpaint": "mask"}[task]
-    return {key: level}
 
 
 @torch.no_grad()
@@ -463,7 +458,7 @@ def finish(
     model = model.float().cpu().eval().to(memory_format=torch.contiguous_format)
     model.set_memory_saving(False)
     evaluation = "[More Information Needed]"
-    validated_on = f"center crops, {FIXED_LEVEL[args.task]}"
+    validated_on = f"center crops, {TASKS[args.task].validation_words}"
     if args.eval_dir:
         out.mkdir(parents=True, exist_ok=True)
         evaluation = evaluate_model_card_table(model, args.eval_dir, args.eval_levels, out / "evaluation.json")

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import app  # noqa: E402
-from irae_hf.degrade import add_gaussian_noise  # noqa: E402
+from irae_hf.degradations import add_gaussian_noise  # noqa: E402
 from irae_hf.images import to_tensor, to_uint8  # noqa: E402
 from irae_hf.metrics import psnr  # noqa: E402
 

@@ -1,7 +1,7 @@
 """The README's before/after strips: degraded | classical baseline | models... | clean, PSNR under each.
 
 Crops of the CC0/public-domain images in ``examples/`` are degraded with the evaluation's seeded
-degradations (``irae_hf.evaluate.degrade``) and restored by each model folder given, so the strips show
+degradations (``irae_hf.degradations.degrade``) and restored by each model folder given, so the strips show
 exactly what the tables measure.
 
     python benchmarks/example_images.py --models IRAE=pretrained DnCNN=runs-dncnn --out docs/examples
@@ -20,9 +20,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from irae_hf.evaluate import BASELINES, degrade  # noqa: E402
+from irae_hf.degradations import degrade  # noqa: E402
+from irae_hf.evaluate import BASELINES  # noqa: E402
 from irae_hf.metrics import psnr  # noqa: E402
-from irae_hf.images import load_image, to_uint8  # noqa: E402
+from irae_hf.images import load_image, to_tensor, to_uint8  # noqa: E402
+from irae_hf.tasks import level_kwargs  # noqa: E402
 from irae_hf.restore import restore  # noqa: E402
 from irae_hf.zoo import load_model  # noqa: E402
 
@@ -37,8 +39,9 @@ CASES = {
 def strip(task: str, models: dict[str, str], seed: int = 0) -> Image.Image:
     name, (left, top, w, h), setting, baseline = CASES[task]
     image = np.asarray(load_image(ROOT / "examples" / name).convert("RGB"))[top : top + h, left : left + w]
-    clean = torch.from_numpy(image.copy()).permute(2, 0, 1).float() / 255
-    degraded, level = degrade(clean, task, setting, seed)
+    clean = to_tensor(image)
+    degraded, value = degrade(clean, task, setting, seed)
+    level = level_kwargs(task, value)
     panels = [("input", degraded)]
     if baseline != "input (JPEG)":
         panels.append((baseline, BASELINES[task][baseline](degraded, level)))

@@ -20,7 +20,7 @@ from skimage import data
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from irae_hf import IRAE  # noqa: E402
-from irae_hf.degrade import free_form_mask  # noqa: E402
+from irae_hf.degradations import free_form_mask  # noqa: E402
 from irae_hf.flows import AffineCoupling  # noqa: E402
 
 

@@ -16,10 +16,10 @@ from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 from torch import Tensor, nn
 
-__all__ = ["RestorationModel", "TASKS", "WeightsError", "WEIGHTS_NAME"]
+from .tasks import TASKS
 
-#: task -> the keyword that carries its degradation level
-TASKS = {"denoise": "sigma", "jpeg": "quality", "inpaint": "mask"}
+__all__ = ["RestorationModel", "WeightsError", "WEIGHTS_NAME"]
+
 WEIGHTS_NAME = constants.SAFETENSORS_SINGLE_FILE  # "model.safetensors"
 
 
@@ -67,7 +67,7 @@ class RestorationModel(
     ) -> Tensor:
         """The B×1×H×W conditioning map for ``x`` from this task's keyword (and only that one)."""
         given = {k: v for k, v in (("sigma", sigma), ("quality", quality), ("mask", mask)) if v is not None}
-        key = TASKS[self.task]
+        key = TASKS[self.task].keyword
         extra = sorted(set(given) - {key})
         if extra:
             raise ValueError(f"a {self.task!r} model takes {key}=, not {', '.join(e + '=' for e in extra)}")
@@ -92,18 +92,18 @@ class RestorationModel(
             raise ValueError(f"{key} has {value.shape[0]} values for a batch of {b}")
         return value.expand(b, 1, h, w)
 
-    def _cond(self, x: Tensor, cond: Tensor | None, levels: dict[str, Any]) -> Tensor:
+    def _cond(self, x: Tensor, cond: Tensor | None, level: dict[str, Any]) -> Tensor:
         if cond is not None:
-            if levels:
+            if level:
                 raise ValueError("pass either cond= or the task keyword, not both")
             return cond.to(x.dtype)
-        return self.condition(x, **levels)
+        return self.condition(x, **level)
 
-    def inverse(self, y: Tensor, cond: Tensor | None = None, **levels: Any) -> Tensor:
+    def inverse(self, y: Tensor, cond: Tensor | None = None, **level: Any) -> Tensor:
         """Only invertible models have one; the rest lose information (the paper's point)."""
         raise NotImplementedError(f"{type(self).__name__} is not invertible: its input cannot be recovered")
 
-    def initialize(self, x: Tensor, cond: Tensor | None = None, **levels: Any) -> None:
+    def initialize(self, x: Tensor, cond: Tensor | None = None, **level: Any) -> None:
         """Data-dependent initialisation on a first batch (nothing to do unless a subclass needs it)."""
 
     def set_memory_saving(self, enabled: bool = True) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from .images import IMAGE_SUFFIXES
+from .tasks import MASK_KINDS, TASK_NAMES
 
 __all__ = ["main", "build_parser", "find_images"]
 
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("restore", help="restore image files or folders of images")
     r.add_argument("inputs", nargs="+", help="image files and/or folders (searched recursively)")
     r.add_argument("--model", required=True, help="a save_pretrained folder or a Hub model id")
-    r.add_argument("--task", choices=["denoise", "jpeg", "inpaint"], help="checked against the model's task")
+    r.add_argument("--task", choices=TASK_NAMES, help="checked against the model's task")
     r.add_argument("--sigma", type=float, help="denoise: noise level to remove, 0–255")
     r.add_argument("--quality", type=int, help="jpeg: the JPEG quality to undo, 1–100")
     r.add_argument("--mask", help="inpaint: mask image (white = missing), or a folder of masks named like the inputs")
@@ -51,11 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="PSNR/SSIM of a model and the classical baselines on a folder")
     e.add_argument("--model", help="a save_pretrained folder or Hub id (omit to run baselines only)")
     e.add_argument("--name", help="the model's name in the table (default: its class, IRAE or DnCNN)")
-    e.add_argument("--task", required=True, choices=["denoise", "jpeg", "inpaint"])
+    e.add_argument("--task", required=True, choices=TASK_NAMES)
     e.add_argument("--data", required=True, help="folder of clean images")
     e.add_argument("--sigma", type=float, nargs="+", help="denoise: σ values (default 15 25 50)")
     e.add_argument("--quality", type=int, nargs="+", help="jpeg: qualities (default 10 20 30 40)")
-    e.add_argument("--masks", nargs="+", choices=["free-form", "box"], help="inpaint: mask kinds (default both)")
+    e.add_argument("--masks", nargs="+", choices=MASK_KINDS, help="inpaint: mask kinds (default both)")
     e.add_argument("--baselines", nargs="*", help="subset of the task's baselines (default all; the flag alone: none)")
     e.add_argument("--limit", type=int, help="only the first N images")
     e.add_argument("--ensemble", action="store_true", help="also the model's 8-fold self-ensemble (a row of its own)")

@@ -18,11 +18,11 @@ from PIL import Image
 from torch import Tensor
 
 from .images import to_tensor
-from .degrade import add_gaussian_noise, apply_mask, box_mask, free_form_mask, jpeg_compress
+from .degradations import box_mask, degrade, free_form_mask
+from .tasks import MASK_KINDS, TASKS
 
 __all__ = [
     "DegradationSpec",
-    "FIXED_LEVEL",
     "load_image_dataset",
     "image_column",
     "PatchStream",
@@ -32,50 +32,38 @@ __all__ = [
 ]
 
 
-#: the levels of ``DegradationSpec.fixed`` (training validation), and the same in words for model cards
-FIXED_SIGMA, FIXED_QUALITY = 25.0, 20
-FIXED_LEVEL = {
-    "denoise": f"σ {FIXED_SIGMA:g}",
-    "jpeg": f"JPEG quality {FIXED_QUALITY}",
-    "inpaint": "a seeded free-form mask per image",
-}
-
-
 @dataclass
 class DegradationSpec:
-    """Ranges the training levels are drawn from, so one model learns the whole range."""
+    """Ranges the training degradation levels are drawn from, so one model learns the whole range."""
 
     task: str = "denoise"
     sigma_range: tuple[float, float] = (0.0, 75.0)
     quality_range: tuple[int, int] = (5, 95)
-    mask_types: tuple[str, ...] = ("free-form", "box")
+    mask_types: tuple[str, ...] = MASK_KINDS
     #: free-form strokes sized for an image of this many pixels (None: for the crop itself)
     mask_scale: int | None = None
 
     def sample(self, clean: Tensor, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
-        """(degraded image, level): level is σ, quality, or the 1×H×W mask."""
+        """(degraded image, level): level is σ, quality, or the 1×H×W mask, drawn from the ranges."""
         if self.task == "denoise":
-            sigma = float(rng.uniform(*self.sigma_range))
-            return add_gaussian_noise(clean, sigma, seed=rng), torch.tensor(sigma)
-        if self.task == "jpeg":
-            q = int(rng.integers(self.quality_range[0], self.quality_range[1] + 1))
-            return jpeg_compress(clean, q), torch.tensor(float(q))
-        h, w = clean.shape[-2:]
-        kind = self.mask_types[int(rng.integers(len(self.mask_types)))]
-        if kind == "box":
-            mask = box_mask(h, w, size=int(rng.integers(max(1, min(h, w) // 8), min(h, w) // 2 + 1)), seed=rng)
+            level = float(rng.uniform(*self.sigma_range))
+        elif self.task == "jpeg":
+            level = int(rng.integers(self.quality_range[0], self.quality_range[1] + 1))
         else:
-            mask = free_form_mask(h, w, seed=rng, scale=self.mask_scale)
-        return apply_mask(clean, mask), mask
+            h, w = clean.shape[-2:]
+            kind = self.mask_types[int(rng.integers(len(self.mask_types)))]
+            if kind == "box":
+                level = box_mask(h, w, size=int(rng.integers(max(1, min(h, w) // 8), min(h, w) // 2 + 1)), seed=rng)
+            else:
+                level = free_form_mask(h, w, seed=rng, scale=self.mask_scale)
+        degraded, level = degrade(clean, self.task, level, seed=rng)
+        return degraded, level if isinstance(level, Tensor) else torch.tensor(float(level))
 
     def fixed(self, clean: Tensor, index: int) -> tuple[Tensor, Tensor]:
-        """A deterministic validation degradation (``FIXED_LEVEL``): σ 25, quality 20, or a seeded free-form mask."""
-        if self.task == "denoise":
-            return add_gaussian_noise(clean, FIXED_SIGMA, seed=index), torch.tensor(FIXED_SIGMA)
-        if self.task == "jpeg":
-            return jpeg_compress(clean, FIXED_QUALITY), torch.tensor(float(FIXED_QUALITY))
-        mask = free_form_mask(*clean.shape[-2:], seed=index)
-        return apply_mask(clean, mask), mask
+        """A deterministic validation degradation at the task's ``validation`` level (σ 25, quality 20, or a
+        seeded free-form mask)."""
+        degraded, level = degrade(clean, self.task, TASKS[self.task].validation, seed=index)
+        return degraded, level if isinstance(level, Tensor) else torch.tensor(float(level))
 
 
 def load_image_dataset(source: str, split: str = "train", name: str | None = None, streaming: bool = False):

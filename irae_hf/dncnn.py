@@ -60,6 +60,6 @@ class DnCNN(
         layers.append(nn.Conv2d(width, channels, 3, padding=1))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: Tensor, cond: Tensor | None = None, **levels: Any) -> Tensor:
-        c = self._cond(x, cond, levels)
+    def forward(self, x: Tensor, cond: Tensor | None = None, **level: Any) -> Tensor:
+        c = self._cond(x, cond, level)
         return x - self.net(torch.cat([x, c], dim=1))

@@ -22,10 +22,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .degrade import add_gaussian_noise, apply_mask, box_mask, free_form_mask, jpeg_compress
+from .degradations import degrade
 from .images import to_uint8
 from .metrics import psnr, ssim
 from .base import RestorationModel
+from .tasks import TASKS, level_kwargs
 
 __all__ = ["BASELINES", "evaluate", "markdown_table", "load_folder", "evaluate_model_card_table"]
 
@@ -109,17 +110,6 @@ def load_folder(folder: str | Path, limit: int | None = None) -> list[tuple[str,
     return [(f.name, to_tensor(load_image(f))) for f in files[:limit]]
 
 
-def degrade(clean: Tensor, task: str, setting: float | str, seed: int) -> tuple[Tensor, dict]:
-    """The evaluation degradation of one image: (degraded, the level keyword the model needs)."""
-    if task == "denoise":
-        return add_gaussian_noise(clean, float(setting), seed=seed), {"sigma": float(setting)}
-    if task == "jpeg":
-        return jpeg_compress(clean, int(setting)), {"quality": int(setting)}
-    h, w = clean.shape[-2:]
-    mask = box_mask(h, w, 64, seed=seed) if setting == "box" else free_form_mask(h, w, seed=seed)
-    return apply_mask(clean, mask), {"mask": mask}
-
-
 def evaluate(
     methods: dict[str, Restorer],
     images: Sequence[tuple[str, Tensor]],
@@ -130,7 +120,10 @@ def evaluate(
     """One row per (setting, method): mean PSNR/SSIM (and PSNR in the mask for inpainting), seconds."""
     rows = []
     for setting in settings:
-        cases = [(clean, *degrade(clean, task, setting, seed + i)) for i, (_, clean) in enumerate(images)]
+        cases = []
+        for i, (_, clean) in enumerate(images):
+            degraded, level = degrade(clean, task, setting, seed + i)
+            cases.append((clean, degraded, level_kwargs(task, level)))
         for name, run in methods.items():
             scores, seconds = [], 0.0
             for clean, degraded, level in cases:
@@ -149,7 +142,7 @@ def evaluate(
 
 def markdown_table(rows: list[dict]) -> str:
     """The rows as a markdown table: one line per setting and method."""
-    label = {"denoise": "σ", "jpeg": "quality", "inpaint": "mask"}[rows[0]["task"]]
+    label = TASKS[rows[0]["task"]].label
     mask = "psnr_mask" in rows[0]
     head = f"| {label} | method | PSNR (dB) |" + (" PSNR in mask (dB) |" if mask else "") + " SSIM | time (s) |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
@@ -162,15 +155,12 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-DEFAULT_SETTINGS = {"denoise": [15, 25, 50], "jpeg": [10, 20, 30, 40], "inpaint": ["free-form", "box"]}
-
-
 def evaluate_model_card_table(
-    model: RestorationModel, folder: str, levels: Sequence[float] | None = None, json_path: str | Path | None = None
+    model: RestorationModel, folder: str, settings: Sequence[float | str] | None = None, json_path: str | Path | None = None
 ) -> str:
     """The model against the input on ``folder``, as a markdown table for the model card (rows also as JSON)."""
     images = load_folder(folder)
-    settings = list(levels) if levels else DEFAULT_SETTINGS[model.task]
+    settings = list(settings) if settings else list(TASKS[model.task].settings)
     if model.task == "jpeg":
         settings = [int(s) for s in settings]
     methods = {
@@ -204,9 +194,8 @@ def run_cli(args) -> int:
         )
     chosen = baselines if args.baselines is None else {k: baselines[k] for k in args.baselines}
     methods.update(chosen)
-    settings = {"denoise": args.sigma, "jpeg": args.quality, "inpaint": args.masks}[args.task] or DEFAULT_SETTINGS[
-        args.task
-    ]
+    given = {"sigma": args.sigma, "quality": args.quality, "mask": args.masks}[TASKS[args.task].keyword]
+    settings = given or list(TASKS[args.task].settings)
     images = load_folder(args.data, args.limit)
     rows = evaluate(methods, images, args.task, settings, args.seed)
     table = markdown_table(rows)

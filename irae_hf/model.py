@@ -14,7 +14,8 @@ import torch
 from torch import Tensor
 
 from .flows import ActNorm, FlowLevel, InvertibleModule, Inverse, InvertibleSequence, MultiScaleFlow
-from .base import TASKS, RestorationModel, WeightsError
+from .base import RestorationModel, WeightsError
+from .tasks import TASKS
 
 __all__ = ["IRAE", "TASKS", "WeightsError"]
 
@@ -58,22 +59,22 @@ class IRAE(
         return InvertibleSequence(self.flow1, Inverse(self.flow2))
 
     # ----------------------------------------------------------------------------- exact maps
-    def forward(self, x: Tensor, cond: Tensor | None = None, **levels: Any) -> Tensor:
+    def forward(self, x: Tensor, cond: Tensor | None = None, **level: Any) -> Tensor:
         """Restore: B×C×H×W in [0, 1] (H, W multiples of ``2**levels``) -> same shape, unclamped."""
-        return self.flow(x, self._cond(x, cond, levels))
+        return self.flow(x, self._cond(x, cond, level))
 
-    def inverse(self, y: Tensor, cond: Tensor | None = None, **levels: Any) -> Tensor:
+    def inverse(self, y: Tensor, cond: Tensor | None = None, **level: Any) -> Tensor:
         """The exact inverse of :meth:`forward` for the same condition: gives the corrupted input back."""
-        return self.flow.inverse(y, self._cond(y, cond, levels))
+        return self.flow.inverse(y, self._cond(y, cond, level))
 
     @torch.no_grad()
-    def initialize(self, x: Tensor, cond: Tensor | None = None, **levels: Any) -> None:
+    def initialize(self, x: Tensor, cond: Tensor | None = None, **level: Any) -> None:
         """Glow's data-dependent actnorm initialisation on a first batch, then flow 2 := flow 1.
 
         Afterwards every flow-1 activation has zero mean and unit variance per channel on ``x``, and
         the whole model is still the identity map (couplings start at zero), a good start for restoration.
         """
-        c = self._cond(x, cond, levels)
+        c = self._cond(x, cond, level)
         hooks = [
             m.register_forward_pre_hook(lambda mod, args: mod.initialize(args[0]))
             for m in self.flow1.modules()

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from .base import RestorationModel
-from .degrade import apply_mask
+from .degradations import apply_mask
 from .images import from_batch, mask_to_tensor, to_batch
 from .tiling import DEFAULT_OVERLAP, Progress, pad, resolve_tile, self_ensemble, tiled
 
@@ -51,7 +51,7 @@ class FloatResult:
 
 
 # --------------------------------------------------------------------------------------- public API
-def _levels(sigma: Any, quality: Any) -> dict[str, Any]:
+def _level(sigma: Any, quality: Any) -> dict[str, Any]:
     return {k: v for k, v in (("sigma", sigma), ("quality", quality)) if v is not None}
 
 
@@ -103,15 +103,15 @@ def restore(
         model = _float64(model)
     device, dtype = _model_device_dtype(model)
     x = x.to(device, dtype)
-    levels = _levels(sigma, quality)
+    level = _level(sigma, quality)
     known = None
     if mask is not None:
         m = mask_to_tensor(mask, h, w).to(device, dtype)
         known = (x, m)
         x = apply_mask(x, m)
-        levels["mask"] = pad(m, model.multiple).expand(x.shape[0], -1, -1, -1)
+        level["mask"] = pad(m, model.multiple).expand(x.shape[0], -1, -1, -1)
     canvas = pad(x, model.multiple)
-    cond = model.condition(canvas, **levels)
+    cond = model.condition(canvas, **level)
     t = resolve_tile(tile, *canvas.shape[-2:], model.multiple)
     with torch.inference_mode():
         fn = self_ensemble(model.forward) if ensemble else model.forward
@@ -121,7 +121,7 @@ def restore(
 
 
 def recover_input(
-    model: RestorationModel, result: FloatResult, *, progress: Progress | None = None, **levels: Any
+    model: RestorationModel, result: FloatResult, *, progress: Progress | None = None, **level: Any
 ) -> Tensor:
     """The corrupted input as the model saw it (B×3×H×W float), by the exact inverse of the result.
 
@@ -134,11 +134,11 @@ def recover_input(
     cond = result.cond
     if y.dtype == torch.float64:
         model = _float64(model)
-    if levels:
-        if "mask" in levels:
-            m = mask_to_tensor(levels["mask"], result.height, result.width).to(y.device, y.dtype)
-            levels["mask"] = pad(m, model.multiple).expand(y.shape[0], -1, -1, -1)
-        cond = model.condition(y, **levels)
+    if level:
+        if "mask" in level:
+            m = mask_to_tensor(level["mask"], result.height, result.width).to(y.device, y.dtype)
+            level["mask"] = pad(m, model.multiple).expand(y.shape[0], -1, -1, -1)
+        cond = model.condition(y, **level)
     with torch.inference_mode():
         x = tiled(model.inverse, y, cond, result.tile, result.overlap, model.multiple, progress)
     return x[..., : result.height, : result.width]

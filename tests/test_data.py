@@ -6,7 +6,6 @@ from datasets import Image as ImageFeature
 from PIL import Image
 
 from irae_hf.data import (
-    FIXED_LEVEL,
     DegradationSpec,
     PatchBatches,
     PatchStream,
@@ -15,7 +14,8 @@ from irae_hf.data import (
     load_image_dataset,
     random_patch,
 )
-from irae_hf.degrade import add_gaussian_noise, free_form_mask, jpeg_compress
+from irae_hf.degradations import add_gaussian_noise, free_form_mask, jpeg_compress
+from irae_hf.tasks import TASKS
 
 
 @pytest.fixture
@@ -98,16 +98,22 @@ def test_random_patch_pads_small_images():
 
 
 def test_fixed_level_names_the_validation_degradation():
-    """FIXED_LEVEL (the model cards' words) says what DegradationSpec.fixed does."""
+    """TASKS[task].validation_words (the model cards' words) says what DegradationSpec.fixed does."""
     clean = torch.rand(3, 64, 64)
     noisy, sigma = DegradationSpec("denoise").fixed(clean, 3)
     assert (
-        FIXED_LEVEL["denoise"] == "σ 25" and sigma == 25 and torch.equal(noisy, add_gaussian_noise(clean, 25, seed=3))
+        TASKS["denoise"].validation_words == "σ 25"
+        and sigma == 25
+        and torch.equal(noisy, add_gaussian_noise(clean, 25, seed=3))
     )
     jpeg, quality = DegradationSpec("jpeg").fixed(clean, 3)
-    assert FIXED_LEVEL["jpeg"] == "JPEG quality 20" and quality == 20 and torch.equal(jpeg, jpeg_compress(clean, 20))
+    assert (
+        TASKS["jpeg"].validation_words == "JPEG quality 20"
+        and quality == 20
+        and torch.equal(jpeg, jpeg_compress(clean, 20))
+    )
     _, mask = DegradationSpec("inpaint").fixed(clean, 3)
-    assert "free-form" in FIXED_LEVEL["inpaint"] and torch.equal(mask, free_form_mask(64, 64, seed=3))
+    assert "free-form" in TASKS["inpaint"].validation_words and torch.equal(mask, free_form_mask(64, 64, seed=3))
 
 
 def test_mask_scale_reaches_the_training_masks():

@@ -7,7 +7,7 @@ from PIL import Image
 from skimage import data
 
 import irae_hf.tiling as tiling
-from irae_hf.degrade import MASK_FILL, add_gaussian_noise, box_mask
+from irae_hf.degradations import MASK_FILL, add_gaussian_noise, box_mask
 from irae_hf.images import load_image
 from irae_hf.restore import FloatResult, recover_input, restore
 
