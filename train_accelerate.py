@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -32,18 +31,34 @@ from irae_hf.data import (
     load_image_dataset,
 )
 from irae_hf.base import RestorationModel
-from irae_hf.metrics import psnr, ssim
-from irae_hf.tasks import MASK_KINDS, TASK_NAMES, TASKS, level_kwargs
-from irae_hf.training import EMA, EMA_FILE, plain_copy
-from irae_hf.zoo import build, load_model
+from irae_hf.cards import training_section, validation_sentence
+from irae_hf.tasks import MASK_KINDS, TASK_NAMES, level_kwargs
+from irae_hf.training import (
+    EMA,
+    EMA_FILE,
+    STATE_FILE,
+    LRSchedule,
+    drop_legacy_scheduler_state,
+    find_checkpoint,
+    new_model,
+    pick_weights,
+    plain_copy,
+    save_checkpoint,
+    saved_args,
+    validate,
+)
+from irae_hf.zoo import load_model
 
-STATE_FILE = "trainer_state.json"
+#: arguments that describe one invocation, not the run: never taken from a checkpoint's saved arguments
+INVOCATION = {"output_dir", "export_from", "export_weights", "resume", "eval_dir", "eval_levels", "report_to"}
+INVOCATION |= {"push_to_hub", "hub_model_id", "hub_token", "hub_private"}
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None, defaults: dict | None = None) -> argparse.Namespace:
+    """The command line; ``defaults`` (a run's saved arguments) replace the parser's defaults, not given flags."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", choices=TASK_NAMES, default="denoise")
-    p.add_argument("--dataset", required=True, help="a Hub dataset id or a local folder of images")
+    p.add_argument("--dataset", help="a Hub dataset id or a local folder of images (required to train)")
     p.add_argument("--dataset_config", default=None, help="the Hub dataset's configuration name")
     p.add_argument("--split", default="train")
     p.add_argument("--image_column", default=None, help="default: the first column of Image type")
@@ -125,7 +140,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--export_from",
         default=None,
-        help="no training: write OUTPUT_DIR as a save_pretrained folder from this checkpoint",
+        help="no training: write OUTPUT_DIR as a save_pretrained folder from this checkpoint (the run's own "
+        "arguments, saved with it, describe it; flags given here override them)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--num_workers", type=int, default=2, help="data loader workers per process")
@@ -134,11 +150,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval_dir", default=None, help="evaluate the final model on these images for the model card")
     p.add_argument("--eval_levels", type=float, nargs="*", default=None, help="levels for the final evaluation")
     p.add_argument("--training_data_note", default=None, help="text for the model card's training section")
+    p.add_argument("--credits", default=None, help="a markdown file of image credits, appended to the model card")
     p.add_argument("--push_to_hub", action="store_true")
     p.add_argument("--hub_model_id", default=None)
     p.add_argument("--hub_token", default=None)
     p.add_argument("--hub_private", action="store_true")
+    if defaults:
+        p.set_defaults(**{k: v for k, v in defaults.items() if k not in INVOCATION})
     args = p.parse_args(argv)
+    if not args.dataset and not args.export_from:
+        p.error("--dataset is required (a Hub dataset id or a local folder of images)")
     if args.push_to_hub and not args.hub_model_id:
         p.error("--push_to_hub needs --hub_model_id ORG/NAME")
     multiple = 2**args.levels if args.arch == "irae" else 1
@@ -152,97 +173,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def new_model(args: argparse.Namespace) -> RestorationModel:
-    """A fresh model of ``--arch`` with the sizes given (the architecture's defaults where not)."""
-    sizes = {"width": args.width, "depth": args.depth}
-    if args.arch == "irae":
-        sizes["levels"] = args.levels
-    return build(args.arch, task=args.task, **sizes)
+def model_args(args: argparse.Namespace) -> tuple:
+    """``new_model``'s arguments from the command line."""
+    return args.arch, args.task, args.width, args.depth, args.levels
 
 
-def find_checkpoint(output_dir: Path, resume: str) -> Path:
-    """The folder to resume from: explicit, or the newest complete ``checkpoint-N`` under output_dir."""
-    if resume != "latest":
-        path = Path(resume)
-        if not (path / STATE_FILE).is_file():
-            raise FileNotFoundError(f"{path} is not a complete checkpoint (no {STATE_FILE})")
-        return path
-    done = [d for d in (output_dir / "checkpoints").glob("checkpoint-*") if (d / STATE_FILE).is_file()]
-    if not done:
-        raise FileNotFoundError(f"no complete checkpoint under {output_dir / 'checkpoints'}")
-    return max(done, key=lambda d: int(d.name.split("-")[1]))
-
-
-def save_checkpoint(
-    accelerator: Accelerator, output_dir: Path, step: int, limit: int, state: dict, ema: EMA | None = None
-) -> None:
-    """``save_state`` (and the moving average) into a temporary folder, then an atomic rename: never a
-    half-written checkpoint."""
-    root = output_dir / "checkpoints"
-    final, tmp = root / f"checkpoint-{step}", root / f".tmp-checkpoint-{step}"
-    if accelerator.is_main_process:
-        shutil.rmtree(tmp, ignore_errors=True)
-    accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        if ema is not None:
-            ema.save(tmp / EMA_FILE)
-        (tmp / STATE_FILE).write_text(json.dumps({"step": step, **state}, indent=1))
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-        done = sorted((d for d in root.glob("checkpoint-*")), key=lambda d: int(d.name.split("-")[1]))
-        for old in done[: max(0, len(done) - limit)]:
-            shutil.rmtree(old, ignore_errors=True)
-    accelerator.wait_for_everyone()
-
-
-def scheduled_lr(args: argparse.Namespace, step: int, spent: float = 0.0) -> float:
-    """The lr for the step after ``step``: ×gamma at each milestone passed (as a fraction of --max_steps, or of
-    the --max_minutes budget ``spent``, whichever is further on), after the linear warm-up."""
-    done = max(step / args.max_steps, spent)
-    lr = args.learning_rate * args.lr_gamma ** sum(done >= m for m in args.lr_milestones)
-    return lr * min(1.0, (step + 1) / max(1, args.lr_warmup_steps))
-
-
-def drop_legacy_scheduler_state(checkpoint: Path) -> None:
-    """Checkpoints from before the lr became a function of the step hold a MultiStepLR state as accelerate's
-    custom_checkpoint_0.pkl, which load_state refuses without a registered object: set it aside (unused)."""
-    legacy = checkpoint / "custom_checkpoint_0.pkl"
-    if legacy.exists():
-        legacy.rename(checkpoint / "lr_scheduler_legacy.pkl")
-
-
-@torch.no_grad()
-def validate(accelerator: Accelerator, net: RestorationModel, loader, task: str, suffix: str = "") -> dict[str, float]:
-    """Mean PSNR/SSIM (8-bit RGB, see irae_hf.metrics) of a plain fp32 model (``plain_copy``, the way it ships)
-    and of the input over the validation set; ``suffix`` names the weights (``_ema``)."""
-    rows = []
-    for batch in loader:
-        out = net(batch["degraded"].float(), **level_kwargs(task, batch["level"])).float()
-        for o, d, c in zip(out, batch["degraded"], batch["clean"]):
-            rows.append([psnr(o, c), ssim(o, c), psnr(d, c), ssim(d, c)])
-    local = torch.tensor(rows, dtype=torch.float64, device=accelerator.device).reshape(-1, 4)
-    allrows = accelerator.gather_for_metrics(local)
-    m = allrows.mean(dim=0).tolist()
-    out = {f"val/psnr{suffix}": m[0], f"val/ssim{suffix}": m[1]}
-    return out if suffix else out | {"val/psnr_input": m[2], "val/ssim_input": m[3]}
-
-
-def pick_weights(choice: str, metrics: dict, has_ema: bool) -> str:
-    """ "ema" or "raw": ``choice`` unless auto, which keeps the moving average unless validation measured it worse."""
-    if choice != "auto":
-        return choice
-    if not has_ema:
-        return "raw"
-    worse = "val/psnr_ema" in metrics and "val/psnr" in metrics and metrics["val/psnr_ema"] < metrics["val/psnr"]
-    return "raw" if worse else "ema"
+def run_args(args: argparse.Namespace) -> dict:
+    """The arguments saved with each checkpoint (no token, nothing measured)."""
+    return {k: v for k, v in vars(args).items() if k not in {"hub_token", "hardware"}}
 
 
 def main(argv: list[str] | None = None) -> Path:
     args = parse_args(argv)
     if args.export_from:
-        return export(args)
+        return export(parse_args(argv, defaults=saved_args(Path(args.export_from))))
     out = Path(args.output_dir)
     precision = args.mixed_precision
     if precision is None and "ACCELERATE_MIXED_PRECISION" not in os.environ and torch.cuda.is_available():
@@ -281,7 +225,7 @@ def main(argv: list[str] | None = None) -> Path:
         val_set = ValidationSet(val, image_column(val, args.image_column), spec, args.validation_crop, multiple)
         val_loader = accelerator.prepare(torch.utils.data.DataLoader(val_set, batch_size=1))
 
-    model = load_model(args.init_from) if args.init_from else new_model(args)
+    model = load_model(args.init_from) if args.init_from else new_model(*model_args(args))
     if args.init_from and model.task != args.task:
         raise ValueError(f"--init_from {args.init_from} is a {model.task!r} model, not {args.task!r}")
     resume_from = find_checkpoint(out, args.resume) if args.resume else None
@@ -317,8 +261,9 @@ def main(argv: list[str] | None = None) -> Path:
         ema.load(resume_from / EMA_FILE)
     elif ema is not None and resume_from is not None:
         accelerator.print(f"{resume_from} holds no moving average: it starts from the resumed weights")
+    schedule = LRSchedule(args.learning_rate, args.max_steps, args.lr_milestones, args.lr_gamma, args.lr_warmup_steps)
     for group in optimizer.param_groups:  # the lr is a function of the step (and time): nothing to checkpoint
-        group["lr"] = scheduled_lr(args, step)
+        group["lr"] = schedule(step)
 
     loader = torch.utils.data.DataLoader(
         PatchBatches(stream, args.batch_size, start_batch),
@@ -366,7 +311,7 @@ def main(argv: list[str] | None = None) -> Path:
             spent = broadcast(spent, from_process=0).item()
             out_of_time = spent >= 1
         for group in optimizer.param_groups:
-            group["lr"] = scheduled_lr(args, step, spent)
+            group["lr"] = schedule(step, spent)
         end = step == args.max_steps or out_of_time
         last = {
             "train/loss": loss.item(),
@@ -405,6 +350,7 @@ def main(argv: list[str] | None = None) -> Path:
                     "hardware": args.hardware,
                 },
                 ema,
+                run_args(args),
             )
     bar.close()
     accelerator.wait_for_everyone()
@@ -427,7 +373,7 @@ def export(args: argparse.Namespace) -> Path:
     weights = pick_weights(args.export_weights, metrics, (ckpt / EMA_FILE).is_file())
     if weights == "ema" and not (ckpt / EMA_FILE).is_file():
         raise FileNotFoundError(f"{ckpt} holds no moving average ({EMA_FILE}): use --export_weights raw")
-    model = new_model(args)
+    model = new_model(*model_args(args))
     model.load_weights(ckpt / (EMA_FILE if weights == "ema" else "model.safetensors"))
     finish(
         args,
@@ -458,59 +404,12 @@ def finish(
     model = model.float().cpu().eval().to(memory_format=torch.contiguous_format)
     model.set_memory_saving(False)
     evaluation = "[More Information Needed]"
-    validated_on = f"center crops, {TASKS[args.task].validation_words}"
     if args.eval_dir:
         out.mkdir(parents=True, exist_ok=True)
         evaluation = evaluate_model_card_table(model, args.eval_dir, args.eval_levels, out / "evaluation.json")
     elif "val/psnr" in last:
-        key = "_ema" if weights == "ema" and "val/psnr_ema" in last else ""
-        evaluation = (
-            f"Validation ({args.validation_dir or args.validation_split}, {validated_on}): "
-            f"PSNR {last['val/psnr' + key]:.2f} dB / SSIM {last['val/ssim' + key]:.4f} "
-            f"(input: {last['val/psnr_input']:.2f} dB / {last['val/ssim_input']:.4f})."
-        )
-    ranges = {
-        "denoise": f"σ drawn uniformly from {args.sigma_range}",
-        "jpeg": f"quality drawn from {args.quality_range}",
-        "inpaint": f"masks: {', '.join(args.mask_types)}"
-        + (f", free-form strokes sized for {args.mask_scale}-pixel images" if args.mask_scale else ""),
-    }[args.task]
-    training = (
-        f"{args.training_data_note or 'Data: ' + args.dataset + ' (split ' + args.split + ')'}.\n\n"
-        f"Trained with `train_accelerate.py` for {step} steps of batch {args.batch_size} × "
-        f"{args.gradient_accumulation_steps} accumulation, {args.crop_size}×{args.crop_size} random crops with flips "
-        f"and rotations; {ranges}. L1 loss, Adam lr {args.learning_rate} with ×{args.lr_gamma} steps at "
-        f"{args.lr_milestones} of training"
-        + (f" after {args.lr_warmup_steps} warm-up steps" if args.lr_warmup_steps else "")
-        + (f", {args.max_minutes} minutes at most" if args.max_minutes is not None else "")
-        + f"; seed {args.seed}."
-        + (f" Initialised from `{args.init_from}`." if args.init_from else "")
-        + (f" Hardware: {args.hardware}." if args.hardware else "")
-        + (f" Throughput {throughput:.1f} patches/s." if throughput else "")
-        + (f" Precision: {args.mixed_precision} autocast." if args.mixed_precision in ("bf16", "fp16") else "")
-        + (" Channels-last memory format." if args.channels_last else "")
-        + (
-            f" These weights are the exponential moving average (decay {args.ema_decay}) of the training weights."
-            if weights == "ema"
-            else (
-                f" These are the raw training weights (their moving average, decay {args.ema_decay}, validated worse)."
-                if args.ema_decay > 0 and "val/psnr_ema" in last
-                else ""
-            )
-        )
-    )
-    if history:
-        training += (
-            f"\n\nValidation curve (held-out images, {validated_on}; wall-clock hours and CPU-hours "
-            "of this training so far; EMA: the moving average of the weights):\n\n"
-            "| step | hours | CPU-hours | PSNR (dB) | SSIM | EMA PSNR (dB) |\n|---|---|---|---|---|---|\n"
-        )
-        nan = float("nan")
-        training += "\n".join(
-            f"| {h['step']} | {h.get('hours', nan):.3f} | {h.get('cpu_hours', nan):.2f} | {h['val/psnr']:.2f} | "
-            f"{h['val/ssim']:.4f} | " + (f"{h['val/psnr_ema']:.2f} |" if "val/psnr_ema" in h else "– |")
-            for h in history
-        )
+        evaluation = validation_sentence(args, last, weights)
+    training = training_section(args, step, throughput, last, history or [], weights)
     (out / "README.md").unlink(missing_ok=True)  # always regenerate the card
     model.save_pretrained(
         out, model_card_kwargs={"training": training, "evaluation": evaluation, "model_id": args.hub_model_id}

@@ -13,33 +13,16 @@ import torch
 from torch import Tensor, nn
 
 from .base import RestorationModel
+from .cards import DNCNN_CARD
 
 __all__ = ["DnCNN"]
-
-_CARD = """---
-{{ card_data }}
----
-
-# DnCNN baseline ({{ task }})
-
-A DnCNN-style conditional CNN trained by irae-hf's `train_accelerate.py --arch dncnn`, the equal-size
-non-invertible baseline for IRAE ({{ paper_url }}). Parameters: {{ num_parameters }}.
-
-## Training
-
-{{ training | default("[More Information Needed]", true) }}
-
-## Evaluation
-
-{{ evaluation | default("[More Information Needed]", true) }}
-"""
 
 
 class DnCNN(
     RestorationModel,
     tags=["dncnn", "baseline"],
     paper_url="https://arxiv.org/abs/1608.03981",
-    model_card_template=_CARD,
+    model_card_template=DNCNN_CARD,
 ):
     """``depth`` 3×3 convolutions of ``width`` channels (BatchNorm + ReLU inside), residual output.
 

@@ -156,7 +156,10 @@ def markdown_table(rows: list[dict]) -> str:
 
 
 def evaluate_model_card_table(
-    model: RestorationModel, folder: str, settings: Sequence[float | str] | None = None, json_path: str | Path | None = None
+    model: RestorationModel,
+    folder: str,
+    settings: Sequence[float | str] | None = None,
+    json_path: str | Path | None = None,
 ) -> str:
     """The model against the input on ``folder``, as a markdown table for the model card (rows also as JSON)."""
     images = load_folder(folder)

@@ -7,7 +7,6 @@ For every fixed condition the map is exactly invertible: ``model.inverse(model(x
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -15,11 +14,10 @@ from torch import Tensor
 
 from .flows import ActNorm, FlowLevel, InvertibleModule, Inverse, InvertibleSequence, MultiScaleFlow
 from .base import RestorationModel, WeightsError
+from .cards import IRAE_CARD
 from .tasks import TASKS
 
 __all__ = ["IRAE", "TASKS", "WeightsError"]
-
-_CARD_TEMPLATE = (Path(__file__).parent / "model_card.md").read_text(encoding="utf-8")
 
 
 class IRAE(
@@ -27,7 +25,7 @@ class IRAE(
     InvertibleModule,
     tags=["normalizing-flow", "invertible", "irae"],
     paper_url="https://arxiv.org/abs/2009.03173",
-    model_card_template=_CARD_TEMPLATE,
+    model_card_template=IRAE_CARD,
 ):
     """Invertible Restoring Autoencoder (Liu et al., ICONIP 2020) with a conditioning input.
 

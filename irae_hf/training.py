@@ -1,17 +1,49 @@
-"""Training helpers shared by ``train_accelerate.py`` and its tests: the weights' moving average and plain copies."""
+"""What ``train_accelerate.py`` is made of: new models, the lr schedule, the weights' moving average, atomic
+checkpoints that resume exactly (with the run's arguments), validation on plain fp32 copies, and the choice of
+weights to ship. The entry point keeps only argument parsing and the loop.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from .base import RestorationModel
+from .metrics import psnr, ssim
+from .tasks import level_kwargs
+from .zoo import build
 
-__all__ = ["EMA", "EMA_FILE", "plain_copy"]
+if TYPE_CHECKING:
+    from accelerate import Accelerator
 
-#: the moving average's weights inside a checkpoint folder (beside accelerate's model.safetensors)
+__all__ = [
+    "EMA",
+    "EMA_FILE",
+    "STATE_FILE",
+    "ARGS_FILE",
+    "LRSchedule",
+    "new_model",
+    "plain_copy",
+    "find_checkpoint",
+    "save_checkpoint",
+    "saved_args",
+    "drop_legacy_scheduler_state",
+    "validate",
+    "pick_weights",
+]
+
+#: inside a checkpoint folder, beside accelerate's files: the run's state (step, curves, clocks), the moving
+#: average's weights, and the arguments of the run that wrote it
+STATE_FILE = "trainer_state.json"
 EMA_FILE = "ema.safetensors"
+ARGS_FILE = "run_args.json"
 
 
 def plain_copy(model: RestorationModel) -> RestorationModel:
@@ -53,3 +85,114 @@ class EMA:
 
     def load(self, path: str | Path) -> None:
         self.model.load_weights(path, map_location=next(self.model.parameters()).device)
+
+
+def new_model(
+    arch: str, task: str, width: int | None = None, depth: int | None = None, levels: int | None = None
+) -> RestorationModel:
+    """A fresh model of ``arch`` with the sizes given (the architecture's defaults where None)."""
+    sizes = {"width": width, "depth": depth} | ({"levels": levels} if arch == "irae" else {})
+    return build(arch, task=task, **sizes)
+
+
+def find_checkpoint(output_dir: Path, resume: str) -> Path:
+    """The folder to resume from: explicit, or the newest complete ``checkpoint-N`` under output_dir."""
+    if resume != "latest":
+        path = Path(resume)
+        if not (path / STATE_FILE).is_file():
+            raise FileNotFoundError(f"{path} is not a complete checkpoint (no {STATE_FILE})")
+        return path
+    done = [d for d in (output_dir / "checkpoints").glob("checkpoint-*") if (d / STATE_FILE).is_file()]
+    if not done:
+        raise FileNotFoundError(f"no complete checkpoint under {output_dir / 'checkpoints'}")
+    return max(done, key=lambda d: int(d.name.split("-")[1]))
+
+
+def save_checkpoint(
+    accelerator: Accelerator,
+    output_dir: Path,
+    step: int,
+    limit: int,
+    state: dict,
+    ema: EMA | None = None,
+    run_args: dict | None = None,
+) -> None:
+    """``save_state`` (with the moving average and the run's arguments) into a temporary folder, then an atomic
+    rename: never a half-written checkpoint; only the newest ``limit`` are kept."""
+    root = output_dir / "checkpoints"
+    final, tmp = root / f"checkpoint-{step}", root / f".tmp-checkpoint-{step}"
+    if accelerator.is_main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        if ema is not None:
+            ema.save(tmp / EMA_FILE)
+        if run_args is not None:
+            (tmp / ARGS_FILE).write_text(json.dumps(run_args, indent=1))
+        (tmp / STATE_FILE).write_text(json.dumps({"step": step, **state}, indent=1))
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        done = sorted((d for d in root.glob("checkpoint-*")), key=lambda d: int(d.name.split("-")[1]))
+        for old in done[: max(0, len(done) - limit)]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+@dataclass(frozen=True)
+class LRSchedule:
+    """Step decay after a linear warm-up; the lr is a function of the step (and time), so nothing to checkpoint."""
+
+    lr: float
+    max_steps: int
+    milestones: Sequence[float] = (0.5, 0.75, 0.9)
+    gamma: float = 0.5
+    warmup_steps: int = 0
+
+    def __call__(self, step: int, spent: float = 0.0) -> float:
+        """The lr for the step after ``step``: ×gamma at each milestone passed (as a fraction of ``max_steps``, or
+        of a time budget ``spent``, whichever is further on), after the warm-up."""
+        done = max(step / self.max_steps, spent)
+        lr = self.lr * self.gamma ** sum(done >= m for m in self.milestones)
+        return lr * min(1.0, (step + 1) / max(1, self.warmup_steps))
+
+
+def saved_args(checkpoint: Path) -> dict:
+    """The arguments of the run that wrote ``checkpoint`` ({} for checkpoints from before they were saved)."""
+    path = Path(checkpoint) / ARGS_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def drop_legacy_scheduler_state(checkpoint: Path) -> None:
+    """Checkpoints from before the lr became a function of the step hold a MultiStepLR state as accelerate's
+    custom_checkpoint_0.pkl, which load_state refuses without a registered object: set it aside (unused)."""
+    legacy = checkpoint / "custom_checkpoint_0.pkl"
+    if legacy.exists():
+        legacy.rename(checkpoint / "lr_scheduler_legacy.pkl")
+
+
+@torch.no_grad()
+def validate(accelerator: Accelerator, net: RestorationModel, loader, task: str, suffix: str = "") -> dict[str, float]:
+    """Mean PSNR/SSIM (8-bit RGB, see irae_hf.metrics) of a plain fp32 model (``plain_copy``, the way it ships)
+    and of the input over the validation set; ``suffix`` names the weights (``_ema``)."""
+    rows = []
+    for batch in loader:
+        out = net(batch["degraded"].float(), **level_kwargs(task, batch["level"])).float()
+        for o, d, c in zip(out, batch["degraded"], batch["clean"]):
+            rows.append([psnr(o, c), ssim(o, c), psnr(d, c), ssim(d, c)])
+    local = torch.tensor(rows, dtype=torch.float64, device=accelerator.device).reshape(-1, 4)
+    allrows = accelerator.gather_for_metrics(local)
+    m = allrows.mean(dim=0).tolist()
+    out = {f"val/psnr{suffix}": m[0], f"val/ssim{suffix}": m[1]}
+    return out if suffix else out | {"val/psnr_input": m[2], "val/ssim_input": m[3]}
+
+
+def pick_weights(choice: str, metrics: dict, has_ema: bool) -> str:
+    """ "ema" or "raw": ``choice`` unless auto, which keeps the moving average unless validation measured it worse."""
+    if choice != "auto":
+        return choice
+    if not has_ema:
+        return "raw"
+    worse = "val/psnr_ema" in metrics and "val/psnr" in metrics and metrics["val/psnr_ema"] < metrics["val/psnr"]
+    return "raw" if worse else "ema"

@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 
 import train_accelerate
 from irae_hf import IRAE
+from irae_hf.training import find_checkpoint
 
 from .conftest import reset_accelerate
 
@@ -145,6 +146,10 @@ def test_killed_run_resumes_exactly(images, tmp_path):
     )
     assert "for 15 steps" in (exported / "README.md").read_text()
     assert IRAE.from_pretrained(exported).task == "jpeg"
+    bare = tmp_path / "bare"  # the run's arguments are saved with the checkpoint: no training flags to repeat
+    train_accelerate.main(["--output_dir", str(bare), "--export_from", str(out / "checkpoints" / "checkpoint-15")])
+    assert (bare / "README.md").read_text() == (exported / "README.md").read_text()
+    assert max_diff(weights(bare), weights(exported)) == 0 and IRAE.from_pretrained(bare).config["width"] == 8
 
     warm = tmp_path / "warm"  # --init_from starts from saved weights (no actnorm re-initialisation)
     train_accelerate.main(
@@ -246,7 +251,7 @@ def test_streaming_and_argument_errors(images, tmp_path, capsys):
         train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--mask_scale", "0"])
     assert "--mask_scale must be a positive" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
-        train_accelerate.find_checkpoint(tmp_path / "nothing", "latest")
+        find_checkpoint(tmp_path / "nothing", "latest")
 
 
 def test_nan_loss_stops_without_saving(images, tmp_path):
@@ -328,7 +333,7 @@ def test_interrupted_checkpoint_write_leaves_no_half_checkpoint(images, tmp_path
         train_accelerate.main(args)
     names = sorted(d.name for d in (tmp_path / "run" / "checkpoints").iterdir())
     assert names == [".tmp-checkpoint-4", "checkpoint-2"]
-    assert train_accelerate.find_checkpoint(tmp_path / "run", "latest").name == "checkpoint-2"
+    assert find_checkpoint(tmp_path / "run", "latest").name == "checkpoint-2"
     monkeypatch.setattr(Accelerator, "save_state", real)
     reset_accelerate()
     train_accelerate.main(args + ["--resume", "latest"])
@@ -394,15 +399,6 @@ def test_max_minutes_stops_with_a_validated_checkpoint_and_a_saved_model(images,
     assert IRAE.from_pretrained(out).task == "inpaint"
     train_accelerate.main([*timed, "--max_steps", "1", "--resume", "latest"])  # resuming a finished run
     assert (out / "README.md").read_text() == card
-
-
-def test_scheduled_lr_warms_up_then_decays_by_steps_or_by_time():
-    args = train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--max_steps", "100"])
-    args.lr_warmup_steps = 10
-    assert [train_accelerate.scheduled_lr(args, s) for s in (0, 4, 9)] == pytest.approx([1e-4, 5e-4, 1e-3])
-    assert train_accelerate.scheduled_lr(args, 50) == pytest.approx(5e-4)  # first milestone: 50 % of the steps
-    assert train_accelerate.scheduled_lr(args, 20, spent=0.8) == pytest.approx(2.5e-4)  # 80 % of the time
-    assert train_accelerate.scheduled_lr(args, 95, spent=0.1) == pytest.approx(1.25e-4)  # steps further on
 
 
 def test_checkpoint_with_the_old_scheduler_state_resumes_exactly(images, tmp_path):

@@ -3,8 +3,7 @@
 import pytest
 import torch
 
-from irae_hf.training import EMA, plain_copy
-from train_accelerate import pick_weights
+from irae_hf.training import EMA, LRSchedule, pick_weights, plain_copy
 
 from .conftest import make_model
 
@@ -48,3 +47,11 @@ def test_pick_weights_keeps_the_average_unless_validation_measured_it_worse():
     assert pick_weights("auto", {}, has_ema=True) == "ema"
     assert pick_weights("auto", {"val/psnr_ema": 40.0}, has_ema=False) == "raw"
     assert pick_weights("raw", {"val/psnr": 1.0, "val/psnr_ema": 2.0}, has_ema=True) == "raw"
+
+
+def test_lr_schedule_warms_up_then_decays_by_steps_or_by_time():
+    schedule = LRSchedule(1e-3, max_steps=100, warmup_steps=10)
+    assert [schedule(s) for s in (0, 4, 9)] == pytest.approx([1e-4, 5e-4, 1e-3])
+    assert schedule(50) == pytest.approx(5e-4)  # first milestone: 50 % of the steps
+    assert schedule(20, spent=0.8) == pytest.approx(2.5e-4)  # 80 % of the time
+    assert schedule(95, spent=0.1) == pytest.approx(1.25e-4)  # steps further on
