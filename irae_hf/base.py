@@ -184,6 +184,8 @@ class RestorationModel(
             state = load_file(str(path), device=str(map_location))
         except (SafetensorError, OSError, ValueError) as e:
             raise WeightsError(f"cannot read {path}: corrupt or not a safetensors file ({e})") from e
+        # actnorm's "initialized" flag of irae-hf <= 0.1 was written and never read: old weights drop it
+        state = {k: v for k, v in state.items() if not k.endswith(".initialized")}
         own = self.state_dict()
         missing = sorted(k for k in own if k not in state)
         unexpected = sorted(k for k in state if k not in own)

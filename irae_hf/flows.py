@@ -107,7 +107,6 @@ class ActNorm(InvertibleModule):
         super().__init__()
         self.bias = nn.Parameter(torch.zeros(1, channels, 1, 1))
         self.logs = nn.Parameter(torch.zeros(1, channels, 1, 1))
-        self.register_buffer("initialized", torch.tensor(False))
 
     @torch.no_grad()
     def initialize(self, x: Tensor, eps: float = 1e-6) -> None:
@@ -115,7 +114,6 @@ class ActNorm(InvertibleModule):
         std = x.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
         self.bias.copy_(-mean)
         self.logs.copy_(-torch.log(std + eps).clamp(min=-5.0, max=5.0))
-        self.initialized.fill_(True)
 
     def forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
         return (x + self.bias) * torch.exp(self.logs)
@@ -296,11 +294,3 @@ class MultiScaleFlow(InvertibleModule):
     def inverse(self, y: Tensor, cond: Tensor | None = None) -> Tensor:
         self.check_shape(y)
         return self.root.inverse(y, cond)
-
-    def steps(self) -> list[FlowStep]:
-        """All flow steps, finest level first (used for actnorm initialisation and inspection)."""
-        out, level = [], self.root
-        while level is not None:
-            out.extend(level.steps.layers)
-            level = level.inner
-        return out

@@ -19,7 +19,7 @@ mkdir -p "$WORK"
 "$PYTHON" -c "import torch, accelerate, datasets, huggingface_hub, irae_hf; print('torch', torch.__version__, \
 'accelerate', accelerate.__version__, 'datasets', datasets.__version__, 'hub', huggingface_hub.__version__, \
 torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
-"$PYTHON" benchmarks/train_throughput.py --device "${DEVICE:-cuda}" --threads 4 --steps ${TP_STEPS:-20} --json "$WORK/throughput.json" \
+"$PYTHON" benchmarks/probes/train_throughput.py --device "${DEVICE:-cuda}" --threads 4 --steps ${TP_STEPS:-20} --json "$WORK/throughput.json" \
   --configs ${TP_CONFIGS:-irae:64:16:2:64:16 dncnn:96:18:0:64:16 irae:64:16:2:96:48 dncnn:96:18:0:96:48}
 PYTHON=$PYTHON WORK=$WORK INIT=${INIT:-pretrained} STEPS=${STEPS:-100000} CROP=${CROP:-96} BATCH=${BATCH:-48} \
   THREADS=2 WORKERS=${WORKERS:-3} \

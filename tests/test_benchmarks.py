@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import train_accelerate
@@ -15,14 +16,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(Path(name).name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def test_curves_read_the_training_logs_with_cpu_hours(images, tmp_path, monkeypatch, capsys):
-    curves = load("curves")
+    curves = load("figures/curves")
     train_accelerate.main(
         [
             "--task", "denoise", "--dataset", str(images / "train"), "--validation_dir", str(images / "val"),
@@ -52,7 +53,7 @@ def test_curves_read_the_training_logs_with_cpu_hours(images, tmp_path, monkeypa
 
 
 def test_staged_curve_counts_the_pixels_of_every_earlier_stage():
-    curves = load("curves")
+    curves = load("figures/curves")
     stages = [("1 CPU", [(2, 0.1, 30.0), (3, 0.2, 31.0)], 100), ("2 GPU", [(2, 0.1, 32.0), (4, 0.2, 33.0)], 1000)]
     table = curves.staged_markdown("denoise", stages, every=2).splitlines()
     assert table[4:] == [
@@ -66,7 +67,7 @@ def test_staged_curve_counts_the_pixels_of_every_earlier_stage():
 
 
 def test_results_tables_compare_two_models(tmp_path):
-    tables = load("results_tables")
+    tables = load("figures/results_tables")
     for name, value in (("IRAE", 30.0), ("DnCNN", 29.0)):
         rows = [
             {"task": "jpeg", "setting": 10, "method": name, "images": 2, "seconds": 1.0, "psnr": value, "ssim": 0.9},
@@ -86,16 +87,20 @@ def test_results_tables_compare_two_models(tmp_path):
 
 
 def test_train_throughput_worker_measures_both_architectures():
-    bench = load("train_throughput")
+    bench = load("probes/train_throughput")
     irae = bench.worker("irae:8:2:2:16:2", steps=1)
     dncnn = bench.worker("dncnn:8:3:0:16:2", steps=1)
     assert irae["parameters"] == sum(p.numel() for p in IRAE(width=8, depth=2, levels=2).parameters())
     assert dncnn["parameters"] == sum(p.numel() for p in DnCNN(width=8, depth=3).parameters())
     assert irae["patches_per_s"] > 0 and dncnn["step_s"] > 0
+    fast = bench.worker("irae:8:2:2:16:2:bf16:cl", steps=1)  # the CPU speed settings: bf16 autocast, channels-last
+    assert fast["parameters"] == irae["parameters"] and fast["patches_per_s"] > 0
+    with pytest.raises(ValueError, match="unknown precision"):
+        bench.worker("irae:8:2:2:16:2:fp8", steps=1)
 
 
 def test_example_strips_show_every_method(tmp_path):
-    examples = load("example_images")
+    examples = load("figures/example_images")
     for task in ("denoise", "jpeg", "inpaint"):
         IRAE(task=task, width=8, depth=2, levels=2).save_pretrained(tmp_path / "models" / task)
     for task, panels in (("denoise", 4), ("jpeg", 3), ("inpaint", 4)):  # input, [baseline], IRAE, clean
@@ -104,7 +109,7 @@ def test_example_strips_show_every_method(tmp_path):
 
 
 def test_cpu_budget_study_trains_every_recipe_for_the_same_budget(images, tmp_path, monkeypatch, capsys):
-    study = load("cpu_budget_study")
+    study = load("studies/cpu_budget_study")
     monkeypatch.setattr(
         study, "RECIPES", {"small": ("irae:8:2:2:32:2", []), "lr": ("irae:8:2:2:32:2", ["--learning_rate", "5e-4"])}
     )
@@ -115,3 +120,9 @@ def test_cpu_budget_study_trains_every_recipe_for_the_same_budget(images, tmp_pa
     rows = [line for line in table.splitlines() if line.startswith("| small") or line.startswith("| lr")]
     assert len(rows) == 2 and "failed" not in table
     assert all(float(r.split("|")[3]) >= 10 for r in rows)  # steps
+    monkeypatch.setattr(
+        "sys.argv", argv + ["--validation_dir", str(images / "val"), "--by_time", "--work", str(tmp_path / "t")]
+    )
+    study.main()  # --by_time: the budget is each recipe's time limit (the lr milestones follow it)
+    table = capsys.readouterr().out
+    assert "failed" not in table and sum(line.startswith(("| small", "| lr")) for line in table.splitlines()) == 2

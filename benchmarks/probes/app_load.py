@@ -4,16 +4,16 @@ Starts the app on a free loopback port (shipped weights, the default queue: conc
 waiting), fires the requests at once, checks every answer (size, and PSNR above the noisy input), and
 prints requests/s, p50/p95 latency and the process's peak RSS.
 
-    python benchmarks/app_load.py [--clients 16] [--size 512]
+    python benchmarks/probes/app_load.py [--clients 16] [--size 512]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import resource
 import socket
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -22,13 +22,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from irae_hf.degradations import add_gaussian_noise
+from irae_hf.images import to_tensor, to_uint8
+from irae_hf.metrics import psnr
 
-import app  # noqa: E402
-from irae_hf.degradations import add_gaussian_noise  # noqa: E402
-from irae_hf.images import to_tensor, to_uint8  # noqa: E402
-from irae_hf.metrics import psnr  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")  # the demo script, not a package module
+app = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(app)
 
 
 def main() -> None:

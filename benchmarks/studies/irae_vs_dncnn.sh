@@ -20,7 +20,7 @@
 # IRAE's side is runs/<task>, trained on the CPU by scripts/train_pretrained.sh with these settings (the CPU
 # weights first shipped as pretrained/<task>); SKIP_TRAIN skips training of both sides.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 DATA=${DATA:-../shared/data/cbsd68}
 OUT=${OUT:-benchmarks/results}
 IRAE=${IRAE:-runs}

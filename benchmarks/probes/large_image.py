@@ -1,6 +1,6 @@
 """Peak memory and time to restore one very large image (tiled), through the public restore API.
 
-    python benchmarks/large_image.py [--megapixels 40] [--tile 512]
+    python benchmarks/probes/large_image.py [--megapixels 40] [--tile 512]
 
 The image is synthetic (smooth random colours upsampled) so no data is needed; the figure that
 matters is the peak RSS of the process, which tiling keeps bounded (compare with a smaller size).
@@ -11,17 +11,14 @@ from __future__ import annotations
 import argparse
 import math
 import resource
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from irae_hf import IRAE  # noqa: E402
-from irae_hf.restore import restore  # noqa: E402
+from irae_hf import IRAE
+from irae_hf.restore import restore
 
 
 def main() -> None:

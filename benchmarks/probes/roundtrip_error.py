@@ -4,30 +4,28 @@ Couplings get random weights (std STD = 0.01) so the map is far from the identit
 absolute error in float32 for every task's conditioning: on the photo used for actnorm initialisation,
 on another photo, and on uniform noise (far from the data: the map expands it, and the error with it).
 
-    python benchmarks/roundtrip_error.py              # random couplings
-    python benchmarks/roundtrip_error.py --trained    # the shipped pretrained/<task> weights
+    python benchmarks/probes/roundtrip_error.py              # random couplings
+    python benchmarks/probes/roundtrip_error.py --trained    # the shipped pretrained/<task> weights
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 from skimage import data
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from irae_hf import IRAE  # noqa: E402
-from irae_hf.degradations import free_form_mask  # noqa: E402
-from irae_hf.flows import AffineCoupling  # noqa: E402
+from irae_hf import IRAE
+from irae_hf.degradations import free_form_mask
+from irae_hf.flows import AffineCoupling
 
 
 STD = 0.01  # larger random weights make a 32-step flow blow up (2x per inverted step at worst)
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:

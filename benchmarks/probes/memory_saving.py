@@ -4,7 +4,7 @@ Each (depth, memory_saving) pair trains in a fresh process (Adam, L1, the paper'
 levels) so peaks do not mix. On CPU the figure is the growth of the process's peak RSS from just before the
 first training step (so gradients, Adam state and activations); on CUDA, ``max_memory_allocated``.
 
-    python benchmarks/memory_saving.py [--depths 4 8 16 32] [--batch 8] [--crop 96] [--device cpu]
+    python benchmarks/probes/memory_saving.py [--depths 4 8 16 32] [--batch 8] [--crop 96] [--device cpu]
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def worker(depth: int, saving: bool, batch: int, crop: int, steps: int, device: str) -> dict:
-    sys.path.insert(0, str(ROOT))
     import torch
 
     from irae_hf import IRAE

@@ -3,17 +3,17 @@
 Each configuration trains a few Adam/L1 steps (denoising, random patches) in a fresh process pinned to
 the same thread count, after one warm-up step. The ratio column is relative to the first configuration,
 so it compares configurations measured on the same machine at the same time (absolute figures on these
-shared machines are noisy). Used to give DnCNN and IRAE the same CPU budget (benchmarks/irae_vs_dncnn.sh)
+shared machines are noisy). Used to give DnCNN and IRAE the same CPU budget (benchmarks/studies/irae_vs_dncnn.sh)
 and to pick crop and batch for a CPU budget.
 
-    python benchmarks/train_throughput.py --configs irae:64:16:2:64:16 dncnn:96:18:0:64:16 [--threads 1]
-    python benchmarks/train_throughput.py --device cuda --steps 30 --configs irae:64:16:2:96:48 dncnn:96:18:0:96:48
+    python benchmarks/probes/train_throughput.py --configs irae:64:16:2:64:16 dncnn:96:18:0:64:16 [--threads 1]
+    python benchmarks/probes/train_throughput.py --device cuda --steps 30 --configs irae:64:16:2:96:48 dncnn:96:18:0:96:48
 
 A configuration is ``arch:width:depth:levels:crop:batch[:precision[:layout]]`` (levels is ignored for dncnn;
 precision ``fp32`` (default) or ``bf16`` autocast, layout ``nchw`` (default) or ``cl`` for channels-last;
 ``torch.compile`` with a ``+compile`` suffix on the layout, e.g. ``irae:64:16:2:64:16:bf16:cl+compile``):
 
-    python benchmarks/train_throughput.py --configs irae:64:16:2:64:16 irae:64:16:2:64:16:bf16 \\
+    python benchmarks/probes/train_throughput.py --configs irae:64:16:2:64:16 irae:64:16:2:64:16:bf16 \\
         irae:64:16:2:64:16:fp32:cl irae:64:16:2:64:16:bf16:cl irae:64:16:2:64:16:bf16:cl+compile
 """
 
@@ -27,11 +27,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def worker(config: str, steps: int, device: str = "cpu") -> dict:
-    sys.path.insert(0, str(ROOT))
     import torch
 
     from irae_hf.zoo import build

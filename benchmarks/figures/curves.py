@@ -2,16 +2,16 @@
 
 Reads the tensorboard logs that ``train_accelerate.py`` writes (``WORK/TASK/logs``). CPU-hours come from
 the logged ``train/cpu_hours``; runs logged before it existed use ``--step_seconds LABEL=S`` (the seconds
-per step measured by ``benchmarks/train_throughput.py``, one thread) instead.
+per step measured by ``benchmarks/probes/train_throughput.py``, one thread) instead.
 
-    python benchmarks/curves.py IRAE=runs DnCNN=runs-dncnn --step_seconds IRAE=0.79 DnCNN=3.02 \\
+    python benchmarks/figures/curves.py IRAE=runs DnCNN=runs-dncnn --step_seconds IRAE=0.79 DnCNN=3.02 \\
         [--tasks denoise jpeg inpaint] [--plot docs/curves.png]
 
 With ``--stages`` the runs are successive stages of one training (each continued from the one before, as the
 shipped weights were), given as LABEL=WORKDIR:CROP:BATCH; the x axis is then the training pixels seen so far
 (steps × batch × crop²), which puts a CPU stage's small steps and a GPU stage's large ones on one scale:
 
-    python benchmarks/curves.py --stages "1 CPU=runs:64:16" "2 GPU=runs-gpu:96:48" "3 CPU=runs-cpu3:64:16" --every 1000
+    python benchmarks/figures/curves.py --stages "1 CPU=runs:64:16" "2 GPU=runs-gpu:96:48" "3 CPU=runs-cpu3:64:16" --every 1000
 """
 
 from __future__ import annotations

@@ -2,21 +2,20 @@
 with the classical baselines' rows (benchmarks/results/baselines-<task>.json), which were measured on the
 same seeded degradations of the same images.
 
-    python benchmarks/results_tables.py [--tasks denoise jpeg inpaint]
-    python benchmarks/results_tables.py --compare IRAE DnCNN   # benchmarks/results/<NAME>-<task>.json side by side
+    python benchmarks/figures/results_tables.py [--tasks denoise jpeg inpaint]
+    python benchmarks/figures/results_tables.py --compare IRAE DnCNN   # benchmarks/results/<NAME>-<task>.json side by side
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from irae_hf.evaluate import markdown_table  # noqa: E402
+from irae_hf.evaluate import markdown_table
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 RESULTS = ROOT / "benchmarks" / "results"

@@ -1,32 +1,39 @@
 """Quality per CPU-hour: train several recipes for the same CPU budget and compare held-out PSNR.
 
-1. Each recipe's seconds per training step are measured side by side (benchmarks/train_throughput.py,
+1. Each recipe's seconds per training step are measured side by side (benchmarks/probes/train_throughput.py,
    one thread), and its step count is set so that it spends the same CPU budget (``--cpu_hours``), with
    its learning-rate decays at the same fractions of its own run.
 2. Every recipe trains with ``train_accelerate.py`` (one thread per run, ``--parallel`` runs at a time)
    on the training photos and validates on the held-out ones (never CBSD68).
 3. A table of recipe, s/step, steps, logged CPU-hours and validation PSNR (last and best) is printed,
-   and the curves can be drawn with benchmarks/curves.py.
+   and the curves can be drawn with benchmarks/figures/curves.py.
 
-    python benchmarks/cpu_budget_study.py --task denoise --cpu_hours 0.2 --work runs-study \\
+    python benchmarks/studies/cpu_budget_study.py --task denoise --cpu_hours 0.2 --work runs-study \\
         --dataset runs/photos_train --validation_dir runs/photos_val
-    python benchmarks/cpu_budget_study.py --by_time --parallel 1 --cpu_hours 0.1 --recipes fp32 "bf16 autocast" \\
+    python benchmarks/studies/cpu_budget_study.py --by_time --parallel 1 --cpu_hours 0.1 --recipes fp32 "bf16 autocast" \\
         channels_last "bf16 + channels_last" --extra "--init_from pretrained/denoise --learning_rate 3e-4"
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[2]
 
-from train_throughput import measure  # noqa: E402
+
+def _throughput_probe():
+    """benchmarks/probes/train_throughput.py (a script, not a package module)."""
+    spec = importlib.util.spec_from_file_location("train_throughput", ROOT / "benchmarks/probes/train_throughput.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 # name -> (throughput config arch:width:depth:levels:crop:batch, extra train_accelerate.py flags)
 RECIPES = {
@@ -67,7 +74,9 @@ def main() -> None:
     args = parser.parse_args()
     recipes = {name: RECIPES[name] for name in args.recipes}
     configs = list(dict.fromkeys(config for config, _ in recipes.values()))
-    seconds = {} if args.by_time else {r["config"]: r["step_s"] for r in measure(configs, steps=5, threads=1)}
+    seconds = {}
+    if not args.by_time:
+        seconds = {r["config"]: r["step_s"] for r in _throughput_probe().measure(configs, steps=5, threads=1)}
     env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     plan, running = [], []
     for i, (name, (config, extra)) in enumerate(recipes.items()):

@@ -4,29 +4,28 @@ Crops of the CC0/public-domain images in ``examples/`` are degraded with the eva
 degradations (``irae_hf.degradations.degrade``) and restored by each model folder given, so the strips show
 exactly what the tables measure.
 
-    python benchmarks/example_images.py --models IRAE=pretrained DnCNN=runs-dncnn --out docs/examples
+    python benchmarks/figures/example_images.py --models IRAE=pretrained DnCNN=runs-dncnn --out docs/examples
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
 
-from irae_hf.degradations import degrade  # noqa: E402
-from irae_hf.evaluate import BASELINES  # noqa: E402
-from irae_hf.metrics import psnr  # noqa: E402
-from irae_hf.images import load_image, to_tensor, to_uint8  # noqa: E402
-from irae_hf.tasks import level_kwargs  # noqa: E402
-from irae_hf.restore import restore  # noqa: E402
-from irae_hf.zoo import load_model  # noqa: E402
+from irae_hf.degradations import degrade
+from irae_hf.evaluate import BASELINES
+from irae_hf.metrics import psnr
+from irae_hf.images import load_image, to_tensor, to_uint8
+from irae_hf.tasks import level_kwargs
+from irae_hf.restore import restore
+from irae_hf.zoo import load_model
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # task -> (example image, crop box left/top/width/height, setting, the baseline shown)
 CASES = {

@@ -4,7 +4,7 @@ Runs ``python -m irae_hf restore`` as a fresh process N times (import, weight lo
 model all included) and prints the median wall time, plus the in-process model time for comparison.
 Speed does not depend on the weight values, so a default-configuration model is saved to a temp folder.
 
-    python benchmarks/restore_time.py [--runs 5] [--model FOLDER]
+    python benchmarks/probes/restore_time.py [--runs 5] [--model FOLDER]
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from irae_hf import IRAE  # noqa: E402
-from irae_hf.restore import restore  # noqa: E402
+from irae_hf import IRAE
+from irae_hf.restore import restore
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
