@@ -21,6 +21,11 @@ INIT=${INIT:-}
 read -r -a extra <<< "${EXTRA:-}"
 source scripts/photos.sh  # VAL, NOTE
 NOTE="$NOTE${STAGE:+. $STAGE}"
+credits=()  # the CC-BY / CC-BY-SA photographs of the training data, credited in the card
+if [ -d "${CREDITS_FROM-../shared/data/train-extra}" ]; then
+  mkdir -p "$WORK" && python scripts/credits.py "${CREDITS_FROM-../shared/data/train-extra}" > "$WORK/credits.md"
+  credits=(--credits "$WORK/credits.md")
+fi
 for task in "$@"; do
   if [ -f "$WORK/$task/trainer_state.json" ]; then ckpt="$WORK/$task"
   else ckpt=$(ls -d "$WORK/$task"/checkpoints/checkpoint-* | sort -t- -k2 -n | tail -1); fi
@@ -30,6 +35,6 @@ for task in "$@"; do
   python train_accelerate.py --arch "$ARCH" --task "$task" --dataset "$WORK/photos_train" --output_dir "$tmp" \
     --max_steps "$STEPS" --batch_size "$BATCH" --crop_size "$CROP" --training_data_note "$NOTE" \
     --validation_dir "$WORK/photos_val" --export_from "$ckpt" --eval_dir "$EVAL" --report_to none \
-    "${init[@]}" "${extra[@]}"
+    "${init[@]}" "${credits[@]}" "${extra[@]}"
   rm -rf "$DEST/$task" && mv "$tmp" "$DEST/$task"
 done

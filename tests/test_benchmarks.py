@@ -97,6 +97,8 @@ def test_train_throughput_worker_measures_both_architectures():
     assert fast["parameters"] == irae["parameters"] and fast["patches_per_s"] > 0
     with pytest.raises(ValueError, match="unknown precision"):
         bench.worker("irae:8:2:2:16:2:fp8", steps=1)
+    for task in ("denoise", "jpeg", "inpaint"):  # the data pipeline alone
+        assert bench.data_rate(task, crop=16, batch=2, batches=2)["patches_per_s"] > 0
 
 
 def test_example_strips_show_every_method(tmp_path):

@@ -15,7 +15,7 @@ TINY = "--width 8 --depth 2 --report_to none"
 
 
 def run(script: str, *tasks: str, **env: str) -> None:
-    full = {**os.environ, "PYTHON": sys.executable, "ACCELERATE_USE_CPU": "1", **env}
+    full = {**os.environ, "PYTHON": sys.executable, "ACCELERATE_USE_CPU": "1", "CREDITS_FROM": "", **env}
     subprocess.run(["bash", str(ROOT / "scripts" / script), *tasks], cwd=ROOT, env=full, check=True, timeout=600)
 
 
@@ -39,9 +39,17 @@ def test_train_export_and_continue_with_a_time_budget(images, tmp_path):
         state = json.loads((work / task / "checkpoints" / "checkpoint-2" / "trainer_state.json").read_text())
         assert state["step"] == 2 and state["history"][-1]["step"] == 2, (work / f"{task}.log").read_text()
 
-    run("export_pretrained.sh", "denoise", **common, WORK=str(work), STEPS="2", EVAL="", DEST=str(ship), EXTRA=TINY)
+    extra = tmp_path / "extra" / "photos" / "src"  # a manifest with one photo asking for attribution
+    extra.mkdir(parents=True)
+    (extra / "manifest.csv").write_text("file,licence,credit\na.png,CC-BY-SA 4.0,Jane Doe\nb.png,CC0-1.0,Nobody\n")
+    run(
+        "export_pretrained.sh", "denoise", **common, WORK=str(work), STEPS="2", EVAL="", DEST=str(ship), EXTRA=TINY,
+        CREDITS_FROM=str(tmp_path / "extra"),
+    )  # fmt: skip
     assert IRAE.from_pretrained(ship / "denoise").task == "denoise"
-    assert "for 2 steps of batch 2" in (ship / "denoise" / "README.md").read_text()
+    card = (ship / "denoise" / "README.md").read_text()
+    assert "for 2 steps of batch 2" in card and "- `src/a.png`: Jane Doe — CC-BY-SA 4.0" in card
+    assert "Martin" in card and "b.png" not in card and "CC0-1.0 (1)" in card
 
     gpu = tmp_path / "runs-gpu"  # the GPU script, run on the CPU: throughput table, then 3 tasks at once
     for task in ("jpeg", "inpaint"):

@@ -80,6 +80,27 @@ def worker(config: str, steps: int, device: str = "cpu") -> dict:
     }
 
 
+def data_rate(task: str, crop: int = 64, batch: int = 16, batches: int = 20) -> dict:
+    """Patches/s of the training data pipeline alone (crop, flip, degradation; images already decoded), one
+    thread: how much of a training step the data costs when it runs in the training process (num_workers 0)."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from irae_hf.data import DegradationSpec, PatchStream
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    images = [{"image": Image.fromarray(rng.integers(0, 256, (321, 481, 3), dtype=np.uint8))} for _ in range(8)]
+    stream = PatchStream(images, "image", crop, DegradationSpec(task, mask_scale=512), seed=0, cache=True)
+    stream.batch_at(0, batch)  # decode into the cache
+    t0 = time.perf_counter()
+    for b in range(1, batches + 1):
+        stream.batch_at(b, batch)
+    elapsed = time.perf_counter() - t0
+    return {"task": task, "crop": crop, "batch": batch, "patches_per_s": batch * batches / elapsed}
+
+
 def measure(configs: list[str], steps: int, threads: int, device: str = "cpu") -> list[dict]:
     """:func:`worker` for each configuration in turn, each in a fresh process limited to ``threads``."""
     env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
@@ -98,6 +119,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (times include a synchronize)")
     parser.add_argument("--json", help="also write the rows here")
+    parser.add_argument("--data", action="store_true", help="also time the data pipeline of each task (one thread)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -107,16 +129,20 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     print(f"device: {rows[0]['device']}, CPU threads: {args.threads}, steps timed per configuration: {args.steps}")
+    print("(arch:width:depth:levels:crop:batch[:precision[:layout]]; the last column: pixels/s over the first row's)")
     print("| configuration | parameters | s/step | patches/s | pixels/s vs first |")
     print("|---|---|---|---|---|")
     first = rows[0]["patches_per_s"] * int(rows[0]["config"].split(":")[4]) ** 2
-    print("(arch:width:depth:levels:crop:batch[:precision[:layout]]; the last column: pixels/s over the first row's)")
     for r in rows:
         pixels = r["patches_per_s"] * int(r["config"].split(":")[4]) ** 2
         print(
             f"| {r['config']} | {r['parameters']:,} | {r['step_s']:.3f} | {r['patches_per_s']:.1f} | "
             f"{pixels / first:.2f} |"
         )
+    if args.data:
+        print("\n| data pipeline (64×64, batch 16, 1 thread) | patches/s |\n|---|---|")
+        for task in ("denoise", "jpeg", "inpaint"):
+            print(f"| {task} | {data_rate(task)['patches_per_s']:.0f} |")
 
 
 if __name__ == "__main__":
