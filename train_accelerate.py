@@ -183,25 +183,8 @@ def run_args(args: argparse.Namespace) -> dict:
     return {k: v for k, v in vars(args).items() if k not in {"hub_token", "hardware"}}
 
 
-def main(argv: list[str] | None = None) -> Path:
-    args = parse_args(argv)
-    if args.export_from:
-        return export(parse_args(argv, defaults=saved_args(Path(args.export_from))))
-    out = Path(args.output_dir)
-    precision = args.mixed_precision
-    if precision is None and "ACCELERATE_MIXED_PRECISION" not in os.environ and torch.cuda.is_available():
-        precision = "bf16" if torch.cuda.is_bf16_supported() else "no"  # bf16 by default on GPUs
-    accelerator = Accelerator(
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        mixed_precision=precision,
-        log_with=None if args.report_to == "none" else args.report_to,
-        project_config=ProjectConfiguration(project_dir=str(out), logging_dir=str(out / "logs")),
-    )
-    set_seed(args.seed)
-    spec = DegradationSpec(
-        args.task, tuple(args.sigma_range), tuple(args.quality_range), tuple(args.mask_types), args.mask_scale
-    )
-
+def make_data(args: argparse.Namespace, accelerator: Accelerator, spec: DegradationSpec) -> tuple:
+    """This process's training patch stream and the (prepared) validation loader, or None without validation."""
     train = load_image_dataset(args.dataset, args.split, args.dataset_config, args.streaming)
     column = image_column(train, args.image_column)
     stream = PatchStream(
@@ -224,6 +207,29 @@ def main(argv: list[str] | None = None) -> Path:
         multiple = 2**args.levels if args.arch == "irae" else 1
         val_set = ValidationSet(val, image_column(val, args.image_column), spec, args.validation_crop, multiple)
         val_loader = accelerator.prepare(torch.utils.data.DataLoader(val_set, batch_size=1))
+    return stream, val_loader
+
+
+def main(argv: list[str] | None = None) -> Path:
+    args = parse_args(argv)
+    if args.export_from:
+        return export(parse_args(argv, defaults=saved_args(Path(args.export_from))))
+    out = Path(args.output_dir)
+    precision = args.mixed_precision
+    if precision is None and "ACCELERATE_MIXED_PRECISION" not in os.environ and torch.cuda.is_available():
+        precision = "bf16" if torch.cuda.is_bf16_supported() else "no"  # bf16 by default on GPUs
+    accelerator = Accelerator(
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        mixed_precision=precision,
+        log_with=None if args.report_to == "none" else args.report_to,
+        project_config=ProjectConfiguration(project_dir=str(out), logging_dir=str(out / "logs")),
+    )
+    set_seed(args.seed)
+    spec = DegradationSpec(
+        args.task, tuple(args.sigma_range), tuple(args.quality_range), tuple(args.mask_types), args.mask_scale
+    )
+
+    stream, val_loader = make_data(args, accelerator, spec)
 
     model = load_model(args.init_from) if args.init_from else new_model(*model_args(args))
     if args.init_from and model.task != args.task:
