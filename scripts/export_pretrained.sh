@@ -10,16 +10,12 @@
 #     --max_minutes 6.5 --seed 1" STAGE="..." scripts/export_pretrained.sh denoise jpeg inpaint
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WORK=${WORK:-runs}
-STEPS=${STEPS:-5000}
-CROP=${CROP:-64}
-BATCH=${BATCH:-16}
 EVAL=${EVAL-../shared/data/cbsd68}  # EVAL= : no CBSD68 table
 ARCH=${ARCH:-irae}
 DEST=${DEST:-pretrained}
 INIT=${INIT:-}
 read -r -a extra <<< "${EXTRA:-}"
-source scripts/photos.sh  # VAL, NOTE
+source scripts/photos.sh  # WORK, STEPS, CROP, BATCH, VAL, NOTE
 NOTE="$NOTE${STAGE:+. $STAGE}"
 credits=()  # the CC-BY / CC-BY-SA photographs of the training data, credited in the card
 if [ -d "${CREDITS_FROM-../shared/data/train-extra}" ]; then

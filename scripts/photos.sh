@@ -2,6 +2,10 @@
 # the image roots (DATA, space-separated; every PNG/JPEG below them, a nested file linked as <dir>__<name>),
 # the 10 images held out for every shipping decision (never CBSD68), and the data sentence of the model cards.
 DATA=${DATA:-../shared/data/photos ../shared/data/train-extra}
+WORK=${WORK:-runs}  # the run folder, and the recipe the cards describe
+STEPS=${STEPS:-5000}
+CROP=${CROP:-64}
+BATCH=${BATCH:-16}
 VAL="Wood.png Storm.png citrus-fruits.png cbsd432__bsds181079.jpg cbsd432__bsds188091.jpg cbsd432__bsds55075.jpg \
 cbsd432__bsds157032.jpg photos__gcompris__explore_farm_animals__pig.png \
 photos__ubuntu_mate_artwork__photos__andrew-ridley-54228.png photos__elementary_wallpapers__Mountains_and_forest.png"

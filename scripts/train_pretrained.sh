@@ -9,17 +9,13 @@
 # WORKERS (data loader workers), ARCH, INIT (start from INIT/<task>), EXTRA (more train_accelerate.py flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WORK=${WORK:-runs}
-STEPS=${STEPS:-5000}
-CROP=${CROP:-64}
-BATCH=${BATCH:-16}
 THREADS=${THREADS:-1}
 ARCH=${ARCH:-irae}
 WORKERS=${WORKERS:-0}
 PYTHON=${PYTHON:-python}
 INIT=${INIT:-}
 read -r -a extra <<< "${EXTRA:-}"
-source scripts/photos.sh  # DATA, VAL, NOTE, link_data
+source scripts/photos.sh  # DATA, WORK, STEPS, CROP, BATCH, VAL, NOTE, link_data
 link_data "$WORK"
 for task in "$@"; do
   resume=()

@@ -258,21 +258,8 @@ def test_nan_loss_stops_without_saving(images, tmp_path):
     out = tmp_path / "nan"
     with pytest.raises(RuntimeError, match="loss is nan"):
         train_accelerate.main(
-            [
-                "--task",
-                "denoise",
-                "--dataset",
-                str(images / "train"),
-                "--output_dir",
-                str(out),
-                "--max_steps",
-                "50",
-                "--learning_rate",
-                "1e30",
-                "--max_grad_norm",
-                "0",
-                *TINY,
-            ]
+            ["--dataset", str(images / "train"), "--output_dir", str(out), "--max_steps", "50", *TINY]
+            + ["--learning_rate", "1e30", "--max_grad_norm", "0"]
         )
     assert not (out / "model.safetensors").exists()
 
@@ -281,8 +268,6 @@ def test_actnorm_initialised_on_first_batch(images, tmp_path):
     out = tmp_path / "init"
     train_accelerate.main(
         [
-            "--task",
-            "denoise",
             "--dataset",
             str(images / "train"),
             "--output_dir",
