@@ -18,9 +18,12 @@ from torch import Tensor, nn
 
 from .tasks import TASKS
 
-__all__ = ["RestorationModel", "WeightsError", "WEIGHTS_NAME"]
+__all__ = ["RestorationModel", "WeightsError", "WEIGHTS_NAME", "SIZE_LIMITS"]
 
 WEIGHTS_NAME = constants.SAFETENSORS_SINGLE_FILE  # "model.safetensors"
+
+#: the largest sizes a configuration may ask for (the paper's model: 3 channels, width 64, depth 16, 2 levels)
+SIZE_LIMITS = {"channels": 4, "width": 1024, "depth": 64, "levels": 6}
 
 
 class WeightsError(ValueError):
@@ -52,9 +55,12 @@ class RestorationModel(
 
     @staticmethod
     def check_positive(**values: Any) -> None:
+        """Every size an integer in [1, its bound of ``SIZE_LIMITS``], checked before anything is built (a model
+        folder from anywhere may ask for width 30000)."""
         for name, value in values.items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            top = SIZE_LIMITS.get(name, 1 << 30)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+                raise ValueError(f"{name} must be an integer from 1 to {top}, got {value!r}")
 
     # ----------------------------------------------------------------------------- conditioning
     def condition(
@@ -123,7 +129,10 @@ class RestorationModel(
             return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
         except json.JSONDecodeError as e:
             raise WeightsError(f"{pretrained_model_name_or_path}: config.json is not valid JSON ({e})") from e
-        except (TypeError, AttributeError) as e:  # config.json holds JSON that is not an object of settings
+        except WeightsError:
+            raise
+        except (TypeError, AttributeError, RecursionError, ValueError) as e:  # not an object of sane settings:
+            # wrong types, nesting, undecodable bytes, sizes out of SIZE_LIMITS (refused before anything is built)
             raise WeightsError(f"{pretrained_model_name_or_path}: unusable config.json ({e})") from e
 
     def generate_model_card(self, *args: Any, **kwargs: Any) -> Any:

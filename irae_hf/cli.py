@@ -28,6 +28,34 @@ def find_images(inputs: Sequence[str]) -> Iterator[tuple[Path, Path]]:
             yield p, Path(p.name)
 
 
+def device_arg(text: str) -> str:
+    """A torch device this machine has (argparse type: a clear argument error otherwise)."""
+    import torch
+
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r}: no CUDA device on this machine")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise argparse.ArgumentTypeError(f"{text!r}: restoring runs on cpu, cuda or mps")
+    return text
+
+
+def tile_arg(text: str) -> int | str:
+    """'auto', or a tile size in pixels (0: never tile)."""
+    if text == "auto":
+        return text
+    try:
+        tile = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 'auto', 0 (never tile) or a tile size in pixels") from None
+    if tile < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a tile size cannot be negative")
+    return tile
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="irae", description="IRAE image restoration (invertible flows).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -40,14 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--mask", help="inpaint: mask image (white = missing), or a folder of masks named like the inputs")
     r.add_argument("-o", "--output", required=True, help="output folder (created)")
     r.add_argument("--format", default="png", choices=["png", "tiff", "webp", "jpg"], help="output format (png)")
-    r.add_argument("--tile", default="auto", help="'auto', 0 (never) or a tile size in pixels")
+    r.add_argument("--tile", default="auto", type=tile_arg, help="'auto', 0 (never) or a tile size in pixels")
     r.add_argument(
         "--ensemble",
         action="store_true",
         help="average over the 8 flips/rotations (a little better, 8× slower; the exact inverse is a property "
         "of the plain map, the default)",
     )
-    r.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    r.add_argument("--device", default="cpu", type=device_arg, help="torch device, e.g. cpu or cuda")
 
     e = sub.add_parser("evaluate", help="PSNR/SSIM of a model and the classical baselines on a folder")
     e.add_argument("--model", help="a save_pretrained folder or Hub id (omit to run baselines only)")
@@ -62,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--ensemble", action="store_true", help="also the model's 8-fold self-ensemble (a row of its own)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", help="write the rows here as JSON")
-    e.add_argument("--device", default="cpu")
+    e.add_argument("--device", default="cpu", type=device_arg)
     return parser
 
 
@@ -87,7 +115,7 @@ def run_restore(args: argparse.Namespace) -> int:
     from .restore import restore
     from .zoo import load_model
 
-    tile: int | str | None = args.tile if args.tile == "auto" else int(args.tile)
+    tile = args.tile
     try:
         model = load_model(args.model).to(args.device)
     except (ValueError, OSError) as e:  # WeightsError, bad config values, missing folders or files

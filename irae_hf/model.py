@@ -42,8 +42,6 @@ class IRAE(
         super().__init__()
         self.check_task(task)
         self.check_positive(channels=channels, width=width, depth=depth, levels=levels)
-        if levels > 6:
-            raise ValueError(f"levels must be at most 6, got {levels}")
         self.config = {"task": task, "channels": channels, "width": width, "depth": depth, "levels": levels}
         self.task = task
         self.multiple = 2**levels

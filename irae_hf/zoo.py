@@ -32,8 +32,8 @@ def load_model(source: str | Path, **kwargs: Any) -> RestorationModel:
         config_path = Path(hf_hub_download(str(source), "config.json"))
     try:
         arch = json.loads(config_path.read_text()).get("arch", "irae") if config_path.is_file() else "irae"
-    except (json.JSONDecodeError, AttributeError):
+    except (json.JSONDecodeError, AttributeError, RecursionError, UnicodeDecodeError):
         arch = "irae"  # IRAE.from_pretrained reports the broken config clearly
-    if arch not in ARCHS:
+    if not isinstance(arch, str) or arch not in ARCHS:
         raise WeightsError(f"{source}: unknown architecture {arch!r} in config.json")
     return ARCHS[arch].from_pretrained(source, **kwargs)

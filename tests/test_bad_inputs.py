@@ -262,3 +262,52 @@ def test_training_on_bad_datasets(tmp_path):
                 "none",
             ]
         )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"width": 30000},
+        {"channels": 100000},
+        {"depth": 100000},
+        {"levels": 0},
+        {"width": 64.5},
+        {"width": "64"},
+        {"task": 5},
+        {"arch": ["irae"]},
+        {"arch": {"nested": [1, 2]}},
+    ],
+)
+def test_untrusted_config_values_are_refused_before_building(tmp_path, change, capsys):
+    import time
+
+    from irae_hf.zoo import load_model
+
+    make_model("denoise", width=8, depth=2).save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text()) | change
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    t0 = time.perf_counter()
+    with pytest.raises(WeightsError):
+        load_model(tmp_path / "m")
+    assert time.perf_counter() - t0 < 5  # nothing huge was built first
+    rc = main(
+        ["restore", "--model", str(tmp_path / "m"), "--sigma", "25", str(tmp_path / "m"), "-o", str(tmp_path / "o")]
+    )
+    assert rc == 2 and "cannot load model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, "\xff\xfe\x00garbage", '{"width": ' * 50_000])
+def test_hostile_config_files_give_the_one_clear_error(tmp_path, text):
+    from irae_hf.zoo import load_model
+
+    make_model("denoise", width=8, depth=2).save_pretrained(tmp_path / "m")
+    (tmp_path / "m" / "config.json").write_bytes(text.encode("latin-1"))
+    with pytest.raises(WeightsError, match="config.json"):
+        load_model(tmp_path / "m")
+
+
+@pytest.mark.parametrize("flags", [["--device", "foo"], ["--device", "cuda:x"], ["--tile", "abc"], ["--tile", "-3"]])
+def test_impossible_cli_arguments_are_argument_errors(tmp_path, flags, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["restore", "--model", "m", "--sigma", "25", "x.png", "-o", str(tmp_path), *flags])
+    assert stop.value.code == 2 and "error: argument" in capsys.readouterr().err

@@ -98,7 +98,7 @@ def test_condition_errors_are_clear(task, kwargs, match):
 def test_constructor_validates_config():
     with pytest.raises(ValueError, match="unknown task"):
         IRAE(task="deblur")
-    with pytest.raises(ValueError, match="width must be a positive integer"):
+    with pytest.raises(ValueError, match="width must be an integer from 1 to 1024"):
         IRAE(width=0)
 
 
