@@ -38,13 +38,13 @@ from irae_hf.training import (
     EMA_FILE,
     STATE_FILE,
     LRSchedule,
-    drop_legacy_scheduler_state,
     find_checkpoint,
     new_model,
     pick_weights,
     plain_copy,
     save_checkpoint,
     saved_args,
+    upgrade_checkpoint,
     validate,
 )
 from irae_hf.zoo import load_model
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> Path:
     model, optimizer = accelerator.prepare(model, optimizer)
     if resume_from is not None:
         if accelerator.is_local_main_process:
-            drop_legacy_scheduler_state(resume_from)
+            upgrade_checkpoint(resume_from)
         accelerator.wait_for_everyone()
         accelerator.load_state(str(resume_from))
         accelerator.print(f"resumed from {resume_from} at step {step}")

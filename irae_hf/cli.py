@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .images import IMAGE_SUFFIXES
+from .images import IMAGE_SUFFIXES, MAX_PIXELS
 from .tasks import MASK_KINDS, TASK_NAMES
 
 __all__ = ["main", "build_parser", "find_images"]
@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         "of the plain map, the default)",
     )
     r.add_argument("--device", default="cpu", type=device_arg, help="torch device, e.g. cpu or cuda")
+    r.add_argument(
+        "--max-pixels",
+        type=int,
+        default=MAX_PIXELS,
+        help=f"refuse images (and masks) declaring more pixels than this before decoding (default {MAX_PIXELS:,}; "
+        "0: no limit, for trusted files)",
+    )
+    r.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs are never replaced)")
 
     e = sub.add_parser("evaluate", help="PSNR/SSIM of a model and the classical baselines on a folder")
     e.add_argument("--model", help="a save_pretrained folder or Hub id (omit to run baselines only)")
@@ -94,18 +102,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _mask_for(mask_arg: str | None, rel: Path) -> Image.Image | None:
+def _mask_for(mask_arg: str | None, rel: Path, max_pixels: int | None) -> Image.Image | None:
+    """The mask for input ``rel``: the one mask file, or the file in a mask folder with exactly its relative path
+    and stem (any image suffix); several candidates are an error, never a guess."""
     if mask_arg is None:
         return None
     from .images import load_image
 
     m = Path(mask_arg)
     if m.is_dir():
-        candidates = sorted(m.glob(rel.with_suffix(".*").as_posix()))
-        if not candidates:
-            raise ValueError(f"no mask for {rel} in {m}")
+        folder = m / rel.parent
+        candidates = sorted(
+            p for p in (folder.iterdir() if folder.is_dir() else [])
+            if p.is_file() and p.stem == rel.stem and p.suffix.lower() in IMAGE_SUFFIXES
+        )  # fmt: skip
+        if len(candidates) != 1:
+            found = "none" if not candidates else ", ".join(p.name for p in candidates)
+            raise ValueError(f"needs exactly one mask named {rel.stem}.* in {folder} (found {found})")
         m = candidates[0]
-    return load_image(m)
+    return load_image(m, max_pixels)
+
+
+def plan_outputs(files: list[tuple[Path, Path]], out_dir: Path, fmt: str) -> tuple[list[Path], list[str]]:
+    """One output path per input (``rel`` with the format's suffix); inputs whose names would collide
+    (``a.png`` and ``a.jpg``) get ``-1``, ``-2``, ... in input order. Returns the targets and notes on renames."""
+    first = [out_dir / rel.with_suffix("." + fmt) for _, rel in files]
+    groups: dict[Path, list[int]] = {}
+    for i, target in enumerate(first):
+        groups.setdefault(target, []).append(i)
+    targets, notes = list(first), []
+    for target, members in groups.items():
+        if len(members) > 1:
+            for k, i in enumerate(members, 1):
+                targets[i] = target.with_name(f"{target.stem}-{k}{target.suffix}")
+            names = ", ".join(str(files[i][0]) for i in members)
+            notes.append(f"note: {names} share the output name {target.name}: written as {target.stem}-1.., in order")
+    return targets, notes
+
+
+def check_outputs(files: list[tuple[Path, Path]], targets: list[Path], overwrite: bool) -> str | None:
+    """Why writing ``targets`` must not start (an input would be overwritten; existing outputs without
+    ``--overwrite``), or None."""
+    inputs = {path.resolve() for path, _ in files if path.exists()}
+    clobbered = [t for t in targets if t.resolve() in inputs]
+    if clobbered:
+        return f"the output {clobbered[0]} is an input: choose another output folder (-o) or --format"
+    existing = [t for t in targets if t.exists()]
+    if existing and not overwrite:
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        return f"{existing[0]}{more} already exist: choose another output folder or pass --overwrite"
+    return None
 
 
 def run_restore(args: argparse.Namespace) -> int:
@@ -115,7 +161,16 @@ def run_restore(args: argparse.Namespace) -> int:
     from .restore import restore
     from .zoo import load_model
 
-    tile = args.tile
+    files = list(find_images(args.inputs))
+    if not files:
+        print("error: no image files found in the inputs", file=sys.stderr)
+        return 2
+    out_dir = Path(args.output)
+    targets, notes = plan_outputs(files, out_dir, args.format)
+    refusal = check_outputs(files, targets, args.overwrite)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     try:
         model = load_model(args.model).to(args.device)
     except (ValueError, OSError) as e:  # WeightsError, bad config values, missing folders or files
@@ -124,34 +179,32 @@ def run_restore(args: argparse.Namespace) -> int:
     if args.task and args.task != model.task:
         print(f"error: --task {args.task} but {args.model} is a {model.task!r} model", file=sys.stderr)
         return 2
-    out_dir = Path(args.output)
-    files = list(find_images(args.inputs))
-    if not files:
-        print("error: no image files found in the inputs", file=sys.stderr)
-        return 2
+    for note in notes:
+        print(note, file=sys.stderr)
+    max_pixels = args.max_pixels or None
     failed = 0
-    for path, rel in tqdm(files, desc="restoring", unit="img"):
-        try:
-            with warnings.catch_warnings(record=True) as notes:
+    for (path, rel), target in zip(tqdm(files, desc="restoring", unit="img"), targets):
+        try:  # one guard per file: whatever a decoder or the model raises, the batch goes on
+            with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                image = load_image(path)
-            for note in notes:
-                tqdm.write(f"note: {note.message}", file=sys.stderr)
-            result = restore(
-                model,
-                image,
-                sigma=args.sigma,
-                quality=args.quality,
-                mask=_mask_for(args.mask, rel),
-                tile=tile,
-                ensemble=args.ensemble,
-            )
-            target = out_dir / rel.with_suffix("." + args.format)
+                image = load_image(path, max_pixels)
+                mask = _mask_for(args.mask, rel, max_pixels)
+                result = restore(
+                    model,
+                    image,
+                    sigma=args.sigma,
+                    quality=args.quality,
+                    mask=mask,
+                    tile=args.tile,
+                    ensemble=args.ensemble,
+                )
+            for note in caught:
+                tqdm.write(f"note: {path}: {note.message}", file=sys.stderr)
             target.parent.mkdir(parents=True, exist_ok=True)
             if args.format == "jpg" and result.mode not in ("RGB", "L"):
                 result = result.convert("RGB")
             result.save(target)
-        except (ValueError, TypeError, OSError) as e:
+        except Exception as e:  # noqa: BLE001 - reported per file, counted in the exit code
             failed += 1
             tqdm.write(f"error: {path}: {e}", file=sys.stderr)
     print(f"restored {len(files) - failed} of {len(files)} images into {out_dir}")

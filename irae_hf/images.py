@@ -17,10 +17,22 @@ import torch
 from PIL import Image, ImageOps
 from torch import Tensor
 
-__all__ = ["IMAGE_SUFFIXES", "load_image", "to_batch", "from_batch", "mask_to_tensor", "to_tensor", "to_uint8"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
+    "load_image",
+    "to_batch",
+    "from_batch",
+    "mask_to_tensor",
+    "to_tensor",
+    "to_uint8",
+]
 
 #: file suffixes Pillow can open
 IMAGE_SUFFIXES = {e.lower() for e in Image.registered_extensions()}
+
+#: the largest image ``load_image`` decodes by default, in pixels (tiling keeps memory bounded up to here)
+MAX_PIXELS = 40_000_000
 
 
 @dataclass
@@ -37,19 +49,47 @@ class _Meta:
     info: dict | None = None
 
 
-def load_image(path: Any) -> Image.Image:
-    """Open an image file fully (so truncated files fail here, clearly), EXIF orientation applied."""
+def upright(img: Image.Image, name: Any = "image", copy: bool = False) -> Image.Image:
+    """``img`` turned by its EXIF orientation (a new image, or ``img`` itself when upright and not ``copy``); a
+    malformed EXIF block is ignored with a warning, as viewers do."""
     try:
-        with Image.open(path) as img:
-            if getattr(img, "n_frames", 1) > 1:
-                warnings.warn(
-                    f"{path}: animated image with {img.n_frames} frames; restoring the first frame only", stacklevel=2
-                )
-            img.seek(0)
-            img.load()
-            return ImageOps.exif_transpose(img) or img.copy()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise ValueError(f"cannot read image {path}: {e}") from e
+        turned = ImageOps.exif_transpose(img)
+    except Exception as e:  # noqa: BLE001 - Pillow's EXIF parser raises SyntaxError, struct.error, KeyError, ...
+        warnings.warn(f"{name}: unreadable EXIF orientation ({type(e).__name__}); used as stored", stacklevel=2)
+        turned = None
+        img.info.pop("exif", None)
+    return turned or (img.copy() if copy else img)
+
+
+def load_image(path: Any, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
+    """Open an image file fully (so truncated files fail here, clearly), EXIF orientation applied.
+
+    The declared size is checked before anything is decoded: images over ``max_pixels`` (default
+    ``MAX_PIXELS``, 40 megapixels; None: no limit) are refused, so a small file declaring a huge image (a
+    decompression bomb) costs nothing. Any failure of the decoders (they raise far more than OSError on
+    broken files) is one ``ValueError`` naming the file.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # our limit, not Pillow's warning
+            with Image.open(path) as img:
+                width, height = img.size
+                if max_pixels is not None and width * height > max_pixels:
+                    raise ValueError(
+                        f"{width}×{height} is {width * height / 1e6:.1f} megapixels, over the limit of "
+                        f"{max_pixels / 1e6:g} (raise it with --max-pixels if the file is trusted)"
+                    )
+                frames = getattr(img, "n_frames", 1)
+                img.seek(0)
+                img.load()
+                out = upright(img, path, copy=True)
+    except Exception as e:  # noqa: BLE001 - decoders raise IndexError, KeyError, struct.error, SyntaxError, ...
+        if isinstance(e, MemoryError):
+            raise ValueError(f"cannot read image {path}: out of memory decoding it") from None
+        raise ValueError(f"cannot read image {path}: {type(e).__name__}: {e}") from None
+    if frames > 1:
+        warnings.warn(f"{path}: animated image with {frames} frames; restoring the first frame only", stacklevel=2)
+    return out
 
 
 _PIL_GREY = {"L", "LA", "I;16", "I;16B", "I;16L", "I;16N", "I", "F", "1"}
@@ -57,7 +97,7 @@ _PIL_GREY = {"L", "LA", "I;16", "I;16B", "I;16L", "I;16N", "I", "F", "1"}
 
 def _pil_to_array(img: Image.Image) -> tuple[np.ndarray, _Meta]:
     """H×W×3 float32 array in [0, 1] plus what is needed to rebuild the caller's mode."""
-    img = ImageOps.exif_transpose(img) or img
+    img = upright(img)
     info = {k: img.info[k] for k in ("icc_profile", "dpi") if k in img.info}
     mode = img.mode
     alpha = None
@@ -179,7 +219,7 @@ def _array_to_pil(arr: np.ndarray, meta: _Meta) -> Image.Image:
 def mask_to_tensor(mask: Any, height: int, width: int) -> Tensor:
     """1×1×H×W float mask (1 = missing) from a PIL image (white = missing), array or tensor."""
     if isinstance(mask, Image.Image):
-        mask = ImageOps.exif_transpose(mask) or mask
+        mask = upright(mask, "mask")
         m = torch.from_numpy(np.asarray(mask.convert("L"), dtype=np.float32) / 255.0)
     elif isinstance(mask, np.ndarray):
         m = torch.from_numpy(mask.astype(np.float32) / (255.0 if mask.dtype == np.uint8 else 1.0))

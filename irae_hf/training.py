@@ -34,7 +34,7 @@ __all__ = [
     "find_checkpoint",
     "save_checkpoint",
     "saved_args",
-    "drop_legacy_scheduler_state",
+    "upgrade_checkpoint",
     "validate",
     "pick_weights",
 ]
@@ -164,12 +164,22 @@ def saved_args(checkpoint: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def drop_legacy_scheduler_state(checkpoint: Path) -> None:
-    """Checkpoints from before the lr became a function of the step hold a MultiStepLR state as accelerate's
-    custom_checkpoint_0.pkl, which load_state refuses without a registered object: set it aside (unused)."""
+def upgrade_checkpoint(checkpoint: Path) -> None:
+    """Make a checkpoint of an older irae-hf loadable by ``load_state``: set aside the MultiStepLR state it may hold
+    as accelerate's custom_checkpoint_0.pkl (the lr is now a function of the step), and drop actnorm's unused
+    "initialized" flags from its weights (rewritten atomically)."""
+    from safetensors.torch import load_file, save_file
+
     legacy = checkpoint / "custom_checkpoint_0.pkl"
     if legacy.exists():
         legacy.rename(checkpoint / "lr_scheduler_legacy.pkl")
+    weights = checkpoint / "model.safetensors"
+    if weights.is_file():
+        state = load_file(str(weights))
+        if any(k.endswith(".initialized") for k in state):
+            tmp = weights.with_suffix(".tmp")
+            save_file({k: v for k, v in state.items() if not k.endswith(".initialized")}, str(tmp))
+            os.replace(tmp, weights)
 
 
 @torch.no_grad()

@@ -290,8 +290,9 @@ def test_untrusted_config_values_are_refused_before_building(tmp_path, change, c
     with pytest.raises(WeightsError):
         load_model(tmp_path / "m")
     assert time.perf_counter() - t0 < 5  # nothing huge was built first
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "x.png")
     rc = main(
-        ["restore", "--model", str(tmp_path / "m"), "--sigma", "25", str(tmp_path / "m"), "-o", str(tmp_path / "o")]
+        ["restore", "--model", str(tmp_path / "m"), "--sigma", "25", str(tmp_path / "x.png"), "-o", str(tmp_path / "o")]
     )
     assert rc == 2 and "cannot load model" in capsys.readouterr().err
 
