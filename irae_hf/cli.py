@@ -154,6 +154,44 @@ def check_outputs(files: list[tuple[Path, Path]], targets: list[Path], overwrite
     return None
 
 
+#: the image modes each output format stores as they are (others are converted, with a note)
+KEEPS = {
+    "png": {"1", "L", "LA", "RGB", "RGBA", "I;16"},
+    "tiff": {"1", "L", "LA", "RGB", "RGBA", "I;16", "I", "F"},
+    "webp": {"RGB", "RGBA"},
+    "jpg": {"L", "RGB"},
+}
+
+
+def fit_format(image: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
+    """``image`` in a mode ``fmt`` can store, and a note when bit depth, range or alpha had to change."""
+    if image.mode in KEEPS[fmt]:
+        return image, None
+    import numpy as np
+
+    if image.mode in ("I", "F", "I;16", "I;16B", "I;16L", "I;16N"):
+        arr = np.asarray(image, dtype=np.float64)
+        peak = float(arr.max()) if arr.size else 0.0
+        top = 1.0 if image.mode == "F" and peak <= 1 else 255.0 if image.mode == "F" and peak <= 255 else 65535.0
+        if image.mode == "I" and peak > 65535:
+            top = float(2**31 - 1)
+        if fmt == "png" and top == 65535.0:
+            return Image.fromarray(np.round(arr).clip(0, 65535).astype(np.uint16)), None  # 16 bits, exact
+        grey = Image.fromarray(np.round(arr / top * 255).clip(0, 255).astype(np.uint8), mode="L")
+        grey = grey if fmt != "webp" else grey.convert("RGB")
+        return (
+            grey,
+            f"{image.mode} ({'float' if image.mode == 'F' else 'integer'} grey) saved as 8 bits in .{fmt}; use --format tiff to keep it",
+        )
+    if fmt == "jpg":
+        target = "L" if image.mode in ("L", "LA") else "RGB"
+    else:
+        target = "RGBA" if "A" in image.mode else "RGB"
+    converted = image.convert(target)
+    lost = "alpha dropped" if "A" in image.mode and "A" not in target else f"{image.mode} stored as {target}"
+    return converted, f"{lost} in .{fmt} (use --format png or tiff to keep it)"
+
+
 def run_restore(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
@@ -198,11 +236,10 @@ def run_restore(args: argparse.Namespace) -> int:
                     tile=args.tile,
                     ensemble=args.ensemble,
                 )
-            for note in caught:
-                tqdm.write(f"note: {path}: {note.message}", file=sys.stderr)
+            result, changed = fit_format(result, args.format)
+            for note in [n.message for n in caught] + ([changed] if changed else []):
+                tqdm.write(f"note: {path}: {note}", file=sys.stderr)
             target.parent.mkdir(parents=True, exist_ok=True)
-            if args.format == "jpg" and result.mode not in ("RGB", "L"):
-                result = result.convert("RGB")
             result.save(target)
         except Exception as e:  # noqa: BLE001 - reported per file, counted in the exit code
             failed += 1

@@ -47,6 +47,7 @@ class _Meta:
     ndim: int = 3
     device: Any = None
     info: dict | None = None
+    top: float = 1.0  # the value that maps to 1.0 for float ("F") and 32-bit ("I") images: their range is kept
 
 
 def upright(img: Image.Image, name: Any = "image", copy: bool = False) -> Image.Image:
@@ -69,20 +70,27 @@ def load_image(path: Any, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
     decompression bomb) costs nothing. Any failure of the decoders (they raise far more than OSError on
     broken files) is one ``ValueError`` naming the file.
     """
+    strict = max_pixels is not None and max_pixels <= (Image.MAX_IMAGE_PIXELS or 0)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)  # our limit, not Pillow's warning
+        with warnings.catch_warnings():  # under our limit Pillow's bomb warning is an error; above it, ours decides
+            warnings.simplefilter("error" if strict else "ignore", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 width, height = img.size
                 if max_pixels is not None and width * height > max_pixels:
                     raise ValueError(
                         f"{width}×{height} is {width * height / 1e6:.1f} megapixels, over the limit of "
-                        f"{max_pixels / 1e6:g} (raise it with --max-pixels if the file is trusted)"
+                        f"{max_pixels / 1e6:g} megapixels (raise it with --max-pixels only for a trusted file)"
                     )
                 frames = getattr(img, "n_frames", 1)
                 img.seek(0)
                 img.load()
                 out = upright(img, path, copy=True)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        limit = max_pixels if strict else Image.MAX_IMAGE_PIXELS * 2
+        raise ValueError(
+            f"cannot read image {path}: it declares more pixels than the limit of {limit / 1e6:g} megapixels "
+            f"({e}); raise the limit (--max-pixels) only for a trusted file"
+        ) from None
     except Exception as e:  # noqa: BLE001 - decoders raise IndexError, KeyError, struct.error, SyntaxError, ...
         if isinstance(e, MemoryError):
             raise ValueError(f"cannot read image {path}: out of memory decoding it") from None
@@ -112,17 +120,26 @@ def _pil_to_array(img: Image.Image) -> tuple[np.ndarray, _Meta]:
         mode = "LA" if mode in ("LA", "La") else "RGBA"
     if mode in _PIL_GREY:
         arr = np.asarray(img)
+        top = 1.0
         if mode == "1":
             arr, mode = arr.astype(np.float32), "L"
         elif arr.dtype == np.uint8:
             arr = arr.astype(np.float32) / 255.0
-        elif mode == "F":
-            arr = arr.astype(np.float32) / 255.0  # Pillow's L -> F convention: 0–255 floats
-        else:  # 16-bit (I;16*) and 32-bit "I" images holding 16-bit data
-            arr = np.clip(arr.astype(np.float32), 0, 65535) / 65535.0
-        return np.repeat(arr[..., None], 3, axis=2), _Meta("pil", True, alpha, mode, info=info)
+        elif mode == "F":  # floats in [0, 1] stay there; Pillow's L -> F convention is 0–255; wider: their max
+            peak = float(np.nanmax(arr)) if arr.size else 1.0
+            top = 1.0 if peak <= 1.0 else 255.0 if peak <= 255.0 else peak
+        elif mode == "I":  # 32-bit integers: 16-bit data (0–65535) or the whole non-negative int32 range
+            top = 65535.0 if (arr.max() if arr.size else 0) <= 65535 else float(2**31 - 1)
+        else:  # 16-bit (I;16*)
+            top = 65535.0
+        if mode in ("F", "I") or mode.startswith("I;16"):  # scaled by their range, NaN refused
+            arr = arr.astype(np.float32) / top
+            _check_finite(arr)
+            arr = np.clip(arr, 0, 1)
+        return np.repeat(arr[..., None], 3, axis=2), _Meta("pil", True, alpha, mode, info=info, top=top)
     if mode != "RGB" and mode != "RGBA":
-        img, mode = img.convert("RGB"), "RGB"  # CMYK, YCbCr, LAB, HSV
+        img, mode = img.convert("RGB"), "RGB"  # CMYK, YCbCr, LAB, HSV: their ICC profile no longer applies
+        info.pop("icc_profile", None)
     arr = np.asarray(img, dtype=np.float32)
     arr /= 255.0  # in place: large images stay at one float copy
     return arr, _Meta("pil", False, alpha, mode, info=info)
@@ -204,9 +221,9 @@ def _array_to_pil(arr: np.ndarray, meta: _Meta) -> Image.Image:
     if mode.startswith("I;16"):  # every 16-bit variant comes back as native "I;16"
         out = Image.fromarray(np.round(arr[..., 0] * 65535).astype(np.uint16))
     elif mode == "I":
-        out = Image.fromarray(np.round(arr[..., 0] * 65535).astype(np.int32), mode="I")
+        out = Image.fromarray(np.round(arr[..., 0].astype(np.float64) * meta.top).astype(np.int32), mode="I")
     elif mode == "F":
-        out = Image.fromarray((arr[..., 0] * 255).astype(np.float32), mode="F")
+        out = Image.fromarray((arr[..., 0] * meta.top).astype(np.float32), mode="F")
     else:
         u8 = _quantize(arr, 255).astype(np.uint8)
         out = Image.fromarray(u8[..., 0], mode="L") if meta.grey else Image.fromarray(u8, mode="RGB")
@@ -217,12 +234,14 @@ def _array_to_pil(arr: np.ndarray, meta: _Meta) -> Image.Image:
 
 
 def mask_to_tensor(mask: Any, height: int, width: int) -> Tensor:
-    """1×1×H×W float mask (1 = missing) from a PIL image (white = missing), array or tensor."""
+    """1×1×H×W float mask (1 = missing) from a PIL image, array or tensor: **nonzero = missing** (white or any
+    non-black pixel, 1 or True, 255), so 0/1 and 0/255 masks mean the same. Save masks losslessly (PNG): a JPEG's
+    noise makes black pixels nonzero."""
     if isinstance(mask, Image.Image):
         mask = upright(mask, "mask")
-        m = torch.from_numpy(np.asarray(mask.convert("L"), dtype=np.float32) / 255.0)
+        m = torch.from_numpy(np.asarray(mask.convert("L"), dtype=np.float32))
     elif isinstance(mask, np.ndarray):
-        m = torch.from_numpy(mask.astype(np.float32) / (255.0 if mask.dtype == np.uint8 else 1.0))
+        m = torch.from_numpy(mask.astype(np.float32))
     elif isinstance(mask, Tensor):
         m = mask.detach().float().cpu()
     else:
@@ -231,7 +250,7 @@ def mask_to_tensor(mask: Any, height: int, width: int) -> Tensor:
     if m.ndim != 2 or tuple(m.shape) != (height, width):
         raise ValueError(f"mask of shape {tuple(m.shape)} does not match the image size {height}×{width} (H×W)")
     _check_finite(m)
-    return (m > 0.5).float()[None, None]
+    return (m != 0).float()[None, None]
 
 
 def to_tensor(image: Image.Image | np.ndarray) -> Tensor:

@@ -89,6 +89,8 @@ def restore(
     tile (self-ensemble: slightly better, 8× slower); the average is no longer the invertible map, so it
     cannot be combined with ``return_float`` (the exact inverse belongs to the plain map, the default).
     """
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
+        raise ValueError(f"overlap must be a non-negative number of pixels, got {overlap!r}")
     if ensemble and return_float:
         raise ValueError("ensemble=True is not invertible: the exact inverse needs the plain map (ensemble=False)")
     if isinstance(image, (list, tuple)):
@@ -116,6 +118,8 @@ def restore(
     with torch.inference_mode():
         fn = self_ensemble(model.forward) if ensemble else model.forward
         out = tiled(fn, canvas, cond, t, overlap, model.multiple, progress)
+    if not torch.isfinite(out).all():  # NaN or Inf weights would give a black or white image without a word
+        raise ValueError("the model produced NaN or Inf values: its weights are broken")
     result = FloatResult(out, cond, h, w, t, overlap, known)
     return result if return_float else from_batch(result.restored, meta)
 
