@@ -146,6 +146,12 @@ def parse_args(argv: list[str] | None = None, defaults: dict | None = None) -> a
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--num_workers", type=int, default=2, help="data loader workers per process")
     p.add_argument("--cache_images", action="store_true", help="keep decoded images in memory (small datasets)")
+    p.add_argument(
+        "--max_bad_images",
+        type=int,
+        default=10,
+        help="training images that cannot be decoded are skipped (and counted); past this many, training stops",
+    )
     p.add_argument("--report_to", default="tensorboard", help="accelerate tracker(s), or 'none'")
     p.add_argument("--eval_dir", default=None, help="evaluate the final model on these images for the model card")
     p.add_argument("--eval_levels", type=float, nargs="*", default=None, help="levels for the final evaluation")
@@ -196,6 +202,7 @@ def make_data(args: argparse.Namespace, accelerator: Accelerator, spec: Degradat
         accelerator.process_index,
         accelerator.num_processes,
         cache=args.cache_images,
+        max_bad=args.max_bad_images,
     )
     val_loader = None
     if args.validation_dir or args.validation_split:
@@ -206,6 +213,11 @@ def make_data(args: argparse.Namespace, accelerator: Accelerator, spec: Degradat
         )
         multiple = 2**args.levels if args.arch == "irae" else 1
         val_set = ValidationSet(val, image_column(val, args.image_column), spec, args.validation_crop, multiple)
+        for i in range(len(val_set)):  # now, not at the first validation hours later
+            try:
+                val_set[i]
+            except Exception as e:  # noqa: BLE001 - any decoder failure
+                raise ValueError(f"validation image #{i} cannot be used ({type(e).__name__}: {e})") from None
         val_loader = accelerator.prepare(torch.utils.data.DataLoader(val_set, batch_size=1))
     return stream, val_loader
 
@@ -256,17 +268,24 @@ def main(argv: list[str] | None = None) -> Path:
 
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
     model, optimizer = accelerator.prepare(model, optimizer)
-    if resume_from is not None:
-        if accelerator.is_local_main_process:
-            upgrade_checkpoint(resume_from)
-        accelerator.wait_for_everyone()
-        accelerator.load_state(str(resume_from))
-        accelerator.print(f"resumed from {resume_from} at step {step}")
     ema = EMA(accelerator.unwrap_model(model), args.ema_decay) if args.ema_decay > 0 else None
-    if ema is not None and resume_from is not None and (resume_from / EMA_FILE).is_file():
-        ema.load(resume_from / EMA_FILE)
-    elif ema is not None and resume_from is not None:
-        accelerator.print(f"{resume_from} holds no moving average: it starts from the resumed weights")
+    if resume_from is not None:
+        try:
+            if accelerator.is_local_main_process:
+                upgrade_checkpoint(resume_from)
+            accelerator.wait_for_everyone()
+            accelerator.load_state(str(resume_from))
+            if ema is not None and (resume_from / EMA_FILE).is_file():
+                ema.load(resume_from / EMA_FILE)
+        except Exception as e:  # noqa: BLE001 - safetensors, pickle and shape errors of a damaged checkpoint
+            raise RuntimeError(
+                f"checkpoint {resume_from} cannot be loaded ({type(e).__name__}: {e}); delete it to resume from "
+                "the one before, or pass --resume FOLDER"
+            ) from None
+        accelerator.print(f"resumed from {resume_from} at step {step}")
+        if ema is not None and not (resume_from / EMA_FILE).is_file():
+            ema = EMA(accelerator.unwrap_model(model), args.ema_decay)
+            accelerator.print(f"{resume_from} holds no moving average: it starts from the resumed weights")
     schedule = LRSchedule(args.learning_rate, args.max_steps, args.lr_milestones, args.lr_gamma, args.lr_warmup_steps)
     for group in optimizer.param_groups:  # the lr is a function of the step (and time): nothing to checkpoint
         group["lr"] = schedule(step)
@@ -325,6 +344,7 @@ def main(argv: list[str] | None = None) -> Path:
             "train/patches_per_s": patches / elapsed,
             # quality per CPU-hour: every process costs what the main one does (data workers not counted)
             "train/cpu_hours": cpu_total * accelerator.num_processes / 3600,
+            "train/bad_images": len(stream.bad),
         }
         bar.set_postfix(loss=f"{last['train/loss']:.4f}")
         if val_loader is not None and (step % args.validation_steps == 0 or end):

@@ -130,10 +130,13 @@ class PatchStream:
         rank: int = 0,
         world: int = 1,
         cache: bool = False,
+        max_bad: int = 10,
     ):
         self.dataset, self.column, self.crop, self.spec = dataset, column, crop, spec
         self.seed, self.rank, self.world = seed, rank, world
         self.cache: dict[int, Tensor] | None = {} if cache else None  # decoded images, for small datasets
+        self.bad: dict[int, str] = {}  # images that could not be decoded, and why
+        self.max_bad = max_bad
         self.streaming = not hasattr(dataset, "__len__")
         self._perm: tuple[int, np.ndarray] | None = None
         if not self.streaming and len(dataset) == 0:
@@ -152,12 +155,32 @@ class PatchStream:
         epoch = position // n
         if self._perm is None or self._perm[0] != epoch:
             self._perm = (epoch, np.random.default_rng([self.seed, epoch, 7]).permutation(n))
-        index = int(self._perm[1][position % n])
-        if self.cache is None:
-            return self._sample(self.dataset[index][self.column], position)
-        if index not in self.cache:
-            self.cache[index] = to_tensor(self.dataset[index][self.column])
-        return self._sample(self.cache[index], position)
+        for j in range(n):  # an image that cannot be decoded is skipped for the next one, the same way every run
+            image = self._image(int(self._perm[1][(position + j) % n]))
+            if image is not None:
+                return self._sample(image, position)
+        raise ValueError("no training image can be decoded")  # pragma: no cover - the limit stops it before
+
+    def _image(self, index: int) -> Tensor | None:
+        """Image ``index`` as a 3×H×W tensor (cached if asked), or None when it cannot be decoded: counted in
+        ``bad``, and past ``max_bad`` such images training stops with their list."""
+        if self.cache is not None and index in self.cache:
+            return self.cache[index]
+        if index in self.bad:
+            return None
+        try:
+            image = to_tensor(self.dataset[index][self.column])
+        except Exception as e:  # noqa: BLE001 - decoders raise many kinds; one bad photo must not end training
+            self.bad[index] = f"{type(e).__name__}: {e}"
+            if len(self.bad) > self.max_bad:
+                listed = "; ".join(f"#{i}: {why}" for i, why in sorted(self.bad.items()))
+                raise ValueError(
+                    f"{len(self.bad)} training images cannot be decoded, over --max_bad_images {self.max_bad}: {listed}"
+                ) from None
+            return None
+        if self.cache is not None:
+            self.cache[index] = image
+        return image
 
     def samples(self, start: int = 0) -> Iterator[dict[str, Tensor]]:
         """This process's samples, from its ``start``-th sample on."""
@@ -236,6 +259,10 @@ class ValidationSet(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict[str, Tensor]:
         img = to_tensor(self.dataset[index][self.column])
         h, w = img.shape[-2:]
+        side = -(-16 // self.multiple) * self.multiple  # SSIM's 11×11 window needs at least that much
+        if h < side or w < side:  # a tiny image: replicate-padded to a 16-pixel square
+            img = torch.nn.functional.pad(img[None], (0, max(0, side - w), 0, max(0, side - h)), mode="replicate")[0]
+            h, w = img.shape[-2:]
         ch, cw = min(self.crop, h - h % self.multiple), min(self.crop, w - w % self.multiple)
         top, left = (h - ch) // 2, (w - cw) // 2
         clean = img[:, top : top + ch, left : left + cw]

@@ -254,9 +254,10 @@ def mask_to_tensor(mask: Any, height: int, width: int) -> Tensor:
 
 
 def to_tensor(image: Image.Image | np.ndarray) -> Tensor:
-    """3×H×W float in [0, 1] from any PIL image (grey and alpha images converted to RGB) or H×W×3 uint8 array."""
-    arr = np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image, dtype=np.float32) / 255.0
-    return torch.from_numpy(arr).permute(2, 0, 1)
+    """3×H×W float in [0, 1] from any PIL image (any mode and bit depth, EXIF orientation applied, alpha dropped,
+    grey repeated) or an H×W×3 uint8 array."""
+    arr = _pil_to_array(image)[0] if isinstance(image, Image.Image) else np.asarray(image, np.float32) / 255.0
+    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
 
 
 def to_uint8(image: np.ndarray | Tensor) -> np.ndarray:

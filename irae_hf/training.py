@@ -121,22 +121,30 @@ def save_checkpoint(
     rename: never a half-written checkpoint; only the newest ``limit`` are kept."""
     root = output_dir / "checkpoints"
     final, tmp = root / f"checkpoint-{step}", root / f".tmp-checkpoint-{step}"
-    if accelerator.is_main_process:
-        shutil.rmtree(tmp, ignore_errors=True)
-    accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        if ema is not None:
-            ema.save(tmp / EMA_FILE)
-        if run_args is not None:
-            (tmp / ARGS_FILE).write_text(json.dumps(run_args, indent=1))
-        (tmp / STATE_FILE).write_text(json.dumps({"step": step, **state}, indent=1))
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-        done = sorted((d for d in root.glob("checkpoint-*")), key=lambda d: int(d.name.split("-")[1]))
-        for old in done[: max(0, len(done) - limit)]:
-            shutil.rmtree(old, ignore_errors=True)
+    try:
+        if accelerator.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(tmp))
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            if ema is not None:
+                ema.save(tmp / EMA_FILE)
+            if run_args is not None:
+                (tmp / ARGS_FILE).write_text(json.dumps(run_args, indent=1))
+            (tmp / STATE_FILE).write_text(json.dumps({"step": step, **state}, indent=1))
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+            done = sorted((d for d in root.glob("checkpoint-*")), key=lambda d: int(d.name.split("-")[1]))
+            for old in done[: max(0, len(done) - limit)]:
+                shutil.rmtree(old, ignore_errors=True)
+    except (OSError, RuntimeError) as e:  # a full disk: OSError, or torch's "unexpected pos" RuntimeError
+        if accelerator.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise RuntimeError(
+            f"cannot write checkpoint {final} ({e}): free disk space (or lower --checkpoints_total_limit), then "
+            "--resume latest continues from the last complete checkpoint"
+        ) from None
     accelerator.wait_for_everyone()
 
 

@@ -8,9 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from huggingface_hub import HfApi
+from PIL import Image
 from safetensors.torch import load_file, save_file
 
 import train_accelerate
@@ -434,3 +436,56 @@ def test_bf16_channels_last_training_with_ema_ships_plain_fp32_weights(images, t
     with pytest.raises(FileNotFoundError, match="moving average"):
         args = data_args(images, tmp_path / "x") + TINY + ["--export_weights", "ema"]
         train_accelerate.main(args + ["--export_from", str(none / "checkpoints" / "checkpoint-1")])
+
+
+def test_real_world_data_faults_are_survived_or_named(images, tmp_path, monkeypatch, capsys):
+    """A corrupt training image is skipped (counted; past --max_bad_images training stops with the list); a 3×3
+    validation image is padded; a corrupt validation image stops the run at start-up; a full disk and a corrupt
+    checkpoint name the file and what to do."""
+    import shutil
+
+    data, val = tmp_path / "data", tmp_path / "val"
+    shutil.copytree(images / "train", data)
+    (data / "broken.png").write_bytes((data / "0.png").read_bytes()[:60])  # a truncated PNG among good ones
+    val.mkdir()
+    shutil.copy(images / "val" / "0.png", val / "0.png")
+    Image.new("RGB", (3, 3), (200, 10, 10)).save(val / "tiny.png")
+    common = ["--dataset", str(data), "--validation_dir", str(val), *TINY, "--validation_steps", "4"]
+    out = tmp_path / "run"
+    train_accelerate.main([*common, "--output_dir", str(out), "--max_steps", "8", "--cache_images"])
+    state = json.loads((out / "checkpoints" / "checkpoint-8" / "trainer_state.json").read_text())
+    assert state["metrics"]["train/bad_images"] == 1 and state["history"][-1]["step"] == 8
+    with pytest.raises(ValueError, match="cannot be decoded, over --max_bad_images 0"):
+        train_accelerate.main(
+            [*common, "--output_dir", str(tmp_path / "strict"), "--max_steps", "8", "--max_bad_images", "0"]
+        )
+
+    (val / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    with pytest.raises(ValueError, match=r"validation image #\d cannot be used \(UnidentifiedImageError"):
+        train_accelerate.main([*common, "--output_dir", str(tmp_path / "v"), "--max_steps", "2"])
+    (val / "bad.png").unlink()
+
+    from accelerate import Accelerator
+
+    def full_disk(self, output_dir=None, **kw):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(Accelerator, "save_state", full_disk)
+        with pytest.raises(RuntimeError, match="cannot write checkpoint .*No space left.*free disk space"):
+            train_accelerate.main(
+                [*common, "--output_dir", str(tmp_path / "full"), "--max_steps", "2", "--checkpointing_steps", "1"]
+            )
+    assert not list((tmp_path / "full" / "checkpoints").glob(".tmp-*"))
+
+    (out / "checkpoints" / "checkpoint-8" / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(RuntimeError, match="checkpoint-8 cannot be loaded.*delete it"):
+        train_accelerate.main([*common, "--output_dir", str(out), "--max_steps", "10", "--resume", "latest"])
+
+
+def test_to_tensor_keeps_16_bit_grey_in_range():
+    from irae_hf.images import to_tensor
+
+    grey = np.full((8, 8), 30000, np.uint16)
+    t = to_tensor(Image.fromarray(grey))
+    assert t.shape == (3, 8, 8) and abs(t.mean().item() - 30000 / 65535) < 1e-4
