@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ ENV_VARS = {task: f"IRAE_{task.upper()}_MODEL" for task in TASK_NAMES}
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.png"))
 OUT_DIR = Path(tempfile.gettempdir()) / "irae-app"
 MAX_PIXELS = 40_000_000  # larger uploads are refused (tiling keeps memory bounded up to here)
+RECOVER_MAX_PIXELS = 1_000_000  # the float64 exact inverse of larger results would hold the worker for minutes
+KEEP_DOWNLOADS_S = 3600
 
 
 @dataclass
@@ -92,6 +95,10 @@ def _save_png(image: np.ndarray, task: str) -> str:
     from PIL import Image
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in OUT_DIR.glob("irae-*.png"):  # downloads live an hour, then go: the folder does not pile up
+        if now - old.stat().st_mtime > KEEP_DOWNLOADS_S:
+            old.unlink(missing_ok=True)
     path = OUT_DIR / f"irae-{task}-{uuid.uuid4().hex[:12]}.png"
     Image.fromarray(image).save(path)
     return str(path)
@@ -193,6 +200,11 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
             raise gr.Error("Restore an image first.")
         model = models[session.task].model
         x, level = session.result
+        if x.shape[-2] * x.shape[-1] > RECOVER_MAX_PIXELS:
+            raise gr.Error(
+                f"The exact inverse runs in float64 and is slow: it is offered up to {RECOVER_MAX_PIXELS / 1e6:g} "
+                f"megapixels here ({x.shape[-1]}×{x.shape[-2]} is larger); use recover_input in Python for big images."
+            )
         exact = restore(model, x[None], **level, return_float=True)  # float64: the inverse is exact
         recovered = recover_input(model, exact)[0]
         diff = (recovered.float().cpu() - session.model_input).abs().max().item() * 255
@@ -286,7 +298,7 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
         j_add_btn.click(compress, [j_in, j_q, session], [j_in, session], api_name="compress")
         j_btn.click(h["jpeg"], [j_in, j_q, ensemble, session], [*j_outputs, session], api_name="jpeg")
         i_btn.click(h["inpaint"], [i_in, ensemble, session], [*i_outputs, session], api_name="inpaint")
-        r_btn.click(h["recover"], [session], [r_rec, r_orig, r_note], api_name="recover")
+        r_btn.click(h["recover"], [session], [r_rec, r_orig, r_note], api_name="recover")  # its own queue (per event)
     return demo
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import app
@@ -163,3 +164,22 @@ def test_browser_upload_click_and_screenshot(server, tmp_path):
         browser.close()
     print(f"click to result for 768x512: {seconds:.2f} s")
     assert shot.stat().st_size > 10_000
+
+
+def test_recover_is_bounded_and_downloads_are_cleaned_up(monkeypatch, tmp_path):
+    import os
+    import time
+
+    monkeypatch.setattr(app, "OUT_DIR", tmp_path)
+    old = tmp_path / "irae-denoise-old.png"
+    old.write_bytes(b"x")
+    os.utime(old, (time.time() - 2 * app.KEEP_DOWNLOADS_S,) * 2)
+    fresh = app._save_png(np.zeros((4, 4, 3), np.uint8), "denoise")
+    assert not old.exists() and Path(fresh).exists()
+
+    handlers = app.make_handlers(app.load_models({}))
+    session = app.Session()
+    monkeypatch.setattr(app, "RECOVER_MAX_PIXELS", 100)
+    session.result, session.task = (torch.zeros(3, 20, 20), {"sigma": 5.0}), "denoise"
+    with pytest.raises(app.gr.Error, match="offered up to"):
+        handlers["recover"](session)

@@ -95,6 +95,7 @@ def test_train_throughput_worker_measures_both_architectures():
     assert irae["patches_per_s"] > 0 and dncnn["step_s"] > 0
     fast = bench.worker("irae:8:2:2:16:2:bf16:cl", steps=1)  # the CPU speed settings: bf16 autocast, channels-last
     assert fast["parameters"] == irae["parameters"] and fast["patches_per_s"] > 0
+    assert bench.worker("irae:8:2:2:16:2:bf16", steps=1)["patches_per_s"] > 0  # the layout defaults to nchw
     with pytest.raises(ValueError, match="unknown precision"):
         bench.worker("irae:8:2:2:16:2:fp8", steps=1)
     for task in ("denoise", "jpeg", "inpaint"):  # the data pipeline alone

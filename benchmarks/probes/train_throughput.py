@@ -35,7 +35,8 @@ def worker(config: str, steps: int, device: str = "cpu") -> dict:
 
     from irae_hf.zoo import build
 
-    arch, width, depth, levels, crop, batch, precision, layout = (config.split(":") + ["fp32", "nchw"])[:8]
+    parts = config.split(":")
+    arch, width, depth, levels, crop, batch, precision, layout = parts + ["fp32", "nchw"][len(parts) - 6 :]
     if precision not in ("fp32", "bf16") or layout.split("+")[0] not in ("nchw", "cl"):
         raise ValueError(f"unknown precision or layout in {config!r}")
     sizes = {"width": int(width), "depth": int(depth)} | ({"levels": int(levels)} if arch == "irae" else {})
