@@ -16,6 +16,7 @@ import os
 import tempfile
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,8 +219,49 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------- page
+def upload_problem(path: str | None, name: str | None) -> str | None:
+    """What is wrong with an uploaded file, in words (None: an image under the pixel limit), before anything is
+    decoded: Gradio's own decoding would fail with a bare "Error" badge, or decode a decompression bomb."""
+    from PIL import Image, UnidentifiedImageError
+
+    name = name or "the file"
+    if path is None or not Path(path).is_file():
+        return None
+    if Path(path).stat().st_size == 0:
+        return f"{name} is empty (0 bytes)."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                width, height = im.size
+    except UnidentifiedImageError:
+        return f"{name} is not an image this app can read (PNG, JPEG, WebP, TIFF, BMP, GIF, ...)."
+    except Exception as e:  # noqa: BLE001 - Image.DecompressionBombError and broken headers
+        return f"{name} cannot be read as an image ({type(e).__name__})."
+    if width * height > MAX_PIXELS:
+        return f"{name} is {width}×{height}, over the limit of {MAX_PIXELS // 10**6} megapixels."
+    return None
+
+
+class ImageUpload(gr.Image):
+    """``gr.Image`` that checks uploads when they arrive and says what is wrong in words."""
+
+    is_template = True  # the front end is gr.Image's
+
+    def preprocess(self, payload):  # noqa: ANN001, ANN201 - Gradio's signature
+        problem = upload_problem(getattr(payload, "path", None), getattr(payload, "orig_name", None))
+        if problem:
+            raise gr.Error(problem)
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception as e:  # noqa: BLE001 - whatever the decoder raises, one sentence for the user
+            raise gr.Error(f"The upload cannot be read as an image ({type(e).__name__}).") from None
+
+
 def _image_input() -> gr.Image:
-    return gr.Image(type="numpy", image_mode="RGB", format="png", label="Image", sources=["upload", "clipboard"])
+    return ImageUpload(type="numpy", image_mode="RGB", format="png", label="Image", sources=["upload", "clipboard"])
 
 
 def _result_column() -> tuple[gr.ImageSlider, gr.Markdown, gr.File]:

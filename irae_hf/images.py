@@ -82,6 +82,7 @@ def load_image(path: Any, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
                         f"{max_pixels / 1e6:g} megapixels (raise it with --max-pixels only for a trusted file)"
                     )
                 frames = getattr(img, "n_frames", 1)
+                deep = img.mode in ("RGB", "RGBA") and any(";16" in str(t.args) for t in (img.tile or []))
                 img.seek(0)
                 img.load()
                 out = upright(img, path, copy=True)
@@ -97,6 +98,8 @@ def load_image(path: Any, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
         raise ValueError(f"cannot read image {path}: {type(e).__name__}: {e}") from None
     if frames > 1:
         warnings.warn(f"{path}: animated image with {frames} frames; restoring the first frame only", stacklevel=2)
+    if deep:  # Pillow decodes 16-bit colour to 8 bits: say so rather than hand back 8 bits without a word
+        warnings.warn(f"{path}: 16-bit colour image, read (and restored) as 8 bits per channel", stacklevel=2)
     return out
 
 

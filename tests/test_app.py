@@ -183,3 +183,17 @@ def test_recover_is_bounded_and_downloads_are_cleaned_up(monkeypatch, tmp_path):
     session.result, session.task = (torch.zeros(3, 20, 20), {"sigma": 5.0}), "denoise"
     with pytest.raises(app.gr.Error, match="offered up to"):
         handlers["recover"](session)
+
+
+@pytest.mark.parametrize(
+    "content,words", [(b"", "is empty"), (b"just some text", "not an image"), (None, "over the limit")]
+)
+def test_bad_uploads_are_said_in_words(client, tmp_path, content, words):
+    path = tmp_path / "upload.png"
+    if content is None:  # a decompression bomb: a tiny PNG declaring 12000×12000
+        from .test_untrusted import png_declaring
+
+        content = png_declaring(12000, 12000)
+    path.write_bytes(content)
+    with pytest.raises(Exception, match=words):
+        client.predict(gradio_client.handle_file(str(path)), 25, api_name="/denoise")

@@ -241,3 +241,18 @@ def test_broken_weights_and_impossible_arguments_are_refused(model_dir, tmp_path
     for overlap in (-100, -1, 2.5, True):
         with pytest.raises(ValueError, match="overlap"):
             restore(make_model("denoise", width=8, depth=2), image, sigma=5, tile=16, overlap=overlap)
+
+
+def test_16_bit_colour_is_read_as_8_bits_with_a_note(model_dir, tmp_path, capsys):
+    rows = np.random.default_rng(3).integers(0, 65536, (6, 8, 3), dtype=np.uint16).astype(">u2")
+    raw = b"".join(b"\0" + row.tobytes() for row in rows)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 6, 16, 2, 0, 0, 0))
+    (tmp_path / "rgb16.png").write_bytes(png + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    with pytest.warns(UserWarning, match="16-bit colour image, read .* as 8 bits"):
+        assert load_image(tmp_path / "rgb16.png").size == (8, 6)
+    assert restore_cli(model_dir, tmp_path / "rgb16.png", "-o", tmp_path / "out") == 0
+    assert "16-bit colour image" in capsys.readouterr().err

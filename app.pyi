@@ -1,0 +1,388 @@
+"""Gradio demo: denoising, JPEG cleanup and inpainting with IRAE — and the exact inverse ("nothing is lost").
+
+    python app.py [--denoise-model PATH_OR_HUB_ID] [--jpeg-model ...] [--inpaint-model ...]
+                  [--device cpu] [--host 127.0.0.1] [--port 7860] [--share]
+
+Weights default to the folders shipped in ``pretrained/`` (also settable with IRAE_DENOISE_MODEL,
+IRAE_JPEG_MODEL, IRAE_INPAINT_MODEL) and load with ``IRAE.from_pretrained``, so ``HF_HUB_OFFLINE=1``
+works. Named API endpoints for ``gradio_client``: /denoise, /jpeg, /inpaint, /recover (plus /add_noise
+and /compress to degrade a clean image first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import torch
+
+from irae_hf.base import RestorationModel
+from irae_hf.degradations import apply_mask, degrade
+from irae_hf.images import to_tensor, to_uint8
+from irae_hf.metrics import psnr
+from irae_hf.restore import recover_input, restore
+from irae_hf.tasks import TASK_NAMES
+from irae_hf.zoo import build, load_model
+
+ROOT = Path(__file__).resolve().parent
+ENV_VARS = {task: f"IRAE_{task.upper()}_MODEL" for task in TASK_NAMES}
+EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.png"))
+OUT_DIR = Path(tempfile.gettempdir()) / "irae-app"
+MAX_PIXELS = 40_000_000  # larger uploads are refused (tiling keeps memory bounded up to here)
+RECOVER_MAX_PIXELS = 1_000_000  # the float64 exact inverse of larger results would hold the worker for minutes
+KEEP_DOWNLOADS_S = 3600
+
+
+@dataclass
+class Loaded:
+    """A task's model and where it came from (shown on the page)."""
+
+    model: RestorationModel
+    source: str
+    trained: bool = True
+
+
+@dataclass
+class Session:
+    """Per-browser-session memory: the clean image behind a degradation, and the last exact result."""
+
+    clean: dict[str, np.ndarray] = field(default_factory=dict)
+    degraded: dict[str, np.ndarray] = field(default_factory=dict)
+    result: tuple[torch.Tensor, dict] | None = None  # the last (input, level), for /recover
+    model_input: torch.Tensor | None = None
+    task: str | None = None
+
+
+def load_models(sources: dict[str, str | None], device: str = "cpu") -> dict[str, Loaded]:
+    """One model per task: the given path/Hub id, else $IRAE_<TASK>_MODEL, else ``pretrained/<task>``.
+
+    A missing default folder gives an untrained (identity) model, clearly labelled, so the app still starts.
+    """
+    models = {}
+    for task in TASK_NAMES:
+        src = sources.get(task) or os.environ.get(ENV_VARS[task])
+        if src is None and not (ROOT / "pretrained" / task / "model.safetensors").exists():
+            models[task] = Loaded(
+                build("irae", task=task).to(device).eval(), f"UNTRAINED: no weights in pretrained/{task}", False
+            )
+            continue
+        model = load_model(src or ROOT / "pretrained" / task).to(device).eval()
+        if model.task != task:
+            raise ValueError(f"{src} is a {model.task!r} model, not a {task!r} model")
+        models[task] = Loaded(model, src or f"pretrained/{task} (shipped)")
+    return models
+
+
+# ------------------------------------------------------------------------------------------- handlers
+def _check(image: np.ndarray | None) -> np.ndarray:
+    if image is None:
+        raise gr.Error("Upload an image first.")
+    if image.shape[0] * image.shape[1] > MAX_PIXELS:
+        raise gr.Error(f"Image too large ({image.shape[1]}×{image.shape[0]}); the limit is {MAX_PIXELS // 10**6} MP.")
+    return image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+
+
+def _save_png(image: np.ndarray, task: str) -> str:
+    """Full-resolution PNG for download, under a generated name (user file names never touch the disk)."""
+    from PIL import Image
+
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in OUT_DIR.glob("irae-*.png"):  # downloads live an hour, then go: the folder does not pile up
+        if now - old.stat().st_mtime > KEEP_DOWNLOADS_S:
+            old.unlink(missing_ok=True)
+    path = OUT_DIR / f"irae-{task}-{uuid.uuid4().hex[:12]}.png"
+    Image.fromarray(image).save(path)
+    return str(path)
+
+
+def add_noise(image: np.ndarray, sigma: float, session: Session) -> tuple[np.ndarray, Session]:
+    """Degrade a clean image with σ noise (clipped to 8 bits, as a saved file would be)."""
+    clean = _check(image)
+    noisy = to_uint8(degrade(to_tensor(clean), "denoise", float(sigma), seed=0)[0])  # clipped to 8 bits
+    session.clean["denoise"], session.degraded["denoise"] = clean, noisy
+    return noisy, session
+
+
+def compress(image: np.ndarray, quality: float, session: Session) -> tuple[np.ndarray, Session]:
+    """Degrade a clean image by JPEG compression at ``quality``."""
+    clean = _check(image)
+    out = to_uint8(degrade(to_tensor(clean), "jpeg", int(quality))[0])
+    session.clean["jpeg"], session.degraded["jpeg"] = clean, out
+    return out, session
+
+
+def _psnr_note(task: str, image: np.ndarray, restored: np.ndarray, session: Session, mask=None) -> str:
+    clean = session.clean.get(task)
+    if clean is None or not np.array_equal(session.degraded.get(task), image):
+        return "PSNR: degrade a clean image with the button above to measure it."
+    before, after = psnr(image, clean, mask=mask), psnr(restored, clean, mask=mask)
+    where = " in the filled region" if mask is not None else ""
+    return f"PSNR{where} against the clean image: **{before:.2f} dB → {after:.2f} dB** ({after - before:+.2f} dB)"
+
+
+def _run(
+    models: dict[str, Loaded],
+    task: str,
+    image: np.ndarray,
+    level: dict,
+    session: Session,
+    progress,
+    ensemble: bool = False,
+) -> np.ndarray:
+    """Restore ``image`` (H×W×3 uint8) keeping what /recover needs to rerun the plain map exactly."""
+    model = models[task].model
+    x = to_tensor(image)
+    restored = restore(
+        model,
+        x[None],
+        **level,
+        ensemble=bool(ensemble),
+        progress=lambda done, total: progress(done / total, desc=f"{task}: tile {done}/{total}"),
+    )
+    session.result, session.task = (x, level), task  # /recover reruns it exactly (float64) on demand
+    session.model_input = apply_mask(x, level["mask"]) if task == "inpaint" else x  # what the model saw
+    return to_uint8(restored[0])
+
+
+def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
+    """The event functions, bound to the loaded models."""
+
+    def leveled(task: str, image: np.ndarray, level: dict, session: Session, progress, ensemble: bool) -> tuple:
+        image = _check(image)
+        restored = _run(models, task, image, level, session, progress, ensemble)
+        return (image, restored), _psnr_note(task, image, restored, session), _save_png(restored, task), session
+
+    def denoise(image, sigma, ensemble, session, progress=gr.Progress()):
+        return leveled("denoise", image, {"sigma": float(sigma)}, session, progress, ensemble)
+
+    def jpeg(image, quality, ensemble, session, progress=gr.Progress()):
+        return leveled("jpeg", image, {"quality": int(quality)}, session, progress, ensemble)
+
+    def inpaint(editor, ensemble, session, progress=gr.Progress()):
+        if editor is None or editor.get("background") is None:
+            raise gr.Error("Upload an image and paint the region to fill.")
+        background = _check(editor["background"])
+        mask = np.zeros(background.shape[:2], bool)
+        for layer in editor.get("layers") or []:
+            if layer is not None and layer.ndim == 3 and layer.shape[2] == 4 and layer.shape[:2] == mask.shape:
+                mask |= layer[..., 3] > 0
+        if not mask.any():
+            raise gr.Error("Paint over the region to fill with the brush first.")
+        restored = _run(
+            models,
+            "inpaint",
+            background,
+            {"mask": torch.from_numpy(mask.astype(np.float32))},
+            session,
+            progress,
+            ensemble,
+        )
+        holed = to_uint8(session.model_input)
+        before, after = psnr(holed, background, mask=mask), psnr(restored, background, mask=mask)
+        note = (
+            f"PSNR in the painted region against the original picture: **{before:.2f} dB (grey hole) → "
+            f"{after:.2f} dB** ({after - before:+.2f} dB); pixels outside it differ by at most "
+            f"{int(np.abs(restored[~mask].astype(int) - background[~mask]).max()) if (~mask).any() else 0}/255."
+        )
+        return (holed, restored), note, _save_png(restored, "inpaint"), session
+
+    def recover(session):
+        if session.result is None:
+            raise gr.Error("Restore an image first.")
+        model = models[session.task].model
+        x, level = session.result
+        if x.shape[-2] * x.shape[-1] > RECOVER_MAX_PIXELS:
+            raise gr.Error(
+                f"The exact inverse runs in float64 and is slow: it is offered up to {RECOVER_MAX_PIXELS / 1e6:g} "
+                f"megapixels here ({x.shape[-1]}×{x.shape[-2]} is larger); use recover_input in Python for big images."
+            )
+        exact = restore(model, x[None], **level, return_float=True)  # float64: the inverse is exact
+        recovered = recover_input(model, exact)[0]
+        diff = (recovered.float().cpu() - session.model_input).abs().max().item() * 255
+        text = (
+            f"Ran the exact inverse of the {session.task} model on its float output: the recovered input "
+            f"differs from the input the model saw by at most **{diff:.2e}** (in 0–255 pixel units)."
+        )
+        return to_uint8(recovered), to_uint8(session.model_input), text
+
+    return {"denoise": denoise, "jpeg": jpeg, "inpaint": inpaint, "recover": recover}
+
+
+# ------------------------------------------------------------------------------------------- page
+def upload_problem(path: str | None, name: str | None) -> str | None:
+    """What is wrong with an uploaded file, in words (None: an image under the pixel limit), before anything is
+    decoded: Gradio's own decoding would fail with a bare "Error" badge, or decode a decompression bomb."""
+    from PIL import Image, UnidentifiedImageError
+
+    name = name or "the file"
+    if path is None or not Path(path).is_file():
+        return None
+    if Path(path).stat().st_size == 0:
+        return f"{name} is empty (0 bytes)."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                width, height = im.size
+    except UnidentifiedImageError:
+        return f"{name} is not an image this app can read (PNG, JPEG, WebP, TIFF, BMP, GIF, ...)."
+    except Exception as e:  # noqa: BLE001 - Image.DecompressionBombError and broken headers
+        return f"{name} cannot be read as an image ({type(e).__name__})."
+    if width * height > MAX_PIXELS:
+        return f"{name} is {width}×{height}, over the limit of {MAX_PIXELS // 10**6} megapixels."
+    return None
+
+from gradio.events import Dependency
+
+class ImageUpload(gr.Image):
+    """``gr.Image`` that checks uploads when they arrive and says what is wrong in words."""
+
+    is_template = True  # the front end is gr.Image's
+
+    def preprocess(self, payload):  # noqa: ANN001, ANN201 - Gradio's signature
+        problem = upload_problem(getattr(payload, "path", None), getattr(payload, "orig_name", None))
+        if problem:
+            raise gr.Error(problem)
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception as e:  # noqa: BLE001 - whatever the decoder raises, one sentence for the user
+            raise gr.Error(f"The upload cannot be read as an image ({type(e).__name__}).") from None
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def _image_input() -> gr.Image:
+    return ImageUpload(type="numpy", image_mode="RGB", format="png", label="Image", sources=["upload", "clipboard"])
+
+
+def _result_column() -> tuple[gr.ImageSlider, gr.Markdown, gr.File]:
+    """Before/after slider (PNG, not Gradio's default webp), the PSNR note and the full-resolution download."""
+    with gr.Column():
+        return (
+            gr.ImageSlider(type="numpy", format="png", label="before / after", interactive=False),
+            gr.Markdown(),
+            gr.File(label="Full-resolution PNG"),
+        )
+
+
+def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
+    h = make_handlers(models)
+    weights = "\n".join(
+        f"- **{t}**: `{m.source}`" + ("" if m.trained else " ⚠️ untrained identity model") for t, m in models.items()
+    )
+    with gr.Blocks(title="IRAE — invertible image restoration") as demo:
+        gr.Markdown(
+            "# IRAE — Invertible Restoring Autoencoder\nRestoration by a bijection: the corrupted input "
+            "can be recovered exactly from the result ([paper](https://arxiv.org/abs/2009.03173)).\n\n"
+            f"Weights:\n{weights}"
+        )
+        session = gr.State(Session())
+        ensemble = gr.Checkbox(
+            False,
+            label="Self-ensemble: average over the 8 flips and rotations (a little better, 8× slower). The exact "
+            "inverse below belongs to the plain map, which it reruns.",
+        )
+        with gr.Tab("Denoise"):
+            with gr.Row():
+                with gr.Column():
+                    d_in = _image_input()
+                    d_add = gr.Slider(0, 75, 25, step=1, label="σ of the noise to add (to try a clean photo)")
+                    d_add_btn = gr.Button("Add noise")
+                    d_sigma = gr.Slider(0, 75, 25, step=1, label="σ: the noise level to remove")
+                    d_btn = gr.Button("Denoise", variant="primary")
+                d_outputs = _result_column()
+            gr.Examples(EXAMPLES, inputs=d_in)
+        with gr.Tab("JPEG"):
+            with gr.Row():
+                with gr.Column():
+                    j_in = _image_input()
+                    j_q = gr.Slider(
+                        1, 100, 10, step=1, label="JPEG quality (compress to try a clean photo; restore undoes it)"
+                    )
+                    j_add_btn = gr.Button("Compress")
+                    j_btn = gr.Button("Restore", variant="primary")
+                j_outputs = _result_column()
+            gr.Examples(EXAMPLES, inputs=j_in)
+        with gr.Tab("Inpaint"):
+            with gr.Row():
+                with gr.Column():
+                    i_in = gr.ImageEditor(
+                        type="numpy",
+                        image_mode="RGBA",
+                        format="png",
+                        label="Paint the region to fill",
+                        brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"),
+                        sources=["upload", "clipboard"],
+                        layers=False,
+                        transforms=(),
+                    )
+                    i_btn = gr.Button("Fill", variant="primary")
+                i_outputs = _result_column()
+            gr.Examples(EXAMPLES, inputs=i_in)
+        with gr.Accordion("Nothing lost: run the exact inverse on the last result", open=True):
+            r_btn = gr.Button("Recover the input from the result")
+            with gr.Row():
+                r_rec = gr.Image(type="numpy", format="png", label="recovered input", interactive=False)
+                r_orig = gr.Image(type="numpy", format="png", label="input the model saw", interactive=False)
+            r_note = gr.Markdown()
+
+        d_add_btn.click(add_noise, [d_in, d_add, session], [d_in, session], api_name="add_noise")
+        d_btn.click(h["denoise"], [d_in, d_sigma, ensemble, session], [*d_outputs, session], api_name="denoise")
+        j_add_btn.click(compress, [j_in, j_q, session], [j_in, session], api_name="compress")
+        j_btn.click(h["jpeg"], [j_in, j_q, ensemble, session], [*j_outputs, session], api_name="jpeg")
+        i_btn.click(h["inpaint"], [i_in, ensemble, session], [*i_outputs, session], api_name="inpaint")
+        r_btn.click(h["recover"], [session], [r_rec, r_orig, r_note], api_name="recover")  # its own queue (per event)
+    return demo
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="IRAE restoration demo")
+    for task in TASK_NAMES:
+        p.add_argument(
+            f"--{task}-model", dest=task, help=f"folder or Hub id (default ${ENV_VARS[task]} or pretrained/{task})"
+        )
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1 unless told otherwise)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true")
+    p.add_argument("--concurrency", type=int, default=1, help="restorations running at once")
+    p.add_argument("--queue-size", type=int, default=32, help="requests waiting at most")
+    p.add_argument("--max-file-size", default="50mb", help="largest upload")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None, **launch_kwargs: Any) -> gr.Blocks:
+    """Load the weights, build the page and serve it (``prevent_thread_lock=True`` returns at once)."""
+    args = parse_args(argv)
+    models = load_models({t: getattr(args, t) for t in TASK_NAMES}, args.device)
+    for task, m in models.items():
+        print(f"{task}: {m.source}" + ("" if m.trained else "  (untrained identity model)"))
+    demo = build_demo(models)
+    demo.queue(max_size=args.queue_size, default_concurrency_limit=args.concurrency)
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        max_file_size=args.max_file_size,
+        **launch_kwargs,
+    )
+    return demo
+
+
+if __name__ == "__main__":
+    main()
