@@ -279,7 +279,7 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
     weights = "\n".join(
         f"- **{t}**: `{m.source}`" + ("" if m.trained else " ⚠️ untrained identity model") for t, m in models.items()
     )
-    with gr.Blocks(title="IRAE — invertible image restoration") as demo:
+    with gr.Blocks(title="IRAE — invertible image restoration", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
             "# IRAE — Invertible Restoring Autoencoder\nRestoration by a bijection: the corrupted input "
             "can be recovered exactly from the result ([paper](https://arxiv.org/abs/2009.03173)).\n\n"
