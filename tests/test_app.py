@@ -183,6 +183,12 @@ def test_recover_is_bounded_and_downloads_are_cleaned_up(monkeypatch, tmp_path):
     session.result, session.task = (torch.zeros(3, 20, 20), {"sigma": 5.0}), "denoise"
     with pytest.raises(app.gr.Error, match="offered up to"):
         handlers["recover"](session)
+    monkeypatch.setattr(app, "RECOVER_MAX_PIXELS", 10_000)  # a time estimate up front, from the last inverse
+    session.result, session.model_input = (torch.rand(3, 16, 16), {"sigma": 5.0}), torch.rand(3, 16, 16)
+    said = []
+    for _ in range(2):
+        *_, text = handlers["recover"](session, progress=lambda fraction, desc="": said.append(desc))
+    assert "no estimate yet" in said[0] and "about" in said[2] and "float64" in text
 
 
 @pytest.mark.parametrize(
