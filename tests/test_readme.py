@@ -27,3 +27,12 @@ def test_command_line_examples_parse(tmp_path):
         args = line.split("#")[0].split()[1:]
         args = [a for a in args if a not in ("[--ensemble]",)]
         build_parser().parse_args(args)  # SystemExit on an unknown flag
+
+
+def test_shipped_cards_name_their_data_not_this_machines_paths():
+    import json
+
+    for task in ("denoise", "jpeg", "inpaint"):
+        folder = ROOT / "pretrained" / task
+        assert "../" not in (folder / "README.md").read_text()
+        assert "/" not in json.loads((folder / "evaluation.json").read_text())["data"]
