@@ -129,3 +129,14 @@ def test_cpu_budget_study_trains_every_recipe_for_the_same_budget(images, tmp_pa
     study.main()  # --by_time: the budget is each recipe's time limit (the lr milestones follow it)
     table = capsys.readouterr().out
     assert "failed" not in table and sum(line.startswith(("| small", "| lr")) for line in table.splitlines()) == 2
+
+
+def test_ensemble_table_gives_gain_and_time_ratio(tmp_path):
+    tables = load("figures/results_tables")
+    rows = [
+        {"setting": 25, "method": "IRAE", "images": 5, "seconds": 2.0, "psnr": 30.0},
+        {"setting": 25, "method": "IRAE ×8 ensemble", "images": 5, "seconds": 16.0, "psnr": 30.25},
+    ]
+    (tmp_path / "ensemble-denoise.json").write_text(json.dumps({"rows": rows}))
+    table = tables.ensemble_table("denoise", tmp_path)
+    assert "| 25 | 30.00 | 30.25 | +0.25 | 8.0 |" in table and tables.ensemble_table("jpeg", tmp_path) is None

@@ -42,13 +42,42 @@ def rows_for(task: str, names: list[str] | None = None, results: Path = RESULTS)
     return merged
 
 
+def ensemble_table(task: str, results: Path = RESULTS) -> str | None:
+    """The plain map against its 8-fold self-ensemble (``irae evaluate --ensemble``): PSNR gain and time ratio."""
+    path = results / f"ensemble-{task}.json"
+    if not path.is_file():
+        return None
+    rows = json.loads(path.read_text())["rows"]
+    key = "psnr_mask" if "psnr_mask" in rows[0] else "psnr"
+    plain = {r["setting"]: r for r in rows if "ensemble" not in r["method"]}
+    lines = [f"| {task} | plain PSNR (dB) | ×8 ensemble (dB) | gain (dB) | time ×plain |", "|---|---|---|---|---|"]
+    for r in rows:
+        if "ensemble" in r["method"]:
+            p = plain[r["setting"]]
+            lines.append(
+                f"| {r['setting']} | {p[key]:.2f} | {r[key]:.2f} | {r[key] - p[key]:+.2f} | "
+                f"{r['seconds'] / p['seconds']:.1f} |"
+            )
+    what = "in the mask" if key == "psnr_mask" else "whole image"
+    return f"{rows[0]['images']} CBSD68 images, PSNR {what}:\n\n" + "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", nargs="+", default=["denoise", "jpeg", "inpaint"])
     p.add_argument(
         "--compare", nargs="+", metavar="NAME", help="models evaluated into benchmarks/results/NAME-TASK.json"
     )
+    p.add_argument(
+        "--ensemble", action="store_true", help="the self-ensemble tables (benchmarks/results/ensemble-*.json)"
+    )
     args = p.parse_args()
+    if args.ensemble:
+        for task in args.tasks:
+            table = ensemble_table(task)
+            if table:
+                print(f"{table}\n")
+        return
     for task in args.tasks:
         rows = rows_for(task, args.compare)
         if rows:
