@@ -270,6 +270,24 @@ class ImageUpload(gr.Image):
             raise gr.Error(f"The upload cannot be read as an image ({type(e).__name__}).") from None
 
 
+class EditorUpload(gr.ImageEditor):
+    """``gr.ImageEditor`` whose uploaded background is checked like :class:`ImageUpload`'s."""
+
+    is_template = True
+
+    def preprocess(self, payload):  # noqa: ANN001, ANN201 - Gradio's signature
+        background = getattr(payload, "background", None)
+        problem = upload_problem(getattr(background, "path", None), getattr(background, "orig_name", None))
+        if problem:
+            raise gr.Error(problem)
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise gr.Error(f"The upload cannot be read as an image ({type(e).__name__}).") from None
+
+
 def _image_input() -> gr.Image:
     return ImageUpload(type="numpy", image_mode="RGB", format="png", label="Image", sources=["upload", "clipboard"])
 
@@ -325,7 +343,7 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
         with gr.Tab("Inpaint"):
             with gr.Row():
                 with gr.Column():
-                    i_in = gr.ImageEditor(
+                    i_in = EditorUpload(
                         type="numpy",
                         image_mode="RGBA",
                         format="png",

@@ -386,3 +386,26 @@ def main(argv: list[str] | None = None, **launch_kwargs: Any) -> gr.Blocks:
 
 if __name__ == "__main__":
     main()
+class EditorUpload(gr.ImageEditor):
+    """``gr.ImageEditor`` whose uploaded background is checked like :class:`ImageUpload`'s."""
+
+    is_template = True
+
+    def preprocess(self, payload):  # noqa: ANN001, ANN201 - Gradio's signature
+        background = getattr(payload, "background", None)
+        problem = upload_problem(getattr(background, "path", None), getattr(background, "orig_name", None))
+        if problem:
+            raise gr.Error(problem)
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise gr.Error(f"The upload cannot be read as an image ({type(e).__name__}).") from None
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+    

@@ -203,3 +203,10 @@ def test_bad_uploads_are_said_in_words(client, tmp_path, content, words):
     path.write_bytes(content)
     with pytest.raises(Exception, match=words):
         client.predict(gradio_client.handle_file(str(path)), 25, api_name="/denoise")
+
+
+def test_bad_inpainting_upload_is_said_in_words(client, tmp_path):
+    (tmp_path / "notes.png").write_bytes(b"not an image at all")
+    value = {"background": gradio_client.handle_file(str(tmp_path / "notes.png")), "layers": [], "composite": None}
+    with pytest.raises(Exception, match="not an image"):
+        client.predict(value, api_name="/inpaint")
