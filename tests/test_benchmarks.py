@@ -140,3 +140,15 @@ def test_ensemble_table_gives_gain_and_time_ratio(tmp_path):
     (tmp_path / "ensemble-denoise.json").write_text(json.dumps({"rows": rows}))
     table = tables.ensemble_table("denoise", tmp_path)
     assert "| 25 | 30.00 | 30.25 | +0.25 | 8.0 |" in table and tables.ensemble_table("jpeg", tmp_path) is None
+
+
+def test_estimation_study_reports_every_level(tmp_path, monkeypatch, capsys):
+    from skimage import data
+
+    Image.fromarray(data.chelsea()).save(tmp_path / "a.png")
+    study = load("studies/estimation")
+    monkeypatch.setattr("sys.argv", ["x", "--data", str(tmp_path), "--json", str(tmp_path / "e.json")])
+    study.main()
+    out = json.loads((tmp_path / "e.json").read_text())
+    assert set(out["sigma"]) == {str(s) for s in study.SIGMAS} and out["jpeg"]["10"]["tables"]["worst"] == 0
+    assert "| 25 |" in capsys.readouterr().out

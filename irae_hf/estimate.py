@@ -1,0 +1,98 @@
+"""Blind degradation levels: the noise σ of an image, and the JPEG quality of a file or of its decoded pixels.
+
+Users do not know the σ of their photo's noise or the quality its JPEG was saved at; these estimates let
+restoration decide for them. Images are H×W×3 uint8 arrays or PIL images; σ is in 0–255 units.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["estimate_sigma", "jpeg_quality_from_tables", "jpeg_quality_from_pixels", "NO_COMPRESSION"]
+
+#: what the pixel estimate returns for an image that shows no sign of JPEG compression
+NO_COMPRESSION = None
+#: a quality's re-encoding error must be under this fraction of its neighbours' to count as the original one
+DIP = 0.5
+
+
+def _rgb(image: Image.Image | np.ndarray) -> np.ndarray:
+    return np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image, dtype=np.uint8)
+
+
+def estimate_sigma(image: Image.Image | np.ndarray) -> float:
+    """σ of additive white Gaussian noise, 0–255 units: the robust wavelet (MAD of the finest diagonal
+    sub-band) estimate of Donoho and Johnstone, per channel, averaged (scikit-image's ``estimate_sigma``)."""
+    from skimage.restoration import estimate_sigma as wavelet_mad
+
+    arr = _rgb(image).astype(np.float64) / 255.0
+    return float(wavelet_mad(arr, channel_axis=-1, average_sigmas=True)) * 255.0
+
+
+@lru_cache(maxsize=1)
+def _ijg_tables() -> np.ndarray:
+    """Pillow's (IJG) luminance and chrominance tables at qualities 1–100, as Pillow reports them: 100×2×64."""
+    tiny = Image.new("RGB", (16, 16))
+    tables = []
+    for q in range(1, 101):
+        buf = io.BytesIO()
+        tiny.save(buf, format="JPEG", quality=q)
+        found = Image.open(buf).quantization
+        tables.append([list(found[0]), list(found.get(1, found[0]))])
+    return np.asarray(tables, dtype=np.float64)
+
+
+def jpeg_quality_from_tables(image: Image.Image) -> int | None:
+    """The JPEG quality of an opened JPEG file, read from its quantization tables: exact for IJG-scaled tables
+    (Pillow, libjpeg, most software), the nearest IJG quality (in log-table distance) for other encoders'
+    tables. None when ``image`` is not a JPEG file (no tables)."""
+    found = getattr(image, "quantization", None)
+    if not found:
+        return None
+    luma = np.asarray(list(found[0]), dtype=np.float64)
+    chroma = np.asarray(list(found.get(1, found[0])), dtype=np.float64)
+    if luma.size != 64 or chroma.size != 64:
+        return None
+    reference = np.log(_ijg_tables())
+    distance = np.abs(reference[:, 0] - np.log(luma)).sum(1) + np.abs(reference[:, 1] - np.log(chroma)).sum(1)
+    return int(np.argmin(distance)) + 1
+
+
+def _recompression_error(rgb: np.ndarray, quality: int) -> float:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    again = np.asarray(Image.open(buf).convert("RGB"), dtype=np.float64)
+    return float(np.mean((again - rgb) ** 2))
+
+
+def jpeg_quality_from_pixels(image: Image.Image | np.ndarray, crop: int = 256) -> int | None:
+    """The JPEG quality decoded pixels were once saved at, or ``NO_COMPRESSION`` (None).
+
+    JPEG is nearly idempotent: re-encoding a decoded JPEG at its own quality changes almost nothing, at other
+    qualities much more, so the re-encoding error over qualities dips at the original one ("JPEG ghosts"). The
+    search runs on a 16-aligned centre crop (coarse steps of 5, then ±4); no quality whose error is under ``DIP``
+    times both neighbours' means the pixels show no sign of compression (or were saved at quality ≥ 98).
+    """
+    rgb = _rgb(image)
+    h, w = rgb.shape[:2]
+    ch, cw = min(crop, h - h % 16), min(crop, w - w % 16)
+    if ch < 16 or cw < 16:
+        return NO_COMPRESSION
+    top, left = ((h - ch) // 2) // 16 * 16, ((w - cw) // 2) // 16 * 16  # keep the 16×16 MCU grid (4:2:0)
+    rgb = np.ascontiguousarray(rgb[top : top + ch, left : left + cw])
+    errors = {q: _recompression_error(rgb, q) for q in range(5, 101, 5)}
+
+    def dip(q: int) -> float:  # the error at q against its coarse neighbours': a ghost is far below both
+        around = [errors[n] for n in (q - 5, q + 5) if n in errors]
+        return errors[q] / (min(around) + 1e-9)
+
+    coarse = min(range(5, 100, 5), key=dip)
+    if dip(coarse) > DIP:
+        return NO_COMPRESSION
+    for q in range(max(1, coarse - 4), min(99, coarse + 4) + 1):
+        errors.setdefault(q, _recompression_error(rgb, q))
+    return min(range(max(1, coarse - 4), min(99, coarse + 4) + 1), key=errors.get)

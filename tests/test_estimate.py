@@ -1,0 +1,56 @@
+"""irae_hf.estimate: σ and JPEG quality estimated blind, on images the tests make (scikit-image's bundled photos)."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from irae_hf.degradations import add_gaussian_noise
+from irae_hf.estimate import NO_COMPRESSION, estimate_sigma, jpeg_quality_from_pixels, jpeg_quality_from_tables
+from irae_hf.images import to_tensor, to_uint8
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return data.chelsea()  # 451×300 RGB, never JPEG-compressed by us
+
+
+def jpeg_file(rgb: np.ndarray, quality: int, **kw) -> Image.Image:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality, **kw)
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
+@pytest.mark.parametrize("sigma", [5, 15, 25, 50])
+def test_a_known_sigma_is_estimated_within_tolerance(photo, sigma):
+    noisy = to_uint8(add_gaussian_noise(to_tensor(photo), sigma, seed=1))  # clipped to 8 bits, as saved files are
+    assert abs(estimate_sigma(noisy) - sigma) < max(2.5, 0.12 * sigma)
+
+
+def test_a_clean_photo_has_sigma_near_zero_and_no_compression(photo):
+    assert estimate_sigma(photo) < 2.5
+    assert jpeg_quality_from_pixels(photo) is NO_COMPRESSION
+    assert jpeg_quality_from_tables(Image.fromarray(photo)) is None  # a PNG-like image has no tables
+
+
+@pytest.mark.parametrize("quality", [5, 10, 20, 37, 50, 75, 90, 100])
+def test_a_jpeg_reads_back_its_quality_from_its_tables(photo, quality):
+    assert jpeg_quality_from_tables(jpeg_file(photo, quality)) == quality
+
+
+def test_other_encoders_tables_map_to_the_nearest_ijg_quality(photo):
+    strong = jpeg_file(photo, 30)
+    tables = {k: [min(255, round(v * 1.1)) for v in t] for k, t in strong.quantization.items()}  # a foreign scaling
+    buf = io.BytesIO()
+    Image.fromarray(photo).save(buf, format="JPEG", qtables=[tables[0], tables[1]])
+    estimated = jpeg_quality_from_tables(Image.open(buf))
+    assert 20 <= estimated <= 30
+
+
+@pytest.mark.parametrize("quality", [10, 25, 40, 50])
+def test_the_quality_of_decoded_pixels_is_found_within_5(photo, quality):
+    pixels = np.asarray(jpeg_file(photo, quality).convert("RGB"))
+    found = jpeg_quality_from_pixels(pixels)
+    assert found is not None and abs(found - quality) <= 5
