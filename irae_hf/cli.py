@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -43,6 +43,20 @@ def device_arg(text: str) -> str:
     return text
 
 
+def level_arg(kind: type) -> Callable[[str], float | int | str]:
+    """argparse type: "auto", or a number of ``kind``."""
+
+    def parse(text: str) -> float | int | str:
+        if text == "auto":
+            return text
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a number or auto") from None
+
+    return parse
+
+
 def tile_arg(text: str) -> int | str:
     """'auto', or a tile size in pixels (0: never tile)."""
     if text == "auto":
@@ -63,8 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("inputs", nargs="+", help="image files and/or folders (searched recursively)")
     r.add_argument("--model", required=True, help="a save_pretrained folder or a Hub model id")
     r.add_argument("--task", choices=TASK_NAMES, help="checked against the model's task")
-    r.add_argument("--sigma", type=float, help="denoise: noise level to remove, 0–255")
-    r.add_argument("--quality", type=int, help="jpeg: the JPEG quality to undo, 1–100")
+    r.add_argument(
+        "--sigma", type=level_arg(float), default="auto", help="denoise: noise σ to remove, 0–255, or auto (estimated)"
+    )
+    r.add_argument(
+        "--quality",
+        type=level_arg(int),
+        default="auto",
+        help="jpeg: the JPEG quality to undo, 1–100, or auto (from the file's tables, else its pixels)",
+    )
     r.add_argument("--mask", help="inpaint: mask image (white = missing), or a folder of masks named like the inputs")
     r.add_argument("-o", "--output", required=True, help="output folder (created)")
     r.add_argument("--format", default="png", choices=["png", "tiff", "webp", "jpg"], help="output format (png)")
@@ -192,6 +213,24 @@ def fit_format(image: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
     return converted, f"{lost} in .{fmt} (use --format png or tiff to keep it)"
 
 
+def levels_for(model: object, image: Image.Image, args: argparse.Namespace) -> tuple[dict | None, str | None]:
+    """The level keywords for one image (``--sigma``/``--quality``, estimated where "auto") and what to say about
+    an estimate; None for a JPEG-task image that shows no sign of compression (left unchanged)."""
+    from .restore import AUTO, estimate_level
+
+    if model.task == "denoise" and args.sigma == AUTO:
+        sigma = estimate_level(model, image)["sigma"]
+        return {"sigma": sigma}, f"σ {sigma:.1f} (estimated from the pixels)"
+    if model.task == "jpeg" and args.quality == AUTO:
+        quality = estimate_level(model, image)["quality"]
+        if quality is None:
+            return None, "no sign of JPEG compression: left unchanged"
+        source = "its JPEG tables" if "jpeg_quality" in image.info else "the pixels"
+        return {"quality": quality}, f"JPEG quality {quality} (read from {source})"
+    given = {"denoise": {"sigma": args.sigma}, "jpeg": {"quality": args.quality}}.get(model.task, {})
+    return given, None
+
+
 def run_restore(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
@@ -227,15 +266,13 @@ def run_restore(args: argparse.Namespace) -> int:
                 warnings.simplefilter("always")
                 image = load_image(path, max_pixels)
                 mask = _mask_for(args.mask, rel, max_pixels)
-                result = restore(
-                    model,
-                    image,
-                    sigma=args.sigma,
-                    quality=args.quality,
-                    mask=mask,
-                    tile=args.tile,
-                    ensemble=args.ensemble,
-                )
+                level, said = levels_for(model, image, args)
+                if said:
+                    tqdm.write(f"note: {path}: {said}", file=sys.stderr)
+                if level is None:  # no sign of JPEG compression: nothing to undo
+                    result = image
+                else:
+                    result = restore(model, image, mask=mask, tile=args.tile, ensemble=args.ensemble, **level)
             result, changed = fit_format(result, args.format)
             for note in [n.message for n in caught] + ([changed] if changed else []):
                 tqdm.write(f"note: {path}: {note}", file=sys.stderr)

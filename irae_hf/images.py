@@ -86,6 +86,10 @@ def load_image(path: Any, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
                 img.seek(0)
                 img.load()
                 out = upright(img, path, copy=True)
+                if img.format == "JPEG":  # the file's own quality, for quality="auto" (pixels lose the tables)
+                    from .estimate import jpeg_quality_from_tables
+
+                    out.info["jpeg_quality"] = jpeg_quality_from_tables(img)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
         limit = max_pixels if strict else Image.MAX_IMAGE_PIXELS * 2
         raise ValueError(

@@ -11,14 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from PIL import Image
 from torch import Tensor
 
 from .base import RestorationModel
 from .degradations import apply_mask
-from .images import from_batch, mask_to_tensor, to_batch
+from .images import from_batch, mask_to_tensor, to_batch, to_uint8
+from .tasks import TASKS
 from .tiling import DEFAULT_OVERLAP, Progress, pad, resolve_tile, self_ensemble, tiled
 
-__all__ = ["restore", "recover_input", "FloatResult"]
+__all__ = ["restore", "recover_input", "estimate_level", "FloatResult", "AUTO"]
 
 
 @dataclass
@@ -51,8 +53,38 @@ class FloatResult:
 
 
 # --------------------------------------------------------------------------------------- public API
-def _level(sigma: Any, quality: Any) -> dict[str, Any]:
-    return {k: v for k, v in (("sigma", sigma), ("quality", quality)) if v is not None}
+AUTO = "auto"
+
+
+def estimate_level(model: RestorationModel, image: Any) -> dict[str, Any]:
+    """The level ``restore`` uses when it is not given (or is "auto"): ``{"sigma": σ}`` estimated from the pixels
+    (0–255 units), or ``{"quality": q}`` from a JPEG file's tables (``load_image`` keeps them in ``info``), else
+    from the decoded pixels; ``{"quality": None}`` when the image shows no sign of JPEG compression. One value
+    for a single image, a list for a batch tensor. Inpainting has no blind level: it needs the mask."""
+    from .estimate import estimate_sigma, jpeg_quality_from_pixels
+
+    if model.task == "inpaint":
+        raise ValueError("inpainting needs mask= (which pixels are missing); it has no 'auto' level")
+    if model.task == "jpeg" and isinstance(image, Image.Image) and "jpeg_quality" in image.info:
+        return {"quality": image.info["jpeg_quality"]}
+    x, _ = to_batch(image)
+    pixels = [to_uint8(item) for item in x]
+    if model.task == "denoise":
+        values = [round(estimate_sigma(p), 1) for p in pixels]
+        return {"sigma": values[0] if len(values) == 1 else values}
+    values = [jpeg_quality_from_pixels(p) for p in pixels]
+    return {"quality": values[0] if len(values) == 1 else values}
+
+
+def _level(model: RestorationModel, image: Any, sigma: Any, quality: Any, has_mask: bool) -> dict[str, Any]:
+    """The level keywords for the model: as given, with "auto" (or nothing, for denoise and JPEG) estimated."""
+    level = {k: v for k, v in (("sigma", sigma), ("quality", quality)) if v is not None}
+    if any(isinstance(v, str) and v != AUTO for v in level.values()):
+        raise ValueError(f"a level is a number or 'auto', got {level}")
+    wanted = TASKS[model.task].keyword
+    if (wanted != "mask" and not has_mask and wanted not in level) or level.get(wanted) == AUTO:
+        level.update(estimate_level(model, image))
+    return level
 
 
 def _model_device_dtype(model: RestorationModel) -> tuple[torch.device, torch.dtype]:
@@ -69,8 +101,8 @@ def restore(
     model: RestorationModel,
     image: Any,
     *,
-    sigma: float | None = None,
-    quality: int | None = None,
+    sigma: float | str | None = None,
+    quality: int | str | None = None,
     mask: Any = None,
     tile: int | str | None = "auto",
     overlap: int = DEFAULT_OVERLAP,
@@ -80,8 +112,9 @@ def restore(
 ) -> Any:
     """Restore ``image`` with ``model``; returns the same type, mode and size (a list for a list).
 
-    Pass the task's level: ``sigma`` (noise σ, 0–255), ``quality`` (JPEG quality, 1–100) or ``mask``
-    (same size, white/True = missing; known pixels are returned unchanged). ``tile``: "auto" (tile images over ~1 MP), None/0 (never) or a
+    The task's level: ``sigma`` (noise σ, 0–255), ``quality`` (JPEG quality, 1–100) or ``mask`` (same size,
+    nonzero = missing; known pixels are returned unchanged). σ and quality default to "auto": estimated blind by
+    :func:`estimate_level` (an image with no sign of JPEG compression is returned unchanged). ``tile``: "auto" (tile images over ~1 MP), None/0 (never) or a
     tile size in pixels, with ``overlap`` pixels of shared context. ``return_float=True`` returns a
     :class:`FloatResult` (the exact unclamped output, computed in float64 so that the inverse is exact:
     in float32 a trained denoiser's inverse amplifies rounding so much that pixels come back wrong)
@@ -105,7 +138,12 @@ def restore(
         model = _float64(model)
     device, dtype = _model_device_dtype(model)
     x = x.to(device, dtype)
-    level = _level(sigma, quality)
+    level = _level(model, image, sigma, quality, mask is not None)
+    passthrough = None  # images that show no sign of JPEG compression are left as they are
+    if model.task == "jpeg" and "quality" in level:
+        qualities = level["quality"] if isinstance(level["quality"], list) else [level["quality"]] * x.shape[0]
+        passthrough = torch.tensor([q is None for q in qualities], device=device)
+        level["quality"] = torch.tensor([95.0 if q is None else float(q) for q in qualities])
     known = None
     if mask is not None:
         m = mask_to_tensor(mask, h, w).to(device, dtype)
@@ -120,6 +158,8 @@ def restore(
         out = tiled(fn, canvas, cond, t, overlap, model.multiple, progress)
     if not torch.isfinite(out).all():  # NaN or Inf weights would give a black or white image without a word
         raise ValueError("the model produced NaN or Inf values: its weights are broken")
+    if passthrough is not None and bool(passthrough.any()) and not return_float:  # the exact map stays whole
+        out = torch.where(passthrough[:, None, None, None], canvas, out)
     result = FloatResult(out, cond, h, w, t, overlap, known)
     return result if return_float else from_batch(result.restored, meta)
 

@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from irae_hf.cli import find_images, main
@@ -70,8 +71,38 @@ def test_wrong_task_and_missing_level(tmp_path, capsys):
     write_inputs(tmp_path / "in")
     args = ["restore", "--model", str(tmp_path / "model"), str(tmp_path / "in" / "a.jpg"), "-o", str(tmp_path / "o")]
     assert main(args + ["--task", "denoise", "--sigma", "5"]) == 2
-    assert main(args) == 1  # no --quality: each file reports the clear model error
-    assert "needs quality=" in capsys.readouterr().err
+    assert main(args) == 0  # no --quality: auto, read from the file's JPEG tables (Pillow's default, 75)
+    assert "JPEG quality 75 (read from its JPEG tables)" in capsys.readouterr().err
+    make_model("inpaint").save_pretrained(tmp_path / "inpaint")
+    args = ["restore", "--model", str(tmp_path / "inpaint"), str(tmp_path / "in" / "a.jpg"), "-o", str(tmp_path / "i")]
+    assert main(args) == 1  # no --mask: each file reports the clear model error
+    assert "needs mask=" in capsys.readouterr().err
+
+
+def test_auto_is_the_default_level_and_is_said(tmp_path, capsys):
+    from skimage import data
+
+    from irae_hf.degradations import add_gaussian_noise
+    from irae_hf.images import to_tensor, to_uint8
+
+    photo = data.chelsea()
+    Image.fromarray(to_uint8(add_gaussian_noise(to_tensor(photo), 20, seed=0))).save(tmp_path / "noisy.png")
+    Image.fromarray(photo).save(tmp_path / "clean.png")
+    make_model("denoise").save_pretrained(tmp_path / "d")
+    make_model("jpeg").save_pretrained(tmp_path / "j")
+    assert (
+        main(["restore", "--model", str(tmp_path / "d"), str(tmp_path / "noisy.png"), "-o", str(tmp_path / "o")]) == 0
+    )
+    said = capsys.readouterr().err
+    sigma = float(said.split("note: ")[1].split("σ ")[1].split(" ")[0])
+    assert abs(sigma - 20) < 3 and "estimated from the pixels" in said
+    assert (
+        main(["restore", "--model", str(tmp_path / "j"), str(tmp_path / "clean.png"), "-o", str(tmp_path / "p")]) == 0
+    )
+    assert "no sign of JPEG compression: left unchanged" in capsys.readouterr().err
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "p" / "clean.png")), photo)
+    with pytest.raises(SystemExit):
+        main(["restore", "--model", "m", "--sigma", "lots", "x.png", "-o", str(tmp_path)])
 
 
 def test_inpaint_with_mask_and_module_entry_point(tmp_path):

@@ -54,3 +54,27 @@ def test_the_quality_of_decoded_pixels_is_found_within_5(photo, quality):
     pixels = np.asarray(jpeg_file(photo, quality).convert("RGB"))
     found = jpeg_quality_from_pixels(pixels)
     assert found is not None and abs(found - quality) <= 5
+
+
+def test_restore_defaults_to_auto_levels(photo, tmp_path):
+    from irae_hf.images import load_image
+    from irae_hf.restore import estimate_level, restore
+
+    from .conftest import make_model
+
+    denoiser, jpeg = make_model("denoise"), make_model("jpeg")
+    noisy = to_uint8(add_gaussian_noise(to_tensor(photo), 20, seed=2))
+    sigma = estimate_level(denoiser, noisy)["sigma"]
+    assert abs(sigma - 20) < 3
+    assert np.array_equal(restore(denoiser, noisy), restore(denoiser, noisy, sigma=sigma))
+    assert np.array_equal(restore(denoiser, noisy, sigma="auto"), restore(denoiser, noisy, sigma=sigma))
+
+    jpeg_file(photo, 30).save(tmp_path / "x.jpg", quality=30)
+    opened = load_image(tmp_path / "x.jpg")
+    assert opened.info["jpeg_quality"] == 30 and estimate_level(jpeg, opened) == {"quality": 30}
+    assert np.array_equal(np.asarray(restore(jpeg, opened)), np.asarray(restore(jpeg, opened, quality=30)))
+    assert np.array_equal(restore(jpeg, photo), photo)  # no sign of compression: left unchanged
+    with pytest.raises(ValueError, match="needs mask"):
+        estimate_level(make_model("inpaint"), photo)
+    with pytest.raises(ValueError, match="number or 'auto'"):
+        restore(denoiser, noisy, sigma="lots")
