@@ -29,7 +29,7 @@ from irae_hf.base import RestorationModel
 from irae_hf.degradations import apply_mask, degrade
 from irae_hf.images import to_tensor, to_uint8
 from irae_hf.metrics import psnr
-from irae_hf.restore import recover_input, restore
+from irae_hf.restore import estimate_level, recover_input, restore
 from irae_hf.tasks import TASK_NAMES
 from irae_hf.zoo import build, load_model
 
@@ -57,6 +57,7 @@ class Session:
 
     clean: dict[str, np.ndarray] = field(default_factory=dict)
     degraded: dict[str, np.ndarray] = field(default_factory=dict)
+    chosen: dict[str, dict] = field(default_factory=dict)  # the level of the degradation made in the app
     result: tuple[torch.Tensor, dict] | None = None  # the last (input, level), for /recover
     model_input: torch.Tensor | None = None
     task: str | None = None
@@ -110,6 +111,7 @@ def add_noise(image: np.ndarray, sigma: float, session: Session) -> tuple[np.nda
     clean = _check(image)
     noisy = to_uint8(degrade(to_tensor(clean), "denoise", float(sigma), seed=0)[0])  # clipped to 8 bits
     session.clean["denoise"], session.degraded["denoise"] = clean, noisy
+    session.chosen["denoise"] = {"sigma": float(sigma)}
     return noisy, session
 
 
@@ -118,7 +120,12 @@ def compress(image: np.ndarray, quality: float, session: Session) -> tuple[np.nd
     clean = _check(image)
     out = to_uint8(degrade(to_tensor(clean), "jpeg", int(quality))[0])
     session.clean["jpeg"], session.degraded["jpeg"] = clean, out
+    session.chosen["jpeg"] = {"quality": int(quality)}
     return out, session
+
+
+def _words(level: dict) -> str:
+    return f"σ {level['sigma']:g}" if "sigma" in level else f"JPEG quality {level['quality']}"
 
 
 def _psnr_note(task: str, image: np.ndarray, restored: np.ndarray, session: Session, mask=None) -> str:
@@ -157,16 +164,29 @@ def _run(
 def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
     """The event functions, bound to the loaded models."""
 
-    def leveled(task: str, image: np.ndarray, level: dict, session: Session, progress, ensemble: bool) -> tuple:
+    def leveled(task: str, image, level: dict, session: Session, progress, ensemble: bool, auto: bool) -> tuple:
         image = _check(image)
+        said = ""
+        if auto and np.array_equal(session.degraded.get(task), image):  # degraded here: the level the user chose
+            level = session.chosen[task]
+            said = f"Level: **{_words(level)}**, the one you degraded the image with."
+        elif auto:
+            level = estimate_level(models[task].model, image)
+            if level.get("quality", 0) is None:
+                note = "No sign of JPEG compression in this image: left unchanged (untick Auto to force a quality)."
+                return (image, image), note, _save_png(image, task), session
+            said = f"Level: **{_words(level)}**, estimated from the image (untick Auto to set it)."
+        else:
+            said = f"Level: **{_words(level)}**, as set."
         restored = _run(models, task, image, level, session, progress, ensemble)
-        return (image, restored), _psnr_note(task, image, restored, session), _save_png(restored, task), session
+        note = said + "\n\n" + _psnr_note(task, image, restored, session)
+        return (image, restored), note, _save_png(restored, task), session
 
-    def denoise(image, sigma, ensemble, session, progress=gr.Progress()):
-        return leveled("denoise", image, {"sigma": float(sigma)}, session, progress, ensemble)
+    def denoise(image, sigma, ensemble=False, auto=True, session=None, progress=gr.Progress()):
+        return leveled("denoise", image, {"sigma": float(sigma)}, session, progress, ensemble, auto)
 
-    def jpeg(image, quality, ensemble, session, progress=gr.Progress()):
-        return leveled("jpeg", image, {"quality": int(quality)}, session, progress, ensemble)
+    def jpeg(image, quality, ensemble=False, auto=True, session=None, progress=gr.Progress()):
+        return leveled("jpeg", image, {"quality": int(quality)}, session, progress, ensemble, auto)
 
     def inpaint(editor, ensemble, session, progress=gr.Progress()):
         if editor is None or editor.get("background") is None:
@@ -313,7 +333,8 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
                     d_in = _image_input()
                     d_add = gr.Slider(0, 75, 25, step=1, label="σ of the noise to add (to try a clean photo)")
                     d_add_btn = gr.Button("Add noise")
-                    d_sigma = gr.Slider(0, 75, 25, step=1, label="σ: the noise level to remove")
+                    d_auto = gr.Checkbox(True, label="Auto: estimate σ from the image (or use the σ you added)")
+                    d_sigma = gr.Slider(0, 75, 25, step=1, label="σ to remove, when Auto is off")
                     d_btn = gr.Button("Denoise", variant="primary")
                 d_outputs = _result_column()
             gr.Examples(EXAMPLES, inputs=d_in)
@@ -325,6 +346,9 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
                         1, 100, 10, step=1, label="JPEG quality (compress to try a clean photo; restore undoes it)"
                     )
                     j_add_btn = gr.Button("Compress")
+                    j_auto = gr.Checkbox(
+                        True, label="Auto: estimate the quality from the image (or use the one you compressed at)"
+                    )
                     j_btn = gr.Button("Restore", variant="primary")
                 j_outputs = _result_column()
             gr.Examples(EXAMPLES, inputs=j_in)
@@ -353,9 +377,9 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
             r_note = gr.Markdown()
 
         d_add_btn.click(add_noise, [d_in, d_add, session], [d_in, session], api_name="add_noise")
-        d_btn.click(h["denoise"], [d_in, d_sigma, ensemble, session], [*d_outputs, session], api_name="denoise")
+        d_btn.click(h["denoise"], [d_in, d_sigma, ensemble, d_auto, session], [*d_outputs, session], api_name="denoise")
         j_add_btn.click(compress, [j_in, j_q, session], [j_in, session], api_name="compress")
-        j_btn.click(h["jpeg"], [j_in, j_q, ensemble, session], [*j_outputs, session], api_name="jpeg")
+        j_btn.click(h["jpeg"], [j_in, j_q, ensemble, j_auto, session], [*j_outputs, session], api_name="jpeg")
         i_btn.click(h["inpaint"], [i_in, ensemble, session], [*i_outputs, session], api_name="inpaint")
         r_btn.click(h["recover"], [session], [r_rec, r_orig, r_note], api_name="recover")  # its own queue (per event)
     return demo

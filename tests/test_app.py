@@ -210,3 +210,25 @@ def test_bad_inpainting_upload_is_said_in_words(client, tmp_path):
     value = {"background": gradio_client.handle_file(str(tmp_path / "notes.png")), "layers": [], "composite": None}
     with pytest.raises(Exception, match="not an image"):
         client.predict(value, api_name="/inpaint")
+
+
+def test_auto_level_estimates_uploads_and_reuses_the_level_chosen_in_the_app(client, tmp_path):
+    from skimage import data
+
+    from irae_hf.degradations import add_gaussian_noise
+    from irae_hf.images import to_tensor, to_uint8
+
+    upload = tmp_path / "noisy.png"  # a photo with σ 30 noise the app did not make: Auto estimates it
+    Image.fromarray(to_uint8(add_gaussian_noise(to_tensor(data.chelsea()[:128, :160]), 30, seed=1))).save(upload)
+    _, note, _ = client.predict(gradio_client.handle_file(str(upload)), 25, False, True, api_name="/denoise")
+    sigma = float(note.split("**σ ")[1].split("**")[0])
+    assert abs(sigma - 30) < 4 and "estimated from the image" in note
+    _, note, _ = client.predict(gradio_client.handle_file(str(upload)), 25, False, False, api_name="/denoise")
+    assert "**σ 25**, as set" in note
+    compressed = client.predict(gradio_client.handle_file(str(PHOTO)), 30, api_name="/compress")
+    _, note, _ = client.predict(gradio_client.handle_file(compressed), 10, api_name="/jpeg")
+    assert "**JPEG quality 30**, the one you degraded the image with" in note
+    clean = tmp_path / "clean.png"
+    Image.fromarray(data.chelsea()[:128, :160]).save(clean)
+    (_, after), note, _ = client.predict(gradio_client.handle_file(str(clean)), 10, api_name="/jpeg")
+    assert "No sign of JPEG compression" in note and np.array_equal(load(after), data.chelsea()[:128, :160])
