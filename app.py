@@ -342,13 +342,12 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
             with gr.Row():
                 with gr.Column():
                     j_in = _image_input()
-                    j_q = gr.Slider(
-                        1, 100, 10, step=1, label="JPEG quality (compress to try a clean photo; restore undoes it)"
-                    )
+                    j_add = gr.Slider(1, 100, 10, step=1, label="JPEG quality to compress at (to try a clean photo)")
                     j_add_btn = gr.Button("Compress")
                     j_auto = gr.Checkbox(
                         True, label="Auto: estimate the quality from the image (or use the one you compressed at)"
                     )
+                    j_q = gr.Slider(1, 100, 10, step=1, label="JPEG quality to undo, when Auto is off")
                     j_btn = gr.Button("Restore", variant="primary")
                 j_outputs = _result_column()
             gr.Examples(EXAMPLES, inputs=j_in)
@@ -378,7 +377,7 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
 
         d_add_btn.click(add_noise, [d_in, d_add, session], [d_in, session], api_name="add_noise")
         d_btn.click(h["denoise"], [d_in, d_sigma, ensemble, d_auto, session], [*d_outputs, session], api_name="denoise")
-        j_add_btn.click(compress, [j_in, j_q, session], [j_in, session], api_name="compress")
+        j_add_btn.click(compress, [j_in, j_add, session], [j_in, session], api_name="compress")
         j_btn.click(h["jpeg"], [j_in, j_q, ensemble, j_auto, session], [*j_outputs, session], api_name="jpeg")
         i_btn.click(h["inpaint"], [i_in, ensemble, session], [*i_outputs, session], api_name="inpaint")
         r_btn.click(h["recover"], [session], [r_rec, r_orig, r_note], api_name="recover")  # its own queue (per event)
