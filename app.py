@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import tempfile
 import time
 import uuid
@@ -92,17 +94,38 @@ def _check(image: np.ndarray | None) -> np.ndarray:
     return image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
 
 
-def _save_png(image: np.ndarray, task: str) -> str:
-    """Full-resolution PNG for download, under a generated name (user file names never touch the disk)."""
+class Upload(np.ndarray):
+    """An uploaded picture's pixels that remember the file's name (for the download's name)."""
+
+    name: str | None = None
+
+    def __array_finalize__(self, obj: np.ndarray | None) -> None:  # views and slices keep the name
+        self.name = getattr(obj, "name", None)
+
+
+PAST = {"denoise": "denoised", "jpeg": "restored", "inpaint": "filled"}
+
+
+def download_name(image: np.ndarray, task: str) -> str:
+    """``<the upload's stem>_<done>.png`` with the stem reduced to safe characters, else ``irae_<done>.png``."""
+    stem = Path(getattr(image, "name", None) or "").stem
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:80]
+    return f"{safe or 'irae'}_{PAST[task]}.png"
+
+
+def _save_png(image: np.ndarray, task: str, like: np.ndarray | None = None) -> str:
+    """Full-resolution PNG for download, named after the upload (``like``), in a folder of its own per request."""
     from PIL import Image
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     now = time.time()
-    for old in OUT_DIR.glob("irae-*.png"):  # downloads live an hour, then go: the folder does not pile up
+    for old in OUT_DIR.iterdir():  # downloads live an hour, then go: the folder does not pile up
         if now - old.stat().st_mtime > KEEP_DOWNLOADS_S:
-            old.unlink(missing_ok=True)
-    path = OUT_DIR / f"irae-{task}-{uuid.uuid4().hex[:12]}.png"
-    Image.fromarray(image).save(path)
+            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+    folder = OUT_DIR / uuid.uuid4().hex[:12]
+    folder.mkdir()
+    path = folder / download_name(image if like is None else like, task)
+    Image.fromarray(np.asarray(image)).save(path)
     return str(path)
 
 
@@ -174,13 +197,13 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
             level = estimate_level(models[task].model, image)
             if level.get("quality", 0) is None:
                 note = "No sign of JPEG compression in this image: left unchanged (untick Auto to force a quality)."
-                return (image, image), note, _save_png(image, task), session
+                return (image, image), note, _save_png(image, task, like=image), session
             said = f"Level: **{_words(level)}**, estimated from the image (untick Auto to set it)."
         else:
             said = f"Level: **{_words(level)}**, as set."
         restored = _run(models, task, image, level, session, progress, ensemble)
         note = said + "\n\n" + _psnr_note(task, image, restored, session)
-        return (image, restored), note, _save_png(restored, task), session
+        return (image, restored), note, _save_png(restored, task, like=image), session
 
     def denoise(image, sigma, ensemble=False, auto=True, session=None, progress=gr.Progress()):
         return leveled("denoise", image, {"sigma": float(sigma)}, session, progress, ensemble, auto)
@@ -214,7 +237,7 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
             f"{after:.2f} dB** ({after - before:+.2f} dB); pixels outside it differ by at most "
             f"{int(np.abs(restored[~mask].astype(int) - background[~mask]).max()) if (~mask).any() else 0}/255."
         )
-        return (holed, restored), note, _save_png(restored, "inpaint"), session
+        return (holed, restored), note, _save_png(restored, "inpaint", like=editor["background"]), session
 
     seconds_per_mp: list[float] = []  # measured by this server's earlier inverses: the estimate shown up front
 
@@ -285,11 +308,18 @@ def checked_uploads(component: gr.components.Component) -> gr.components.Compone
         if problem:
             raise gr.Error(problem)
         try:
-            return decode(payload)
+            pixels = decode(payload)
         except gr.Error:
             raise
         except Exception as e:  # noqa: BLE001 - whatever the decoder raises, one sentence for the user
             raise gr.Error(f"The upload cannot be read as an image ({type(e).__name__}).") from None
+        if isinstance(pixels, np.ndarray):  # keep the file's name with the pixels, for the download
+            pixels = pixels.view(Upload)
+            pixels.name = getattr(upload, "orig_name", None)
+        elif isinstance(pixels, dict) and isinstance(pixels.get("background"), np.ndarray):
+            pixels["background"] = pixels["background"].view(Upload)
+            pixels["background"].name = getattr(upload, "orig_name", None)
+        return pixels
 
     component.preprocess = preprocess
     return component

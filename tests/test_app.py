@@ -232,3 +232,15 @@ def test_auto_level_estimates_uploads_and_reuses_the_level_chosen_in_the_app(cli
     Image.fromarray(data.chelsea()[:128, :160]).save(clean)
     (_, after), note, _ = client.predict(gradio_client.handle_file(str(clean)), 10, api_name="/jpeg")
     assert "No sign of JPEG compression" in note and np.array_equal(load(after), data.chelsea()[:128, :160])
+
+
+def test_downloads_keep_the_uploads_name_sanitised_and_unique(client, tmp_path):
+    named = tmp_path / "my house (1).png"
+    named.write_bytes(PHOTO.read_bytes())
+    _, _, first = client.predict(gradio_client.handle_file(str(named)), 25, False, False, api_name="/denoise")
+    _, _, second = client.predict(gradio_client.handle_file(str(named)), 25, False, False, api_name="/denoise")
+    assert Path(first).name == Path(second).name == "my_house_1_denoised.png"
+    assert app.download_name(np.zeros((2, 2, 3), np.uint8), "jpeg") == "irae_restored.png"
+    evil = np.zeros((2, 2, 3), np.uint8).view(app.Upload)
+    evil.name = "../../etc/passwd\x00.png"
+    assert app.download_name(evil, "inpaint") == "passwd_filled.png"
