@@ -1,5 +1,6 @@
-"""The degradations IRAE undoes — one seeded implementation each, and ``degrade``: the one way any part of the
-project (training, validation, evaluation, the app, the tests) corrupts an image for a task.
+"""The degradations IRAE undoes, one seeded implementation each, and ``degrade``: the one way to corrupt an image.
+
+Training, validation, evaluation, the app and the tests all corrupt images through ``degrade(clean, task, level)``.
 
 Images are float tensors in [0, 1], C×H×W or B×C×H×W. Every random function takes ``seed`` (an int,
 a ``numpy.random.Generator``, or None for fresh entropy): the same seed gives the same result.

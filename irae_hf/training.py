@@ -1,6 +1,7 @@
-"""What ``train_accelerate.py`` is made of: new models, the lr schedule, the weights' moving average, atomic
-checkpoints that resume exactly (with the run's arguments), validation on plain fp32 copies, and the choice of
-weights to ship. The entry point keeps only argument parsing and the loop.
+"""The trainer's parts: new models, the lr schedule, the weights' moving average, checkpoints, validation, weights.
+
+Checkpoints are written atomically and resume exactly (with the run's arguments); validation runs on plain fp32
+copies; the moving average ships unless it validated worse. ``train_accelerate.py`` keeps parsing and the loop.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""No code from weights or configs is ever executed; the app binds to loopback and names its own files."""
+"""No code from weights or configs is ever executed; the app binds to loopback and chooses its own folders."""
 
 import re
 from pathlib import Path
@@ -24,7 +24,14 @@ def test_app_defaults_to_loopback_and_bounded_uploads():
     assert args.host == "127.0.0.1" and not args.share and args.max_file_size and args.queue_size > 0
 
 
-def test_downloads_get_generated_names(tmp_path, monkeypatch):
+def test_downloads_are_sanitised_names_in_a_generated_folder(tmp_path, monkeypatch):
+    """A download is named after the upload, reduced to safe characters, in a random folder per request: a file
+    name from a user never picks the folder, and two requests never share a path."""
     monkeypatch.setattr(app, "OUT_DIR", tmp_path)
-    path = Path(app._save_png(np.zeros((4, 4, 3), np.uint8), "denoise"))
-    assert path.parent == tmp_path and re.fullmatch(r"irae-denoise-[0-9a-f]{12}\.png", path.name)
+    upload = np.zeros((4, 4, 3), np.uint8).view(app.Upload)
+    upload.name = "../../etc/x y;rm -rf.png"
+    paths = [Path(app._save_png(np.zeros((4, 4, 3), np.uint8), "denoise", like=upload)) for _ in range(2)]
+    for path in paths:
+        assert path.parent.parent == tmp_path and re.fullmatch(r"[0-9a-f]{12}", path.parent.name)
+        assert path.name == "x_y_rm_-rf_denoised.png"
+    assert paths[0] != paths[1]
