@@ -29,7 +29,7 @@ import torch
 
 from irae_hf.base import RestorationModel
 from irae_hf.degradations import apply_mask, degrade
-from irae_hf.images import to_tensor, to_uint8
+from irae_hf.images import MAX_PIXELS, to_tensor, to_uint8  # uploads over MAX_PIXELS are refused
 from irae_hf.metrics import psnr
 from irae_hf.restore import estimate_level, recover_input, restore
 from irae_hf.tasks import TASK_NAMES
@@ -39,7 +39,6 @@ ROOT = Path(__file__).resolve().parent
 ENV_VARS = {task: f"IRAE_{task.upper()}_MODEL" for task in TASK_NAMES}
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.png"))
 OUT_DIR = Path(tempfile.gettempdir()) / "irae-app"
-MAX_PIXELS = 40_000_000  # larger uploads are refused (tiling keeps memory bounded up to here)
 RECOVER_MAX_PIXELS = 1_000_000  # the float64 exact inverse of larger results would hold the worker for minutes
 KEEP_DOWNLOADS_S = 3600
 
@@ -189,7 +188,6 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
 
     def leveled(task: str, image, level: dict, session: Session, progress, ensemble: bool, auto: bool) -> tuple:
         image = _check(image)
-        said = ""
         if auto and np.array_equal(session.degraded.get(task), image):  # degraded here: the level the user chose
             level = session.chosen[task]
             said = f"Level: **{_words(level)}**, the one you degraded the image with."

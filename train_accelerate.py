@@ -268,23 +268,23 @@ def main(argv: list[str] | None = None) -> Path:
 
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
     model, optimizer = accelerator.prepare(model, optimizer)
-    ema = EMA(accelerator.unwrap_model(model), args.ema_decay) if args.ema_decay > 0 else None
     if resume_from is not None:
         try:
             if accelerator.is_local_main_process:
                 upgrade_checkpoint(resume_from)
             accelerator.wait_for_everyone()
             accelerator.load_state(str(resume_from))
-            if ema is not None and (resume_from / EMA_FILE).is_file():
-                ema.load(resume_from / EMA_FILE)
         except Exception as e:  # noqa: BLE001 - safetensors, pickle and shape errors of a damaged checkpoint
             raise RuntimeError(
                 f"checkpoint {resume_from} cannot be loaded ({type(e).__name__}: {e}); delete it to resume from "
                 "the one before, or pass --resume FOLDER"
             ) from None
         accelerator.print(f"resumed from {resume_from} at step {step}")
-        if ema is not None and not (resume_from / EMA_FILE).is_file():
-            ema = EMA(accelerator.unwrap_model(model), args.ema_decay)
+    ema = EMA(accelerator.unwrap_model(model), args.ema_decay) if args.ema_decay > 0 else None  # from these weights
+    if ema is not None and resume_from is not None:
+        if (resume_from / EMA_FILE).is_file():
+            ema.load(resume_from / EMA_FILE)  # a damaged file is WeightsError naming it
+        else:
             accelerator.print(f"{resume_from} holds no moving average: it starts from the resumed weights")
     schedule = LRSchedule(args.learning_rate, args.max_steps, args.lr_milestones, args.lr_gamma, args.lr_warmup_steps)
     for group in optimizer.param_groups:  # the lr is a function of the step (and time): nothing to checkpoint

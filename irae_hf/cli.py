@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .images import IMAGE_SUFFIXES, MAX_PIXELS
+from .images import IMAGE_SUFFIXES, MAX_PIXELS, value_top
 from .tasks import MASK_KINDS, TASK_NAMES
 
 __all__ = ["main", "build_parser", "find_images"]
@@ -192,10 +192,7 @@ def fit_format(image: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
 
     if image.mode in ("I", "F", "I;16", "I;16B", "I;16L", "I;16N"):
         arr = np.asarray(image, dtype=np.float64)
-        peak = float(arr.max()) if arr.size else 0.0
-        top = 1.0 if image.mode == "F" and peak <= 1 else 255.0 if image.mode == "F" and peak <= 255 else 65535.0
-        if image.mode == "I" and peak > 65535:
-            top = float(2**31 - 1)
+        top = value_top(image.mode, arr)
         if fmt == "png" and top == 65535.0:
             return Image.fromarray(np.round(arr).clip(0, 65535).astype(np.uint16)), None  # 16 bits, exact
         grey = Image.fromarray(np.round(arr / top * 255).clip(0, 255).astype(np.uint8), mode="L")

@@ -18,7 +18,7 @@ from PIL import Image
 from torch import Tensor
 
 from .images import to_tensor
-from .degradations import box_mask, degrade, free_form_mask
+from .degradations import Seed, box_mask, degrade, free_form_mask
 from .tasks import MASK_KINDS, TASKS
 
 __all__ = [
@@ -56,13 +56,16 @@ class DegradationSpec:
                 level = box_mask(h, w, size=int(rng.integers(max(1, min(h, w) // 8), min(h, w) // 2 + 1)), seed=rng)
             else:
                 level = free_form_mask(h, w, seed=rng, scale=self.mask_scale)
-        degraded, level = degrade(clean, self.task, level, seed=rng)
-        return degraded, level if isinstance(level, Tensor) else torch.tensor(float(level))
+        return self._degrade(clean, level, rng)
 
     def fixed(self, clean: Tensor, index: int) -> tuple[Tensor, Tensor]:
         """A deterministic validation degradation at the task's ``validation`` level (σ 25, quality 20, or a
         seeded free-form mask)."""
-        degraded, level = degrade(clean, self.task, TASKS[self.task].validation, seed=index)
+        return self._degrade(clean, TASKS[self.task].validation, index)
+
+    def _degrade(self, clean: Tensor, level: float | int | str | Tensor, seed: Seed) -> tuple[Tensor, Tensor]:
+        """``degrade`` with the level as a tensor, as batches collate it."""
+        degraded, level = degrade(clean, self.task, level, seed=seed)
         return degraded, level if isinstance(level, Tensor) else torch.tensor(float(level))
 
 

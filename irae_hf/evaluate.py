@@ -26,6 +26,7 @@ from .degradations import degrade
 from .images import to_uint8
 from .metrics import psnr, ssim
 from .base import RestorationModel
+from .restore import restore
 from .tasks import TASKS, level_kwargs
 
 __all__ = ["BASELINES", "evaluate", "markdown_table", "load_folder", "evaluate_model_card_table"]
@@ -88,14 +89,12 @@ BASELINES: dict[str, dict[str, Restorer]] = {
 }
 
 
-def model_restorer(model: torch.nn.Module, ensemble: bool = False) -> Restorer:
-    """Any module with ``restore(tensor, **level)`` (IRAE or a baseline network) as a Restorer, plain or
-    self-ensembled (8 flips/rotations)."""
-
-    from .restore import restore  # evaluation drives the pipeline, as users do
+def model_restorer(model: RestorationModel, ensemble: bool = False) -> Restorer:
+    """A model (IRAE or a baseline network) run through the restore pipeline, as users run it, as a Restorer;
+    plain or self-ensembled (8 flips/rotations)."""
 
     def run(x: Tensor, level: dict) -> Tensor:
-        return restore(model, x[None], **level, **({"ensemble": True} if ensemble else {}))[0].float().cpu()
+        return restore(model, x[None], **level, ensemble=ensemble)[0].float().cpu()
 
     return run
 

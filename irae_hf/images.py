@@ -110,6 +110,18 @@ def load_image(path: Any, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
 _PIL_GREY = {"L", "LA", "I;16", "I;16B", "I;16L", "I;16N", "I", "F", "1"}
 
 
+def value_top(mode: str, arr: np.ndarray) -> float:
+    """The value that means white for a float ("F"), 32-bit ("I") or 16-bit ("I;16*") grey image, so its range is
+    kept: floats in [0, 1] stay there, up to 255 follow Pillow's L → F convention, wider ones their maximum;
+    32-bit integers hold 16-bit data (0–65535) or the whole non-negative int32 range."""
+    peak = float(np.nanmax(arr)) if arr.size else 0.0
+    if mode == "F":
+        return 1.0 if peak <= 1.0 else 255.0 if peak <= 255.0 else peak
+    if mode == "I":
+        return 65535.0 if peak <= 65535 else float(2**31 - 1)
+    return 65535.0
+
+
 def _pil_to_array(img: Image.Image) -> tuple[np.ndarray, _Meta]:
     """H×W×3 float32 array in [0, 1] plus what is needed to rebuild the caller's mode."""
     img = upright(img)
@@ -132,14 +144,8 @@ def _pil_to_array(img: Image.Image) -> tuple[np.ndarray, _Meta]:
             arr, mode = arr.astype(np.float32), "L"
         elif arr.dtype == np.uint8:
             arr = arr.astype(np.float32) / 255.0
-        elif mode == "F":  # floats in [0, 1] stay there; Pillow's L -> F convention is 0–255; wider: their max
-            peak = float(np.nanmax(arr)) if arr.size else 1.0
-            top = 1.0 if peak <= 1.0 else 255.0 if peak <= 255.0 else peak
-        elif mode == "I":  # 32-bit integers: 16-bit data (0–65535) or the whole non-negative int32 range
-            top = 65535.0 if (arr.max() if arr.size else 0) <= 65535 else float(2**31 - 1)
-        else:  # 16-bit (I;16*)
-            top = 65535.0
-        if mode in ("F", "I") or mode.startswith("I;16"):  # scaled by their range, NaN refused
+        else:  # F, I and I;16*: scaled by their range, NaN refused
+            top = value_top(mode, arr)
             arr = arr.astype(np.float32) / top
             _check_finite(arr)
             arr = np.clip(arr, 0, 1)

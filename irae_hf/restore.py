@@ -61,14 +61,18 @@ def estimate_level(model: RestorationModel, image: Any) -> dict[str, Any]:
     (0–255 units), or ``{"quality": q}`` from a JPEG file's tables (``load_image`` keeps them in ``info``), else
     from the decoded pixels; ``{"quality": None}`` when the image shows no sign of JPEG compression. One value
     for a single image, a list for a batch tensor. Inpainting has no blind level: it needs the mask."""
+    return _blind_level(model, image)
+
+
+def _blind_level(model: RestorationModel, image: Any, x: Tensor | None = None) -> dict[str, Any]:
+    """:func:`estimate_level`, from ``x`` when the caller has already converted ``image`` to a batch."""
     from .estimate import estimate_sigma, jpeg_quality_from_pixels
 
     if model.task == "inpaint":
         raise ValueError("inpainting needs mask= (which pixels are missing); it has no 'auto' level")
     if model.task == "jpeg" and isinstance(image, Image.Image) and "jpeg_quality" in image.info:
         return {"quality": image.info["jpeg_quality"]}
-    x, _ = to_batch(image)
-    pixels = [to_uint8(item) for item in x]
+    pixels = [to_uint8(item) for item in (to_batch(image)[0] if x is None else x)]
     if model.task == "denoise":
         values = [round(estimate_sigma(p), 1) for p in pixels]
         return {"sigma": values[0] if len(values) == 1 else values}
@@ -76,14 +80,15 @@ def estimate_level(model: RestorationModel, image: Any) -> dict[str, Any]:
     return {"quality": values[0] if len(values) == 1 else values}
 
 
-def _level(model: RestorationModel, image: Any, sigma: Any, quality: Any, has_mask: bool) -> dict[str, Any]:
-    """The level keywords for the model: as given, with "auto" (or nothing, for denoise and JPEG) estimated."""
+def _level(model: RestorationModel, image: Any, x: Tensor, sigma: Any, quality: Any) -> dict[str, Any]:
+    """The level keywords for the model: as given, with "auto" (or nothing, for denoise and JPEG) estimated, from
+    ``x`` (``image`` already converted to a batch) unless a JPEG file's tables give it."""
     level = {k: v for k, v in (("sigma", sigma), ("quality", quality)) if v is not None}
     if any(isinstance(v, str) and v != AUTO for v in level.values()):
         raise ValueError(f"a level is a number or 'auto', got {level}")
     wanted = TASKS[model.task].keyword
-    if (wanted != "mask" and not has_mask and wanted not in level) or level.get(wanted) == AUTO:
-        level.update(estimate_level(model, image))
+    if (wanted != "mask" and wanted not in level) or level.get(wanted) == AUTO:
+        level.update(_blind_level(model, image, x))
     return level
 
 
@@ -138,11 +143,13 @@ def restore(
         model = _float64(model)
     device, dtype = _model_device_dtype(model)
     x = x.to(device, dtype)
-    level = _level(model, image, sigma, quality, mask is not None)
+    level = _level(model, image, x, sigma, quality)
     passthrough = None  # images that show no sign of JPEG compression are left as they are
     if model.task == "jpeg" and "quality" in level:
         qualities = level["quality"] if isinstance(level["quality"], list) else [level["quality"]] * x.shape[0]
         passthrough = torch.tensor([q is None for q in qualities], device=device)
+        if bool(passthrough.all()) and not return_float:  # nothing to undo: the model need not run
+            return from_batch(x.clamp(0, 1), meta)
         level["quality"] = torch.tensor([95.0 if q is None else float(q) for q in qualities])
     known = None
     if mask is not None:

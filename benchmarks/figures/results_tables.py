@@ -71,11 +71,10 @@ INPAINT_GAIN = 1.0
 def targets_table(results: Path = RESULTS) -> str:
     """The shipped models against the targets (met or not, by how much), from the same JSON files."""
 
-    def rows(task: str) -> list[dict]:
-        return rows_for(task, results=results)
+    rows = {task: rows_for(task, results=results) for task in ("denoise", "jpeg", "inpaint")}
 
     def pick(task: str, setting, method: str, key: str = "psnr") -> float:
-        return next(r[key] for r in rows(task) if r["setting"] == setting and r["method"].startswith(method))
+        return next(r[key] for r in rows[task] if r["setting"] == setting and r["method"].startswith(method))
 
     def verdict(ours: float, target: float) -> str:
         return "yes" if ours >= target else f"no, {ours - target:+.2f} dB"
