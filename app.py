@@ -29,10 +29,11 @@ import torch
 
 from irae_hf.base import RestorationModel
 from irae_hf.degradations import apply_mask, degrade
+from irae_hf.estimate import jpeg_quality_from_tables
 from irae_hf.images import MAX_PIXELS, to_tensor, to_uint8  # uploads over MAX_PIXELS are refused
 from irae_hf.metrics import psnr
-from irae_hf.restore import estimate_level, recover_input, restore
-from irae_hf.tasks import TASK_NAMES
+from irae_hf.restore import estimate_level, estimate_seconds, recover_input, restore
+from irae_hf.tasks import TASK_NAMES, TASKS
 from irae_hf.zoo import build, load_model
 
 ROOT = Path(__file__).resolve().parent
@@ -41,6 +42,8 @@ EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.png"))
 OUT_DIR = Path(tempfile.gettempdir()) / "irae-app"
 RECOVER_MAX_PIXELS = 1_000_000  # the float64 exact inverse of larger results would hold the worker for minutes
 KEEP_DOWNLOADS_S = 3600
+SAY_TIME_ABOVE_PIXELS = 2_000_000  # bigger photos get an up-front time estimate in the progress bar
+LARGE_FILL_WIDTH = 24  # px across at the widest: larger holes come out smooth, and Telea is shown beside them
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Loaded:
     model: RestorationModel
     source: str
     trained: bool = True
+    card: str | None = None  # the model card (README.md) of the folder or Hub repo, when there is one
 
 
 @dataclass
@@ -80,8 +84,46 @@ def load_models(sources: dict[str, str | None], device: str = "cpu") -> dict[str
         model = load_model(src or ROOT / "pretrained" / task).to(device).eval()
         if model.task != task:
             raise ValueError(f"{src} is a {model.task!r} model, not a {task!r} model")
-        models[task] = Loaded(model, src or f"pretrained/{task} (shipped)")
+        models[task] = Loaded(
+            model, src or f"pretrained/{task} (shipped)", card=_read_card(src or ROOT / "pretrained" / task)
+        )
     return models
+
+
+def _read_card(source: str | Path) -> str | None:
+    """The model card of a local folder, or of a Hub repo as far as the cache or the Hub has it (None if neither)."""
+    folder = Path(source)
+    if folder.is_dir():
+        card = folder / "README.md"
+        return card.read_text(encoding="utf-8", errors="replace") if card.is_file() else None
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(str(source), "README.md")).read_text(encoding="utf-8", errors="replace")
+    except Exception:  # noqa: BLE001 - no card is not an error: the page says so
+        return None
+
+
+def card_section(card: str | None, heading: str = "Evaluation") -> str | None:
+    """The text of a card's ``## heading`` section (up to the next ``## ``), or None."""
+    if not card:
+        return None
+    found = re.search(rf"^## {re.escape(heading)}\s*$(.*?)(?=^## |\Z)", card, flags=re.M | re.S)
+    return found.group(1).strip() if found else None
+
+
+def about_models(models: dict[str, Loaded]) -> str:
+    """The "About the models" text: each model's source, size and its card's evaluation table."""
+    parts = []
+    for task, m in models.items():
+        params = sum(p.numel() for p in m.model.parameters())
+        head = f"**{TASKS[task].label}** — `{m.source}`, {params / 1e6:.2f} M parameters"
+        if not m.trained:
+            parts.append(head + "\n\n⚠️ untrained identity model: results equal the input.")
+            continue
+        numbers = card_section(m.card)
+        parts.append(head + "\n\n" + (numbers or "(its model card has no evaluation section)"))
+    return "\n\n".join(parts)
 
 
 # ------------------------------------------------------------------------------------------- handlers
@@ -94,12 +136,15 @@ def _check(image: np.ndarray | None) -> np.ndarray:
 
 
 class Upload(np.ndarray):
-    """An uploaded picture's pixels that remember the file's name (for the download's name)."""
+    """An uploaded picture's pixels that remember the file's name (for the download's name) and, for a JPEG file,
+    the quality its quantization tables say (decoded pixels alone only allow an estimate)."""
 
     name: str | None = None
+    jpeg_quality: int | None = None
 
-    def __array_finalize__(self, obj: np.ndarray | None) -> None:  # views and slices keep the name
+    def __array_finalize__(self, obj: np.ndarray | None) -> None:  # views and slices keep what the file said
         self.name = getattr(obj, "name", None)
+        self.jpeg_quality = getattr(obj, "jpeg_quality", None)
 
 
 PAST = {"denoise": "denoised", "jpeg": "restored", "inpaint": "filled"}
@@ -171,12 +216,17 @@ def _run(
     """Restore ``image`` (H×W×3 uint8) keeping what /recover needs to rerun the plain map exactly."""
     model = models[task].model
     x = to_tensor(image)
+    guess = ""
+    if x.shape[-2] * x.shape[-1] > SAY_TIME_ABOVE_PIXELS:  # a big photo: say up front how long it will take
+        seconds = estimate_seconds(model, *x.shape[-2:], ensemble=bool(ensemble))
+        guess = f" (about {seconds:.0f} s in all)"
+        progress(0, desc=f"{task}: {x.shape[-1]}×{x.shape[-2]}{guess}")
     restored = restore(
         model,
         x[None],
         **level,
         ensemble=bool(ensemble),
-        progress=lambda done, total: progress(done / total, desc=f"{task}: tile {done}/{total}"),
+        progress=lambda done, total: progress(done / total, desc=f"{task}: tile {done}/{total}{guess}"),
     )
     session.result, session.task = (x, level), task  # /recover reruns it exactly (float64) on demand
     session.model_input = apply_mask(x, level["mask"]) if task == "inpaint" else x  # what the model saw
@@ -191,10 +241,14 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
         if auto and np.array_equal(session.degraded.get(task), image):  # degraded here: the level the user chose
             level = session.chosen[task]
             said = f"Level: **{_words(level)}**, the one you degraded the image with."
+        elif auto and task == "jpeg" and getattr(image, "jpeg_quality", None):
+            level = {"quality": image.jpeg_quality}
+            said = f"Level: **{_words(level)}**, read from the JPEG file's quantization tables (untick Auto to set it)."
         elif auto:
             level = estimate_level(models[task].model, image)
             if level.get("quality", 0) is None:
                 note = "No sign of JPEG compression in this image: left unchanged (untick Auto to force a quality)."
+                session.result = session.task = None  # nothing ran: there is no result to invert
                 return (image, image), note, _save_png(image, task, like=image), session
             said = f"Level: **{_words(level)}**, estimated from the image (untick Auto to set it)."
         else:
@@ -230,12 +284,26 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
         )
         holed = to_uint8(session.model_input)
         before, after = psnr(holed, background, mask=mask), psnr(restored, background, mask=mask)
+        pixels, share, width = fill_size(mask)
         note = (
-            f"PSNR in the painted region against the original picture: **{before:.2f} dB (grey hole) → "
-            f"{after:.2f} dB** ({after - before:+.2f} dB); pixels outside it differ by at most "
+            f"Filled **{pixels:,} pixels** ({share:.1%} of the image; {width} px across at the widest). PSNR in the "
+            f"painted region against the original picture: **{before:.2f} dB (grey hole) → {after:.2f} dB** "
+            f"({after - before:+.2f} dB); pixels outside it differ by at most "
             f"{int(np.abs(restored[~mask].astype(int) - background[~mask]).max()) if (~mask).any() else 0}/255."
         )
-        return (holed, restored), note, _save_png(restored, "inpaint", like=editor["background"]), session
+        comparison = gr.Image(value=None, visible=False)
+        if width > LARGE_FILL_WIDTH:
+            note += (
+                f"\n\nA region over {LARGE_FILL_WIDTH} px across is large for this model: it fills from the "
+                "surroundings and comes out smooth (it does not invent objects)."
+            )
+            classic = telea(background, mask)
+            if classic is not None:
+                label = f"OpenCV Telea, for comparison: {psnr(classic, background, mask=mask):.2f} dB in the region"
+                comparison = gr.Image(value=classic, visible=True, label=label)
+                note += f" OpenCV's Telea is shown beside it ({psnr(classic, background, mask=mask):.2f} dB)."
+        download = _save_png(restored, "inpaint", like=editor["background"])
+        return (holed, restored), note, download, comparison, session
 
     seconds_per_mp: list[float] = []  # measured by this server's earlier inverses: the estimate shown up front
 
@@ -260,13 +328,46 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
         seconds_per_mp.append(seconds / megapixels)
         diff = (recovered.float().cpu() - session.model_input).abs().max().item() * 255
         text = (
-            f"Ran the exact inverse of the {session.task} model on its float output in {seconds:.0f} s: the recovered "
+            f"Ran the exact inverse of the {session.task} model on its float output for the last {session.task} result "
+            f"({x.shape[-1]}×{x.shape[-2]}) in {seconds:.0f} s: the recovered "
             f"input differs from the input the model saw by at most **{diff:.2e}** (in 0–255 pixel units). It runs in "
             "float64 because a trained model's inverse magnifies float32 rounding far beyond a pixel."
         )
         return to_uint8(recovered), to_uint8(session.model_input), text
 
-    return {"denoise": denoise, "jpeg": jpeg, "inpaint": inpaint, "recover": recover}
+    def new_result(session):
+        """Clear the inverse's panel when a new result arrives: what it showed belonged to the previous one."""
+        if session.result is None:
+            return None, None, ""
+        x = session.result[0]
+        megapixels = x.shape[-2] * x.shape[-1] / 1e6
+        guess = f", about {seconds_per_mp[-1] * megapixels:.0f} s" if seconds_per_mp else ""
+        return (
+            None,
+            None,
+            (
+                f"New {session.task} result ({x.shape[-1]}×{x.shape[-2]}): press Recover to run its exact inverse{guess}."
+            ),
+        )
+
+    return {"denoise": denoise, "jpeg": jpeg, "inpaint": inpaint, "recover": recover, "new_result": new_result}
+
+
+def fill_size(mask: np.ndarray) -> tuple[int, float, int]:
+    """(pixels to fill, their share of the image, the region's width in pixels at its widest)."""
+    from scipy.ndimage import distance_transform_edt
+
+    width = int(round(2 * distance_transform_edt(mask).max())) if mask.any() else 0
+    return int(mask.sum()), float(mask.mean()), width
+
+
+def telea(image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """OpenCV's Telea inpainting of ``mask`` (the classical fill people compare with); None without OpenCV."""
+    try:
+        import cv2
+    except ImportError:
+        return None
+    return cv2.inpaint(np.ascontiguousarray(image), mask.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
 
 
 # ------------------------------------------------------------------------------------------- page
@@ -311,16 +412,27 @@ def checked_uploads(component: gr.components.Component) -> gr.components.Compone
             raise
         except Exception as e:  # noqa: BLE001 - whatever the decoder raises, one sentence for the user
             raise gr.Error(f"The upload cannot be read as an image ({type(e).__name__}).") from None
-        if isinstance(pixels, np.ndarray):  # keep the file's name with the pixels, for the download
-            pixels = pixels.view(Upload)
-            pixels.name = getattr(upload, "orig_name", None)
+        if isinstance(pixels, np.ndarray):  # keep the file's name (and JPEG tables) with the pixels
+            pixels = _remembering(pixels, upload)
         elif isinstance(pixels, dict) and isinstance(pixels.get("background"), np.ndarray):
-            pixels["background"] = pixels["background"].view(Upload)
-            pixels["background"].name = getattr(upload, "orig_name", None)
+            pixels["background"] = _remembering(pixels["background"], upload)
         return pixels
 
     component.preprocess = preprocess
     return component
+
+
+def _remembering(pixels: np.ndarray, upload: Any) -> Upload:
+    """The decoded pixels as an :class:`Upload` holding the file's name and, for a JPEG, its tables' quality."""
+    from PIL import Image
+
+    pixels = pixels.view(Upload)
+    pixels.name = getattr(upload, "orig_name", None)
+    path = getattr(upload, "path", None)
+    if path and Path(path).is_file():
+        with Image.open(path) as opened:  # the uploaded bytes, as sent: Gradio caches the file unchanged
+            pixels.jpeg_quality = jpeg_quality_from_tables(opened)
+    return pixels
 
 
 def _image_input() -> gr.Image:
@@ -340,15 +452,19 @@ def _result_column() -> tuple[gr.ImageSlider, gr.Markdown, gr.File]:
 
 def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
     h = make_handlers(models)
-    weights = "\n".join(
-        f"- **{t}**: `{m.source}`" + ("" if m.trained else " ⚠️ untrained identity model") for t, m in models.items()
-    )
     with gr.Blocks(title="IRAE — invertible image restoration", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
-            "# IRAE — Invertible Restoring Autoencoder\nRestoration by a bijection: the corrupted input "
-            "can be recovered exactly from the result ([paper](https://arxiv.org/abs/2009.03173)).\n\n"
-            f"Weights:\n{weights}"
+            "# IRAE — restore a photo, and get the original back exactly\n"
+            "1. Pick a tab — **Denoise** (grainy, noisy photos), **JPEG** (blocky, over-compressed ones) or "
+            "**Inpaint** (scratches, blemishes, small objects) — and upload a photo or click an example.\n"
+            "2. Press the button. **Auto** reads the noise level or JPEG quality from the photo; untick it to set "
+            "one. Paint the part to fill in the Inpaint tab.\n"
+            "3. Drag the before / after slider, download the PNG, and if you like, recover the exact input from "
+            "the result at the bottom: the model is invertible, nothing is lost "
+            "([paper](https://arxiv.org/abs/2009.03173))."
         )
+        with gr.Accordion("About the models", open=False):
+            gr.Markdown(about_models(models))
         session = gr.State(Session())
         ensemble = gr.Checkbox(
             False,
@@ -393,8 +509,15 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
                         transforms=(),
                     )
                     checked_uploads(i_in)
+                    gr.Markdown(
+                        "Good at what is thin or small: scratches, blemishes, power lines, small objects, text and "
+                        f"watermarks. Regions over {LARGE_FILL_WIDTH} px across come out smooth (it fills from the "
+                        "surroundings; it does not invent objects); for those, OpenCV's Telea is shown beside it."
+                    )
                     i_btn = gr.Button("Fill", variant="primary")
-                i_outputs = _result_column()
+                with gr.Column():
+                    i_outputs = _result_column()
+                    i_telea = gr.Image(type="numpy", format="png", interactive=False, visible=False)
             gr.Examples(EXAMPLES, inputs=i_in)
         with gr.Accordion("Nothing lost: run the exact inverse on the last result", open=True):
             r_btn = gr.Button("Recover the input from the result")
@@ -404,10 +527,16 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
             r_note = gr.Markdown()
 
         d_add_btn.click(add_noise, [d_in, d_add, session], [d_in, session], api_name="add_noise")
-        d_btn.click(h["denoise"], [d_in, d_sigma, ensemble, d_auto, session], [*d_outputs, session], api_name="denoise")
+        d_btn.click(
+            h["denoise"], [d_in, d_sigma, ensemble, d_auto, session], [*d_outputs, session], api_name="denoise"
+        ).success(h["new_result"], [session], [r_rec, r_orig, r_note], api_name=False)  # the panel follows the result
         j_add_btn.click(compress, [j_in, j_add, session], [j_in, session], api_name="compress")
-        j_btn.click(h["jpeg"], [j_in, j_q, ensemble, j_auto, session], [*j_outputs, session], api_name="jpeg")
-        i_btn.click(h["inpaint"], [i_in, ensemble, session], [*i_outputs, session], api_name="inpaint")
+        j_btn.click(h["jpeg"], [j_in, j_q, ensemble, j_auto, session], [*j_outputs, session], api_name="jpeg").success(
+            h["new_result"], [session], [r_rec, r_orig, r_note], api_name=False
+        )
+        i_btn.click(
+            h["inpaint"], [i_in, ensemble, session], [*i_outputs, i_telea, session], api_name="inpaint"
+        ).success(h["new_result"], [session], [r_rec, r_orig, r_note], api_name=False)
         r_btn.click(h["recover"], [session], [r_rec, r_orig, r_note], api_name="recover")  # its own queue (per event)
     return demo
 

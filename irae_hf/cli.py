@@ -228,11 +228,39 @@ def levels_for(model: object, image: Image.Image, args: argparse.Namespace) -> t
     return given, None
 
 
+#: images over this many pixels get an up-front time estimate and a progress bar over their tiles
+SAY_TIME_ABOVE_PIXELS = 2_000_000
+
+
+def restore_saying_how_long(model: object, image: Image.Image, path: Path, kw: dict) -> Image.Image:
+    """``restore``, with an estimate of its time said first and a tile progress bar for a big image."""
+    from tqdm.auto import tqdm
+
+    from .restore import estimate_seconds, restore
+
+    if image.width * image.height <= SAY_TIME_ABOVE_PIXELS:
+        return restore(model, image, **kw)
+    seconds = estimate_seconds(model, image.height, image.width, tile=kw["tile"], ensemble=kw["ensemble"])
+    tqdm.write(
+        f"note: {path}: {image.width}×{image.height}, about {_duration(seconds)} on this machine", file=sys.stderr
+    )
+    with tqdm(desc=f"{path.name} tiles", unit="tile", leave=False) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        return restore(model, image, progress=progress, **kw)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
 def run_restore(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from .images import load_image
-    from .restore import restore
     from .zoo import load_model
 
     files = list(find_images(args.inputs))
@@ -269,7 +297,8 @@ def run_restore(args: argparse.Namespace) -> int:
                 if level is None:  # no sign of JPEG compression: nothing to undo
                     result = image
                 else:
-                    result = restore(model, image, mask=mask, tile=args.tile, ensemble=args.ensemble, **level)
+                    kw = dict(mask=mask, tile=args.tile, ensemble=args.ensemble, **level)
+                    result = restore_saying_how_long(model, image, path, kw)
             result, changed = fit_format(result, args.format)
             for note in [n.message for n in caught] + ([changed] if changed else []):
                 tqdm.write(f"note: {path}: {note}", file=sys.stderr)

@@ -17,6 +17,7 @@ __all__ = [
     "pad",
     "resolve_tile",
     "tiled",
+    "tiled_pixels",
     "self_ensemble",
     "DIHEDRAL",
     "AUTO_TILE_PIXELS",
@@ -69,6 +70,15 @@ def resolve_tile(tile: int | str | None, h: int, w: int, multiple: int) -> int |
     if isinstance(tile, bool) or not isinstance(tile, int) or tile < multiple:
         raise ValueError(f"tile must be 'auto', None/0 or an integer >= {multiple}, got {tile!r}")
     return tile - tile % multiple
+
+
+def tiled_pixels(h: int, w: int, tile: int | None, overlap: int, multiple: int) -> int:
+    """How many pixels ``tiled`` runs its map on for an h×w canvas (overlaps counted twice): its cost."""
+    if tile is None or (h <= tile and w <= tile):
+        return h * w
+    overlap = min(overlap, tile // 2)
+    ys, xs = _starts(h, tile, overlap, multiple), _starts(w, tile, overlap, multiple)
+    return sum(min(tile, h - y) for y in ys) * sum(min(tile, w - x) for x in xs)
 
 
 def tiled(

@@ -90,10 +90,12 @@ def test_jpeg_raises_psnr(client):
     assert psnr(load(restored), clean) > psnr(load(jpeg_path), clean), note
 
 
-def test_inpaint_changes_only_the_masked_region(client, tmp_path):
+@pytest.mark.parametrize("box", [(60, 100, 100, 160), (70, 76, 40, 200)], ids=["large box", "thin stroke"])
+def test_inpaint_changes_only_the_masked_region_and_says_how_large_it_was(client, tmp_path, box):
     bg = Image.open(PHOTO).convert("RGBA")
     layer = np.zeros((bg.height, bg.width, 4), np.uint8)
-    layer[60:100, 100:160] = [255, 0, 255, 255]
+    top, bottom, left, right = box
+    layer[top:bottom, left:right] = [255, 0, 255, 255]
     Image.fromarray(layer).save(tmp_path / "layer.png")
     bg.save(tmp_path / "bg.png")
     value = {
@@ -101,12 +103,42 @@ def test_inpaint_changes_only_the_masked_region(client, tmp_path):
         "layers": [gradio_client.handle_file(str(tmp_path / "layer.png"))],
         "composite": None,
     }
-    (_, restored), note, _ = client.predict(value, api_name="/inpaint")
+    (_, restored), note, _, classic = client.predict(value, api_name="/inpaint")
     out, orig = load(restored), load(PHOTO)
     mask = layer[..., 3] > 0
     assert np.array_equal(out[~mask], orig[~mask])
     assert np.abs(out[mask].astype(int) - 128).mean() > 5  # the grey hole was filled
-    assert "painted region" in note
+    assert f"Filled **{mask.sum():,} pixels**" in note and "painted region" in note
+    width = min(bottom - top, right - left)
+    assert f"{width} px across at the widest" in note
+    if width > app.LARGE_FILL_WIDTH:  # large: said, and the classical fill shown beside it for comparison
+        assert "comes out smooth" in note and "Telea" in note
+        assert classic["visible"] and "OpenCV Telea" in classic["label"]
+        assert np.array_equal(load(classic["value"])[~mask], orig[~mask])
+    else:
+        assert not classic["visible"] and classic["value"] is None and "Telea" not in note
+
+
+def test_the_inverse_panel_is_cleared_when_a_new_result_arrives():
+    handlers = app.make_handlers(app.load_models({}))
+    session = app.Session()
+    assert handlers["new_result"](session) == (None, None, "")
+    x = torch.rand(3, 24, 32)
+    session.result, session.task, session.model_input = (x, {"sigma": 5.0}), "denoise", x
+    *_, said = handlers["recover"](session)
+    assert "denoise result (32×24)" in said
+    assert handlers["new_result"](session)[:2] == (None, None)
+    assert "New denoise result (32×24): press Recover" in handlers["new_result"](session)[2]
+    assert "about" in handlers["new_result"](session)[2]  # an estimate once an inverse has run
+
+
+def test_about_the_models_shows_each_cards_numbers():
+    text = app.about_models(app.load_models({}))
+    for task in ("denoise", "jpeg", "inpaint"):
+        card = (ROOT / "pretrained" / task / "README.md").read_text()
+        assert app.card_section(card) in text
+    assert "| σ | method | PSNR (dB)" in text and "M parameters" in text
+    assert app.card_section("# no sections") is None
 
 
 def test_errors_are_shown_not_crashes(client):
@@ -127,7 +159,8 @@ def _chromium() -> str | None:
 
 
 def test_browser_upload_click_and_screenshot(server, tmp_path):
-    """Upload a 768×512 image in headless Chromium, press Denoise, wait for the result, screenshot it."""
+    """Upload a 768×512 image in headless Chromium, press Denoise, wait for the result, screenshot it; recover the
+    input exactly; restore again and see the inverse's panel cleared for the new result."""
     playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     browser_path = _chromium()
     if browser_path is None:
@@ -161,8 +194,17 @@ def test_browser_upload_click_and_screenshot(server, tmp_path):
         page.wait_for_timeout(500)
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)
+        t0 = time.perf_counter()  # nothing lost: the exact inverse of that result, then a new result clears it
+        page.get_by_role("button", name="Recover the input from the result").click()
+        page.get_by_text("Ran the exact inverse").first.wait_for(timeout=400_000)
+        recover_seconds = time.perf_counter() - t0
+        assert "differs from the input the model saw by at most" in page.content()
+        page.screenshot(path=str(shot.with_name(shot.stem + "-recover.png")), full_page=True)
+        page.get_by_role("button", name="Denoise", exact=True).click()
+        page.get_by_text("press Recover to run its exact inverse").first.wait_for(timeout=120_000)
+        assert "Ran the exact inverse" not in page.content()
         browser.close()
-    print(f"click to result for 768x512: {seconds:.2f} s")
+    print(f"click to result for 768x512: {seconds:.2f} s; recover: {recover_seconds:.1f} s")
     assert shot.stat().st_size > 10_000
 
 
@@ -228,6 +270,10 @@ def test_auto_level_estimates_uploads_and_reuses_the_level_chosen_in_the_app(cli
     compressed = client.predict(gradio_client.handle_file(str(PHOTO)), 30, api_name="/compress")
     _, note, _ = client.predict(gradio_client.handle_file(compressed), 10, api_name="/jpeg")
     assert "**JPEG quality 30**, the one you degraded the image with" in note
+    as_jpeg = tmp_path / "photo.jpg"  # a JPEG file: its tables give the quality exactly (the upload's bytes kept)
+    Image.open(PHOTO).convert("RGB").save(as_jpeg, quality=47)
+    _, note, _ = client.predict(gradio_client.handle_file(str(as_jpeg)), 10, api_name="/jpeg")
+    assert "**JPEG quality 47**, read from the JPEG file's quantization tables" in note
     clean = tmp_path / "clean.png"
     Image.fromarray(data.chelsea()[:128, :160]).save(clean)
     (_, after), note, _ = client.predict(gradio_client.handle_file(str(clean)), 10, api_name="/jpeg")
@@ -244,3 +290,13 @@ def test_downloads_keep_the_uploads_name_sanitised_and_unique(client, tmp_path):
     evil = np.zeros((2, 2, 3), np.uint8).view(app.Upload)
     evil.name = "../../etc/passwd\x00.png"
     assert app.download_name(evil, "inpaint") == "passwd_filled.png"
+
+
+def test_a_big_photo_gets_an_up_front_time_estimate(monkeypatch):
+    monkeypatch.setattr(app, "SAY_TIME_ABOVE_PIXELS", 1000)  # "big" for the test
+    handlers = app.make_handlers(app.load_models({}))
+    said = []
+    photo = load(PHOTO)
+    handlers["denoise"](photo, 25, False, False, app.Session(), progress=lambda f, desc="": said.append(desc))
+    assert said[0].startswith(f"denoise: {photo.shape[1]}×{photo.shape[0]} (about ") and said[0].endswith(" s in all)")
+    assert all("about" in d for d in said)

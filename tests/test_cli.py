@@ -145,3 +145,20 @@ def test_restore_with_self_ensemble_matches_the_library(tmp_path):
     ens, plain = (np.asarray(Image.open(tmp_path / d / "x.png")) for d in ("ens", "plain"))
     assert np.array_equal(ens, np.asarray(restore(model, img, sigma=25, ensemble=True)))
     assert not np.array_equal(ens, plain)
+
+
+def test_a_big_image_gets_an_up_front_time_estimate_and_tile_progress(tmp_path, capsys, monkeypatch):
+    import irae_hf.cli as cli
+
+    make_model("denoise").save_pretrained(tmp_path / "model")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (300, 200, 3), dtype=np.uint8)).save(tmp_path / "big.png")
+    Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(tmp_path / "small.png")
+    monkeypatch.setattr(cli, "SAY_TIME_ABOVE_PIXELS", 10_000)  # "big" for the test: 60,000 pixels
+    argv = ["restore", "--model", str(tmp_path / "model"), "--sigma", "25", "--tile", "128"]
+    assert main([*argv, str(tmp_path / "big.png"), str(tmp_path / "small.png"), "-o", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "big.png: 200×300, about " in err and " s on this machine" in err and "small.png: " not in err
+    assert "big.png tiles" in err  # the tile progress bar
+    expected = restore(make_model("denoise"), Image.open(tmp_path / "big.png"), sigma=25, tile=128)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "big.png")), np.asarray(expected))

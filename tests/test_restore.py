@@ -135,3 +135,16 @@ def test_recover_input_inpainting_gives_the_filled_image(model_factory):
     assert not torch.equal(out[:, :, mask[0] > 0], img[:, :, mask[0] > 0])
     with pytest.raises(ValueError, match="does not match the image size"):
         restore(model, img, mask=torch.zeros(20, 20))
+
+
+def test_time_estimate_counts_the_tiles_pixels_and_the_ensemble():
+    from irae_hf.restore import estimate_seconds
+    from irae_hf.tiling import tiled_pixels
+
+    model = make_model("denoise")
+    plain = estimate_seconds(model, 100, 100, tile=None)
+    assert plain > 0 and estimate_seconds(model, 100, 100, tile=None, ensemble=True) == pytest.approx(8 * plain)
+    assert estimate_seconds(model, 200, 100, tile=None) == pytest.approx(2 * plain)
+    tiled = estimate_seconds(model, 200, 200, tile=128, overlap=32)
+    assert tiled == pytest.approx(plain * tiled_pixels(200, 200, 128, 32, model.multiple) / 100**2)
+    assert tiled_pixels(200, 200, 128, 32, 4) > 200 * 200 == tiled_pixels(200, 200, None, 32, 4)
