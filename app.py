@@ -212,13 +212,15 @@ def _run(
     session: Session,
     progress,
     ensemble: bool = False,
+    fast: bool = False,
 ) -> np.ndarray:
     """Restore ``image`` (H×W×3 uint8) keeping what /recover needs to rerun the plain map exactly."""
     model = models[task].model
     x = to_tensor(image)
     guess = ""
     if x.shape[-2] * x.shape[-1] > SAY_TIME_ABOVE_PIXELS:  # a big photo: say up front how long it will take
-        seconds = estimate_seconds(model, *x.shape[-2:], ensemble=bool(ensemble))
+        precision = "bf16" if fast else "fp32"
+        seconds = estimate_seconds(model, *x.shape[-2:], ensemble=bool(ensemble), precision=precision)
         guess = f" (about {seconds:.0f} s in all)"
         progress(0, desc=f"{task}: {x.shape[-1]}×{x.shape[-2]}{guess}")
     restored = restore(
@@ -226,6 +228,7 @@ def _run(
         x[None],
         **level,
         ensemble=bool(ensemble),
+        precision="bf16" if fast else "fp32",
         progress=lambda done, total: progress(done / total, desc=f"{task}: tile {done}/{total}{guess}"),
     )
     session.result, session.task = (x, level), task  # /recover reruns it exactly (float64) on demand
@@ -236,7 +239,7 @@ def _run(
 def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
     """The event functions, bound to the loaded models."""
 
-    def leveled(task: str, image, level: dict, session: Session, progress, ensemble: bool, auto: bool) -> tuple:
+    def leveled(task: str, image, level: dict, session: Session, progress, ensemble: bool, auto: bool, fast: bool):
         image = _check(image)
         if auto and np.array_equal(session.degraded.get(task), image):  # degraded here: the level the user chose
             level = session.chosen[task]
@@ -253,17 +256,17 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
             said = f"Level: **{_words(level)}**, estimated from the image (untick Auto to set it)."
         else:
             said = f"Level: **{_words(level)}**, as set."
-        restored = _run(models, task, image, level, session, progress, ensemble)
+        restored = _run(models, task, image, level, session, progress, ensemble, fast)
         note = said + "\n\n" + _psnr_note(task, image, restored, session)
         return (image, restored), note, _save_png(restored, task, like=image), session
 
-    def denoise(image, sigma, ensemble=False, auto=True, session=None, progress=gr.Progress()):
-        return leveled("denoise", image, {"sigma": float(sigma)}, session, progress, ensemble, auto)
+    def denoise(image, sigma, ensemble=False, auto=True, fast=False, session=None, progress=gr.Progress()):
+        return leveled("denoise", image, {"sigma": float(sigma)}, session, progress, ensemble, auto, fast)
 
-    def jpeg(image, quality, ensemble=False, auto=True, session=None, progress=gr.Progress()):
-        return leveled("jpeg", image, {"quality": int(quality)}, session, progress, ensemble, auto)
+    def jpeg(image, quality, ensemble=False, auto=True, fast=False, session=None, progress=gr.Progress()):
+        return leveled("jpeg", image, {"quality": int(quality)}, session, progress, ensemble, auto, fast)
 
-    def inpaint(editor, ensemble, session, progress=gr.Progress()):
+    def inpaint(editor, ensemble=False, fast=False, session=None, progress=gr.Progress()):
         if editor is None or editor.get("background") is None:
             raise gr.Error("Upload an image and paint the region to fill.")
         background = _check(editor["background"])
@@ -281,6 +284,7 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
             session,
             progress,
             ensemble,
+            fast,
         )
         holed = to_uint8(session.model_input)
         before, after = psnr(holed, background, mask=mask), psnr(restored, background, mask=mask)
@@ -466,11 +470,17 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
         with gr.Accordion("About the models", open=False):
             gr.Markdown(about_models(models))
         session = gr.State(Session())
-        ensemble = gr.Checkbox(
-            False,
-            label="Self-ensemble: average over the 8 flips and rotations (a little better, 8× slower). The exact "
-            "inverse below belongs to the plain map, which it reruns.",
-        )
+        with gr.Row():
+            ensemble = gr.Checkbox(
+                False,
+                label="Self-ensemble: average over the 8 flips and rotations (a little better, 8× slower). The "
+                "exact inverse below belongs to the plain map, which it reruns.",
+            )
+            fast = gr.Checkbox(
+                False,
+                label="Faster: bf16 networks (about 2× faster on CPUs with AVX512-BF16 and on GPUs, a few "
+                "thousandths of a dB lower). The exact inverse reruns the fp32 map.",
+            )
         with gr.Tab("Denoise"):
             with gr.Row():
                 with gr.Column():
@@ -528,14 +538,14 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
 
         d_add_btn.click(add_noise, [d_in, d_add, session], [d_in, session], api_name="add_noise")
         d_btn.click(
-            h["denoise"], [d_in, d_sigma, ensemble, d_auto, session], [*d_outputs, session], api_name="denoise"
+            h["denoise"], [d_in, d_sigma, ensemble, d_auto, fast, session], [*d_outputs, session], api_name="denoise"
         ).success(h["new_result"], [session], [r_rec, r_orig, r_note], api_name=False)  # the panel follows the result
         j_add_btn.click(compress, [j_in, j_add, session], [j_in, session], api_name="compress")
-        j_btn.click(h["jpeg"], [j_in, j_q, ensemble, j_auto, session], [*j_outputs, session], api_name="jpeg").success(
-            h["new_result"], [session], [r_rec, r_orig, r_note], api_name=False
-        )
+        j_btn.click(
+            h["jpeg"], [j_in, j_q, ensemble, j_auto, fast, session], [*j_outputs, session], api_name="jpeg"
+        ).success(h["new_result"], [session], [r_rec, r_orig, r_note], api_name=False)
         i_btn.click(
-            h["inpaint"], [i_in, ensemble, session], [*i_outputs, i_telea, session], api_name="inpaint"
+            h["inpaint"], [i_in, ensemble, fast, session], [*i_outputs, i_telea, session], api_name="inpaint"
         ).success(h["new_result"], [session], [r_rec, r_orig, r_note], api_name=False)
         r_btn.click(h["recover"], [session], [r_rec, r_orig, r_note], api_name="recover")  # its own queue (per event)
     return demo

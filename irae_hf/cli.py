@@ -96,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="average over the 8 flips/rotations (a little better, 8× slower; the exact inverse is a property "
         "of the plain map, the default)",
     )
+    r.add_argument(
+        "--precision",
+        default="fp32",
+        choices=["fp32", "bf16"],
+        help="fp32 (the exact map) or bf16 (about 2× faster on CPUs with AVX512-BF16 and on GPUs, a few thousandths "
+        "of a dB lower)",
+    )
     r.add_argument("--device", default="cpu", type=device_arg, help="torch device, e.g. cpu or cuda")
     r.add_argument(
         "--max-pixels",
@@ -120,7 +127,32 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", help="write the rows here as JSON")
     e.add_argument("--device", default="cpu", type=device_arg)
+
+    x = sub.add_parser("export", help="write a model's restore and recover (inverse) graphs for other runtimes")
+    x.add_argument("--format", default="onnx", choices=["onnx"], help="graph format (onnx)")
+    x.add_argument("model", help="a save_pretrained folder or Hub id of an IRAE model")
+    x.add_argument("output", help="folder to write restore.onnx, recover.onnx, onnx.json and README.md into")
+    x.add_argument("--overwrite", action="store_true", help="replace graphs already in the folder")
     return parser
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from .export import export_onnx
+    from .zoo import load_model
+
+    out = Path(args.output)
+    existing = [n for n in ("restore.onnx", "recover.onnx") if (out / n).exists()]
+    if existing and not args.overwrite:
+        print(f"error: {out} already holds {', '.join(existing)} (--overwrite to replace)", file=sys.stderr)
+        return 2
+    try:
+        model = load_model(args.model)
+        written = export_onnx(model, out)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
 
 
 def _mask_for(mask_arg: str | None, rel: Path, max_pixels: int | None) -> Image.Image | None:
@@ -240,7 +272,9 @@ def restore_saying_how_long(model: object, image: Image.Image, path: Path, kw: d
 
     if image.width * image.height <= SAY_TIME_ABOVE_PIXELS:
         return restore(model, image, **kw)
-    seconds = estimate_seconds(model, image.height, image.width, tile=kw["tile"], ensemble=kw["ensemble"])
+    seconds = estimate_seconds(
+        model, image.height, image.width, tile=kw["tile"], ensemble=kw["ensemble"], precision=kw["precision"]
+    )
     tqdm.write(
         f"note: {path}: {image.width}×{image.height}, about {_duration(seconds)} on this machine", file=sys.stderr
     )
@@ -297,7 +331,7 @@ def run_restore(args: argparse.Namespace) -> int:
                 if level is None:  # no sign of JPEG compression: nothing to undo
                     result = image
                 else:
-                    kw = dict(mask=mask, tile=args.tile, ensemble=args.ensemble, **level)
+                    kw = dict(mask=mask, tile=args.tile, ensemble=args.ensemble, precision=args.precision, **level)
                     result = restore_saying_how_long(model, image, path, kw)
             result, changed = fit_format(result, args.format)
             for note in [n.message for n in caught] + ([changed] if changed else []):
@@ -315,6 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "restore":
         return run_restore(args)
+    if args.command == "export":
+        return run_export(args)
     if args.command == "evaluate":
         from .evaluate import run_cli
 

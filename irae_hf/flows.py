@@ -18,6 +18,7 @@ __all__ = [
     "Inverse",
     "ActNorm",
     "InvConv1x1",
+    "Affine1x1",
     "AffineCoupling",
     "FlowStep",
     "FlowLevel",
@@ -170,6 +171,37 @@ class InvConv1x1(InvertibleModule):
         return F.conv2d(y, w[:, :, None, None])
 
 
+class Affine1x1(InvertibleModule):
+    """A fixed invertible 1×1 convolution with bias, ``y = W x + b``, its inverse precomputed: ``x = W⁻¹ y − W⁻¹ b``.
+
+    :meth:`fold` makes one from an actnorm and the 1×1 convolution after it (one op instead of two, the same map up
+    to rounding; the inverse is computed in float64). No parameters to train: for inference and ONNX export.
+    """
+
+    def __init__(self, weight: Tensor, bias: Tensor):
+        super().__init__()
+        w, b = weight.double(), bias.double()
+        inverse = torch.linalg.inv(w)
+        self.register_buffer("weight", w.float())
+        self.register_buffer("bias", b.float())
+        self.register_buffer("inverse_weight", inverse.float())
+        self.register_buffer("inverse_bias", (-inverse @ b).float())
+
+    @classmethod
+    @torch.no_grad()
+    def fold(cls, actnorm: ActNorm, conv: InvConv1x1) -> Affine1x1:
+        """``conv(actnorm(x)) = W (x + a) e^s = (W diag(e^s)) x + W (a e^s)``."""
+        scale = actnorm.logs.detach().double().flatten().exp()
+        w = conv.weight().double()
+        return cls(w * scale[None], w @ (actnorm.bias.detach().double().flatten() * scale))
+
+    def forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
+        return F.conv2d(x, self.weight.to(x.dtype)[:, :, None, None], self.bias.to(x.dtype))
+
+    def inverse(self, y: Tensor, cond: Tensor | None = None) -> Tensor:
+        return F.conv2d(y, self.inverse_weight.to(y.dtype)[:, :, None, None], self.inverse_bias.to(y.dtype))
+
+
 class AffineCoupling(InvertibleModule):
     """Glow affine coupling with a bounded sigmoid scale.
 
@@ -193,7 +225,9 @@ class AffineCoupling(InvertibleModule):
         nn.init.zeros_(self.net[-1].bias)
 
     def _shift_scale(self, a: Tensor, cond: Tensor | None) -> tuple[Tensor, Tensor]:
-        h = self.net(a if cond is None else torch.cat([a, cond.to(a.dtype)], dim=1))
+        """The net runs in its own dtype (a bf16 net in an fp32 flow: fast convolutions, exact bookkeeping)."""
+        net_dtype = self.net[0].weight.dtype
+        h = self.net((a if cond is None else torch.cat([a, cond.to(a.dtype)], dim=1)).to(net_dtype)).to(a.dtype)
         shift, raw = h[:, 0::2], h[:, 1::2]
         return shift, 0.5 + torch.sigmoid(raw)
 

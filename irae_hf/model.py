@@ -7,12 +7,23 @@ For every fixed condition the map is exactly invertible: ``model.inverse(model(x
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from .flows import ActNorm, FlowLevel, InvertibleModule, Inverse, InvertibleSequence, MultiScaleFlow
+from .flows import (
+    ActNorm,
+    Affine1x1,
+    AffineCoupling,
+    FlowLevel,
+    FlowStep,
+    InvertibleModule,
+    Inverse,
+    InvertibleSequence,
+    MultiScaleFlow,
+)
 from .base import RestorationModel, WeightsError
 from .cards import IRAE_CARD
 from .tasks import TASKS
@@ -82,6 +93,28 @@ class IRAE(
             for h in hooks:
                 h.remove()
         self.flow2.load_state_dict(self.flow1.state_dict())
+
+    def in_precision(self, precision: str) -> IRAE:
+        """ "fp32": the model itself. "bf16": a copy whose coupling networks (nearly all the FLOPs) run in
+        bfloat16 while actnorm, the 1×1 convolutions and the coupling arithmetic stay fp32: ≈2–3× faster on
+        CPUs with AVX512-BF16, ≤0.01 dB lower (benchmarks/probes/inference_speed.py). Not exactly invertible."""
+        if precision != "bf16":
+            return super().in_precision(precision)
+        fast = copy.deepcopy(self)
+        for module in fast.modules():
+            if isinstance(module, AffineCoupling):
+                module.net.to(torch.bfloat16)
+        return fast
+
+    def folded(self) -> IRAE:
+        """A copy for inference and export with each actnorm folded into the 1×1 convolution after it
+        (:class:`~irae_hf.flows.Affine1x1`: fixed weights, no LU algebra in the graph; the same map up to rounding)."""
+        out = copy.deepcopy(self)
+        for module in out.modules():
+            if isinstance(module, FlowStep) and isinstance(module.layers[0], ActNorm):
+                actnorm, conv, coupling = module.layers
+                module.layers = torch.nn.ModuleList([Affine1x1.fold(actnorm, conv), coupling])
+        return out
 
     def set_memory_saving(self, enabled: bool = True) -> None:
         """Rebuild activations from outputs in the backward pass instead of storing them (training only).

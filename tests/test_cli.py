@@ -162,3 +162,13 @@ def test_a_big_image_gets_an_up_front_time_estimate_and_tile_progress(tmp_path, 
     assert "big.png tiles" in err  # the tile progress bar
     expected = restore(make_model("denoise"), Image.open(tmp_path / "big.png"), sigma=25, tile=128)
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "big.png")), np.asarray(expected))
+
+
+def test_precision_bf16_matches_the_library(tmp_path):
+    make_model("denoise").save_pretrained(tmp_path / "model")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)).save(tmp_path / "a.png")
+    argv = ["restore", "--model", str(tmp_path / "model"), "--sigma", "25", "--precision", "bf16"]
+    assert main([*argv, str(tmp_path / "a.png"), "-o", str(tmp_path / "out")]) == 0
+    expected = restore(make_model("denoise"), Image.open(tmp_path / "a.png"), sigma=25, precision="bf16")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "a.png")), np.asarray(expected))

@@ -97,3 +97,19 @@ def test_multiscale_flow_checks_shapes():
         flow(torch.rand(1, 3, 30, 32))
     with pytest.raises(ValueError):
         MultiScaleFlow(levels=0)
+
+
+def test_folded_actnorm_and_1x1_is_the_same_map_both_ways():
+    from irae_hf.flows import ActNorm, Affine1x1, InvConv1x1, InvertibleSequence
+
+    torch.manual_seed(0)
+    actnorm, conv = ActNorm(8), InvConv1x1(8)
+    with torch.no_grad():
+        actnorm.bias.normal_()
+        actnorm.logs.normal_(std=0.5)
+    pair, folded = InvertibleSequence(actnorm, conv), Affine1x1.fold(actnorm, conv)
+    x = torch.randn(2, 8, 5, 7)
+    with torch.no_grad():
+        assert torch.allclose(folded(x), pair(x), atol=1e-5)
+        assert torch.allclose(folded.inverse(folded(x)), x, atol=1e-5)
+        assert torch.allclose(folded.inverse(x), pair.inverse(x), atol=1e-5)

@@ -193,3 +193,14 @@ def test_shipped_weights_round_trip_in_float64(task, level):
     level = level or {"mask": (torch.rand(64, 64, generator=torch.Generator().manual_seed(1)) > 0.8)}
     with torch.no_grad():
         assert (model.inverse(model(x, **level), **level) - x).abs().max() < 1e-6
+
+
+def test_folded_model_is_the_same_invertible_map():
+    model = perturb(make_model("denoise"))
+    folded = model.folded()
+    x = torch.rand(2, 3, 16, 24)
+    with torch.no_grad():
+        y = model(x, sigma=25)
+        assert torch.allclose(folded(x, sigma=25), y, atol=1e-5)
+        assert torch.allclose(folded.inverse(y, sigma=25), x, atol=1e-4)
+    assert not any(isinstance(m, ActNorm) for m in folded.modules())

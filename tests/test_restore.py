@@ -148,3 +148,29 @@ def test_time_estimate_counts_the_tiles_pixels_and_the_ensemble():
     tiled = estimate_seconds(model, 200, 200, tile=128, overlap=32)
     assert tiled == pytest.approx(plain * tiled_pixels(200, 200, 128, 32, model.multiple) / 100**2)
     assert tiled_pixels(200, 200, 128, 32, 4) > 200 * 200 == tiled_pixels(200, 200, None, 32, 4)
+
+
+def test_bf16_precision_is_close_to_fp32_and_refused_for_the_exact_inverse():
+    from irae_hf.zoo import build
+
+    model = perturb(make_model("denoise"))
+    image = Image.fromarray(data.astronaut()[:64, :96])
+    exact, fast = restore(model, image, sigma=25), restore(model, image, sigma=25, precision="bf16")
+    assert fast.size == exact.size and fast.mode == exact.mode
+    diff = np.abs(np.asarray(fast, float) - np.asarray(exact, float))
+    assert diff.mean() < 1.0 and diff.max() <= 16
+    assert next(model.parameters()).dtype == torch.float32  # the caller's model is left as it was
+    with pytest.raises(ValueError, match="exact inverse needs the fp32"):
+        restore(model, image, sigma=25, precision="bf16", return_float=True)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        restore(model, image, sigma=25, precision="fp16")
+    with pytest.raises(ValueError, match="offered for IRAE models, not DnCNN"):
+        restore(build("dncnn", task="denoise"), image, sigma=25, precision="bf16")
+
+
+def test_the_default_path_is_the_models_own_map():
+    model = perturb(make_model("denoise"))
+    x = torch.rand(1, 3, 40, 56)
+    with torch.inference_mode():
+        direct = model(x, sigma=25).clamp(0, 1)
+    assert torch.allclose(restore(model, x, sigma=25), direct, atol=1e-5)  # channels-last inside: same map

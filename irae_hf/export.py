@@ -1,0 +1,108 @@
+"""ONNX export of both directions of an IRAE model: ``restore.onnx`` (the forward map) and ``recover.onnx`` (its
+exact inverse), with dynamic batch, height and width and the level as an input, plus a README on running them.
+
+The graphs take H and W that are multiples of the model's ``multiple`` (pad first, as ``restore`` does) and return
+the unclamped map; the actnorms are folded into the 1×1 convolutions (:meth:`IRAE.folded`), so the graphs hold
+fixed weights only.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from .model import IRAE
+from .tasks import TASKS
+
+__all__ = ["export_onnx", "OnnxGraph", "OPSET"]
+
+OPSET = 17
+#: the level input of each task: its name, its shape, and how it becomes the conditioning map
+LEVEL_INPUTS = {"denoise": ("sigma", "B", 255.0), "jpeg": ("quality", "B", 100.0), "inpaint": ("mask", "B×1×H×W", None)}
+
+
+class OnnxGraph(nn.Module):
+    """One direction of the model with the level as an input: (image B×3×H×W, level) -> B×3×H×W."""
+
+    def __init__(self, model: IRAE, direction: str = "restore"):
+        super().__init__()
+        self.model, self.direction = model.folded().eval(), direction
+        self.scale = LEVEL_INPUTS[model.task][2]
+
+    def forward(self, image: Tensor, level: Tensor) -> Tensor:
+        if self.scale is None:  # inpainting: the mask itself (1 = missing) is the condition
+            cond = (level > 0.5).to(image.dtype)
+        else:  # σ or quality per image, as a constant map
+            cond = (level.to(image.dtype) / self.scale).reshape(-1, 1, 1, 1) * torch.ones_like(image[:, :1])
+        return self.model(image, cond) if self.direction == "restore" else self.model.inverse(image, cond)
+
+
+def export_onnx(model: IRAE, out_dir: str | Path, *, dtype: torch.dtype = torch.float32) -> list[Path]:
+    """Write ``restore.onnx``, ``recover.onnx``, ``onnx.json`` (inputs, task, multiple) and a README to ``out_dir``."""
+    if not isinstance(model, IRAE):
+        raise ValueError(f"ONNX export is for invertible IRAE models, not {type(model).__name__}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    m = model.multiple
+    image = torch.rand(1, 3, 4 * m, 6 * m, dtype=dtype)
+    name, shape, _ = LEVEL_INPUTS[model.task]
+    level = (
+        torch.zeros(1, 1, 4 * m, 6 * m, dtype=dtype) if model.task == "inpaint" else torch.tensor([20.0], dtype=dtype)
+    )
+    axes = {"image": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "height", 3: "width"}}
+    axes["level"] = {0: "batch", 2: "height", 3: "width"} if model.task == "inpaint" else {0: "batch"}
+    written = []
+    for direction in ("restore", "recover"):
+        graph = OnnxGraph(model.to(dtype), direction)
+        path = out / f"{direction}.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                graph,
+                (image, level),
+                str(path),
+                input_names=["image", "level"],
+                output_names=["output"],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                dynamo=False,
+            )
+        written.append(path)
+    info = {"task": model.task, "multiple": m, "level": name, "level_shape": shape, "dtype": str(dtype)[6:]}
+    (out / "onnx.json").write_text(json.dumps(info, indent=1))
+    (out / "README.md").write_text(_readme(model.task, m, name, shape, str(dtype)[6:]))
+    return [*written, out / "onnx.json", out / "README.md"]
+
+
+def _readme(task: str, multiple: int, name: str, shape: str, dtype: str) -> str:
+    level = (
+        "mask: B×1×H×W, 1 where pixels are missing (fill them with 0.5 in the image first)"
+        if task == "inpaint"
+        else f"{name}: B values, {'the noise σ in 0–255 units' if task == 'denoise' else 'the JPEG quality, 1–100'}"
+    )
+    example = "mask" if task == "inpaint" else f"np.array([{25.0 if task == 'denoise' else 20.0}], np.{dtype})"
+    return f"""# IRAE ({TASKS[task].label} → {task}) as ONNX
+
+- `restore.onnx`: `image` (B×3×H×W, {dtype}, RGB in [0, 1]) and `level` ({level}) → `output`, the restored image
+  (unclamped: clip to [0, 1] for display).
+- `recover.onnx`: the inverse. Give it `restore.onnx`'s unclamped `output` and the same `level`: it returns the
+  input, up to float32 rounding magnified by the trained map (a few thousandths on [0, 1] is typical; onnxruntime
+  has no float64 convolutions). For the exact inverse use `irae_hf.restore.recover_input` in PyTorch (float64).
+
+H and W must be multiples of {multiple}: pad (reflect) to the next multiple and crop the output back.
+
+```python
+import numpy as np, onnxruntime as ort
+restore = ort.InferenceSession("restore.onnx", providers=["CPUExecutionProvider"])
+recover = ort.InferenceSession("recover.onnx", providers=["CPUExecutionProvider"])
+image = np.random.rand(1, 3, 256, 384).astype(np.{dtype})   # your picture, H and W multiples of {multiple}
+mask = np.zeros((1, 1, 256, 384), np.{dtype})                # inpainting only: 1 = missing
+level = {example}
+out = restore.run(None, {{"image": image, "level": level}})[0]
+back = recover.run(None, {{"image": out, "level": level}})[0]   # ≈ image
+```
+"""
