@@ -27,14 +27,14 @@ import gradio as gr
 import numpy as np
 import torch
 
-from irae_hf.base import RestorationModel
+from irae_hf.base import RestorationModel, WeightsError
 from irae_hf.degradations import apply_mask, degrade
 from irae_hf.estimate import jpeg_quality_from_tables
 from irae_hf.images import MAX_PIXELS, to_tensor, to_uint8  # uploads over MAX_PIXELS are refused
 from irae_hf.metrics import psnr
 from irae_hf.restore import estimate_level, estimate_seconds, recover_input, restore
 from irae_hf.tasks import TASK_NAMES, TASKS
-from irae_hf.zoo import build, load_model
+from irae_hf.zoo import build, load_model, split_revision
 
 ROOT = Path(__file__).resolve().parent
 ENV_VARS = {task: f"IRAE_{task.upper()}_MODEL" for task in TASK_NAMES}
@@ -54,6 +54,7 @@ class Loaded:
     source: str
     trained: bool = True
     card: str | None = None  # the model card (README.md) of the folder or Hub repo, when there is one
+    note: str | None = None  # why the configured model was not used (shown on the page)
 
 
 @dataclass
@@ -69,29 +70,43 @@ class Session:
 
 
 def load_models(sources: dict[str, str | None], device: str = "cpu") -> dict[str, Loaded]:
-    """One model per task: the given path/Hub id, else $IRAE_<TASK>_MODEL, else ``pretrained/<task>``.
+    """One model per task: the given path/Hub id (``org/name@revision`` pins one), else $IRAE_<TASK>_MODEL, else
+    ``pretrained/<task>``.
 
-    A missing default folder gives an untrained (identity) model, clearly labelled, so the app still starts.
+    A configured model that cannot be loaded (Hub unreachable and not cached, no such repo) falls back to the shipped
+    weights with a visible note; a missing default folder gives an untrained (identity) model, clearly labelled, so
+    the app still starts.
     """
     models = {}
     for task in TASK_NAMES:
         src = sources.get(task) or os.environ.get(ENV_VARS[task])
-        if src is None and not (ROOT / "pretrained" / task / "model.safetensors").exists():
+        shipped = ROOT / "pretrained" / task
+        note = None
+        if src is not None:
+            try:
+                model = load_model(src).to(device).eval()
+            except WeightsError as e:
+                if not (shipped / "model.safetensors").exists():
+                    raise
+                note, src = f"{e} — using the shipped pretrained/{task} instead", None
+                warnings.warn(note, stacklevel=2)
+            else:
+                if model.task != task:
+                    raise ValueError(f"{src} is a {model.task!r} model, not a {task!r} model")
+                models[task] = Loaded(model, src, card=_read_card(src))
+                continue
+        if not (shipped / "model.safetensors").exists():
             models[task] = Loaded(
                 build("irae", task=task).to(device).eval(), f"UNTRAINED: no weights in pretrained/{task}", False
             )
             continue
-        model = load_model(src or ROOT / "pretrained" / task).to(device).eval()
-        if model.task != task:
-            raise ValueError(f"{src} is a {model.task!r} model, not a {task!r} model")
-        models[task] = Loaded(
-            model, src or f"pretrained/{task} (shipped)", card=_read_card(src or ROOT / "pretrained" / task)
-        )
+        model = load_model(shipped).to(device).eval()
+        models[task] = Loaded(model, f"pretrained/{task} (shipped)", card=_read_card(shipped), note=note)
     return models
 
 
 def _read_card(source: str | Path) -> str | None:
-    """The model card of a local folder, or of a Hub repo as far as the cache or the Hub has it (None if neither)."""
+    """The model card of a local folder, or of a Hub repo (``org/name@rev`` pinned) from the cache or the Hub."""
     folder = Path(source)
     if folder.is_dir():
         card = folder / "README.md"
@@ -99,7 +114,8 @@ def _read_card(source: str | Path) -> str | None:
     try:
         from huggingface_hub import hf_hub_download
 
-        return Path(hf_hub_download(str(source), "README.md")).read_text(encoding="utf-8", errors="replace")
+        repo, revision = split_revision(source)
+        return Path(hf_hub_download(str(repo), "README.md", revision=revision)).read_text(errors="replace")
     except Exception:  # noqa: BLE001 - no card is not an error: the page says so
         return None
 
@@ -467,6 +483,9 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
             "the result at the bottom: the model is invertible, nothing is lost "
             "([paper](https://arxiv.org/abs/2009.03173))."
         )
+        for task, m in models.items():
+            if m.note:
+                gr.Markdown(f"⚠️ **The configured {task} model could not be loaded:** {m.note}.")
         with gr.Accordion("About the models", open=False):
             gr.Markdown(about_models(models))
         session = gr.State(Session())
@@ -555,7 +574,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="IRAE restoration demo")
     for task in TASK_NAMES:
         p.add_argument(
-            f"--{task}-model", dest=task, help=f"folder or Hub id (default ${ENV_VARS[task]} or pretrained/{task})"
+            f"--{task}-model",
+            dest=task,
+            help=f"folder or Hub id, ORG/NAME@REVISION to pin one (default ${ENV_VARS[task]} or pretrained/{task})",
         )
     p.add_argument("--device", default="cpu")
     p.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1 unless told otherwise)")

@@ -60,6 +60,7 @@ def parse_args(argv: list[str] | None = None, defaults: dict | None = None) -> a
     p.add_argument("--task", choices=TASK_NAMES, default="denoise")
     p.add_argument("--dataset", help="a Hub dataset id or a local folder of images (required to train)")
     p.add_argument("--dataset_config", default=None, help="the Hub dataset's configuration name")
+    p.add_argument("--dataset_revision", default=None, help="the Hub dataset's branch, tag or commit (reproducible)")
     p.add_argument("--split", default="train")
     p.add_argument("--image_column", default=None, help="default: the first column of Image type")
     p.add_argument("--streaming", action="store_true", help="stream a large Hub dataset, sharded across processes")
@@ -136,7 +137,11 @@ def parse_args(argv: list[str] | None = None, defaults: dict | None = None) -> a
     p.add_argument("--checkpointing_steps", type=int, default=500)
     p.add_argument("--checkpoints_total_limit", type=int, default=2)
     p.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
-    p.add_argument("--init_from", default=None, help="start from these weights (folder or Hub id), not from scratch")
+    p.add_argument(
+        "--init_from",
+        default=None,
+        help="start from these weights (folder, Hub id or ORG/NAME@REVISION), not from scratch",
+    )
     p.add_argument(
         "--export_from",
         default=None,
@@ -191,8 +196,11 @@ def run_args(args: argparse.Namespace) -> dict:
 
 def make_data(args: argparse.Namespace, accelerator: Accelerator, spec: DegradationSpec) -> tuple:
     """This process's training patch stream and the (prepared) validation loader, or None without validation."""
-    train = load_image_dataset(args.dataset, args.split, args.dataset_config, args.streaming)
+    train = load_image_dataset(args.dataset, args.split, args.dataset_config, args.streaming, args.dataset_revision)
     column = image_column(train, args.image_column)
+    where = args.dataset + (f"@{args.dataset_revision}" if args.dataset_revision else "")
+    count = f"{len(train)} training images" if hasattr(train, "__len__") else "streaming training images"
+    accelerator.print(f"{count} from {where} (column {column!r})")  # imagefolder drops train/test/val names: check
     stream = PatchStream(
         train,
         column,
@@ -209,7 +217,9 @@ def make_data(args: argparse.Namespace, accelerator: Accelerator, spec: Degradat
         val = (
             load_image_dataset(args.validation_dir)
             if args.validation_dir
-            else load_image_dataset(args.dataset, args.validation_split, args.dataset_config)
+            else load_image_dataset(
+                args.dataset, args.validation_split, args.dataset_config, revision=args.dataset_revision
+            )
         )
         multiple = 2**args.levels if args.arch == "irae" else 1
         val_set = ValidationSet(val, image_column(val, args.image_column), spec, args.validation_crop, multiple)

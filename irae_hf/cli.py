@@ -70,6 +70,11 @@ def tile_arg(text: str) -> int | str:
     return tile
 
 
+REVISION_HELP = (
+    "a Hub model's branch, tag or commit (reproducible results: pin a commit); or write --model ORG/NAME@REV"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="irae", description="IRAE image restoration (invertible flows).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "of a dB lower)",
     )
     r.add_argument("--device", default="cpu", type=device_arg, help="torch device, e.g. cpu or cuda")
+    r.add_argument("--revision", help=REVISION_HELP)
     r.add_argument(
         "--max-pixels",
         type=int,
@@ -127,12 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", help="write the rows here as JSON")
     e.add_argument("--device", default="cpu", type=device_arg)
+    e.add_argument("--revision", help=REVISION_HELP)
 
     x = sub.add_parser("export", help="write a model's restore and recover (inverse) graphs for other runtimes")
     x.add_argument("--format", default="onnx", choices=["onnx"], help="graph format (onnx)")
     x.add_argument("model", help="a save_pretrained folder or Hub id of an IRAE model")
     x.add_argument("output", help="folder to write restore.onnx, recover.onnx, onnx.json and README.md into")
     x.add_argument("--overwrite", action="store_true", help="replace graphs already in the folder")
+    x.add_argument("--revision", help=REVISION_HELP)
     return parser
 
 
@@ -146,7 +154,7 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"error: {out} already holds {', '.join(existing)} (--overwrite to replace)", file=sys.stderr)
         return 2
     try:
-        model = load_model(args.model)
+        model = load_model(args.model, revision=args.revision)
         written = export_onnx(model, out)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -308,7 +316,7 @@ def run_restore(args: argparse.Namespace) -> int:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
     try:
-        model = load_model(args.model).to(args.device)
+        model = load_model(args.model, revision=args.revision).to(args.device)
     except (ValueError, OSError) as e:  # WeightsError, bad config values, missing folders or files
         print(f"error: cannot load model {args.model}: {e}", file=sys.stderr)
         return 2

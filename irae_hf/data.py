@@ -69,13 +69,16 @@ class DegradationSpec:
         return degraded, level if isinstance(level, Tensor) else torch.tensor(float(level))
 
 
-def load_image_dataset(source: str, split: str = "train", name: str | None = None, streaming: bool = False):
-    """A ``datasets`` dataset from a Hub id or a local folder of images (``imagefolder``, labels dropped)."""
+def load_image_dataset(
+    source: str, split: str = "train", name: str | None = None, streaming: bool = False, revision: str | None = None
+):
+    """A ``datasets`` dataset from a Hub id (``revision``: a branch, tag or commit) or a local folder of images
+    (``imagefolder``, labels dropped)."""
     from datasets import load_dataset
 
     if os.path.isdir(source):
         return load_dataset("imagefolder", data_dir=source, drop_labels=True, split=split, streaming=streaming)
-    return load_dataset(source, name=name, split=split, streaming=streaming)
+    return load_dataset(source, name=name, split=split, streaming=streaming, revision=revision)
 
 
 def image_column(dataset, column: str | None = None) -> str:

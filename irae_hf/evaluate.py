@@ -181,7 +181,7 @@ def run_cli(args) -> int:
 
     methods: dict[str, Restorer] = {}
     if args.model:
-        model = load_model(args.model).to(args.device)
+        model = load_model(args.model, revision=getattr(args, "revision", None)).to(args.device)
         if model.task != args.task:
             raise ValueError(f"--task {args.task} but {args.model} is a {model.task!r} model")
         name = args.name or type(model).__name__

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .dncnn import DnCNN
-from .base import RestorationModel, WeightsError
+from .base import WEIGHTS_NAME, RestorationModel, WeightsError
 from .model import IRAE
 
 __all__ = ["ARCHS", "build", "load_model"]
@@ -23,17 +23,74 @@ def build(arch: str, **config: Any) -> RestorationModel:
     return ARCHS[arch](**{k: v for k, v in config.items() if v is not None})
 
 
-def load_model(source: str | Path, **kwargs: Any) -> RestorationModel:
-    """``from_pretrained`` of the class named by config.json's ``arch`` (IRAE when absent)."""
+def load_model(source: str | Path, revision: str | None = None, **kwargs: Any) -> RestorationModel:
+    """``from_pretrained`` of the class named by config.json's ``arch`` (IRAE when absent), from a folder or a Hub
+    id (``org/name``, pinned with ``revision=``, or written ``org/name@revision``). Hub failures (no such repo,
+    revision or file, no connection and nothing cached) are one-line :class:`WeightsError` messages."""
+    source, revision = split_revision(source, revision)
     config_path = Path(source) / "config.json"
-    if not os.path.isdir(source):
-        from huggingface_hub import hf_hub_download
-
-        config_path = Path(hf_hub_download(str(source), "config.json"))
     try:
-        arch = json.loads(config_path.read_text()).get("arch", "irae") if config_path.is_file() else "irae"
-    except (json.JSONDecodeError, AttributeError, RecursionError, UnicodeDecodeError):
-        arch = "irae"  # IRAE.from_pretrained reports the broken config clearly
-    if not isinstance(arch, str) or arch not in ARCHS:
-        raise WeightsError(f"{source}: unknown architecture {arch!r} in config.json")
-    return ARCHS[arch].from_pretrained(source, **kwargs)
+        if not os.path.isdir(source):
+            from huggingface_hub import hf_hub_download
+
+            config_path = Path(hf_hub_download(str(source), "config.json", revision=revision))
+        try:
+            arch = json.loads(config_path.read_text()).get("arch", "irae") if config_path.is_file() else "irae"
+        except (json.JSONDecodeError, AttributeError, RecursionError, UnicodeDecodeError):
+            arch = "irae"  # IRAE.from_pretrained reports the broken config clearly
+        if not isinstance(arch, str) or arch not in ARCHS:
+            raise WeightsError(f"{source}: unknown architecture {arch!r} in config.json")
+        if revision is not None:
+            kwargs["revision"] = revision
+    except WeightsError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the Hub's errors, said in one line
+        raise WeightsError(hub_error(str(source), revision, e)) from e
+    try:
+        return ARCHS[arch].from_pretrained(source, **kwargs)
+    except WeightsError:
+        raise
+    except Exception as e:  # noqa: BLE001 - config.json came: the repo is there, the weights are not served
+        raise WeightsError(hub_error(str(source), revision, e, file=WEIGHTS_NAME)) from e
+
+
+def split_revision(source: str | Path, revision: str | None = None) -> tuple[str | Path, str | None]:
+    """``("org/name", "rev")`` from ``"org/name@rev"`` (a Hub id, not a local folder); an explicit ``revision``
+    wins."""
+    text = str(source)
+    if "@" in text and not os.path.exists(text):
+        text, _, pinned = text.partition("@")
+        return text, revision or pinned or None
+    return source, revision
+
+
+def hub_error(source: str, revision: str | None, error: Exception, file: str | None = None) -> str:
+    """One line saying why a Hub model could not be loaded (``file``: the repo is known to exist, this file
+    could not be had; some mirrors answer "repository not found" for a missing file)."""
+    from huggingface_hub import constants
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    where = f"{source}" + (f"@{revision}" if revision else "")
+    if isinstance(error, RevisionNotFoundError):
+        return f"{where}: no such revision on {constants.ENDPOINT}"
+    if isinstance(error, RepositoryNotFoundError) and file:
+        return f"{where}: no {file} in Hub repo {source} (only safetensors weights are loaded)"
+    if isinstance(error, RepositoryNotFoundError):  # some mirrors say so for a missing revision too
+        what = "model repository or revision" if revision else "model repository"
+        return f"{where}: no such {what} on {constants.ENDPOINT} (or it is private: log in)"
+    if isinstance(error, (LocalEntryNotFoundError, OfflineModeIsEnabled)):
+        return (
+            f"{where}: cannot reach {constants.ENDPOINT} and the model is not in the cache "
+            f"({constants.HF_HUB_CACHE}); check the connection, HF_ENDPOINT or HF_HUB_OFFLINE"
+        )
+    if isinstance(error, EntryNotFoundError):
+        return f"{where}: the repository has no {getattr(error, 'filename', None) or 'config.json'}"
+    if isinstance(error, (OSError, ValueError)):
+        return f"{where}: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+    return f"{where}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"

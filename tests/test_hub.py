@@ -1,0 +1,188 @@
+"""The Hub for real: models and datasets pulled over HTTP from olah, a Hub-compatible server, on loopback.
+
+The server (tests/hub_server.py) serves git repositories the tests build: a tiny denoiser committed twice (two
+revisions), a repo without weights, and a dataset of generated photos. Nothing leaves the machine.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from irae_hf import IRAE
+from irae_hf.base import WeightsError
+from irae_hf.cli import main as cli
+from irae_hf.zoo import load_model
+
+from .conftest import make_model, perturb
+from .hub_server import DATASET, MODEL, HubServer, commit_all, free_port, write_photos
+
+pytest.importorskip("olah", reason="olah (the loopback Hub server) is a test requirement")
+ROOT = Path(__file__).resolve().parents[1]
+NO_WEIGHTS = "testorg/no-weights"
+
+
+def second_model() -> IRAE:
+    """The weights of the repo's second commit (the first is ``make_model("denoise")``)."""
+    return perturb(make_model("denoise"), seed=1)
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hub")
+    repo = root / "mirrors" / "models" / MODEL
+    repo.mkdir(parents=True)
+    make_model("denoise").save_pretrained(repo)
+    first = commit_all(repo, "first weights")
+    second_model().save_pretrained(repo)
+    second = commit_all(repo, "second weights")
+    empty = root / "mirrors" / "models" / NO_WEIGHTS
+    empty.mkdir(parents=True)
+    (empty / "config.json").write_text('{"task": "denoise", "width": 16, "depth": 2}')
+    (empty / "README.md").write_text("# no weights here\n")
+    commit_all(empty, "config only")
+    photos = root / "mirrors" / "datasets" / DATASET
+    write_photos(photos)
+    commit_all(photos, "photos")
+    server = HubServer(root, shas=[first, second]).start()
+    yield server
+    server.stop()
+
+
+def point_at(endpoint: str, home: Path, monkeypatch, offline: bool = False) -> dict:
+    """HF_ENDPOINT and an HF_HOME of the test's own, for this process and the processes it starts."""
+    from huggingface_hub import constants
+
+    env = {
+        "HF_ENDPOINT": endpoint,
+        "HF_HOME": str(home),
+        "HF_HUB_CACHE": str(home / "hub"),
+        "HF_DATASETS_CACHE": str(home / "datasets"),
+        "HF_HUB_OFFLINE": "1" if offline else "0",
+        "HF_DATASETS_OFFLINE": "1" if offline else "0",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(home / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", offline)
+    return env
+
+
+@pytest.fixture
+def hub_env(hub, tmp_path, monkeypatch):
+    return point_at(hub.url, tmp_path / "hf", monkeypatch)
+
+
+def test_from_pretrained_pulls_over_http_and_pins_revisions(hub, hub_env):
+    latest = IRAE.from_pretrained(MODEL)
+    assert same_weights(latest, second_model())
+    first = IRAE.from_pretrained(MODEL, revision=hub.shas[0])
+    assert same_weights(first, make_model("denoise")) and not same_weights(first, latest)
+    assert same_weights(load_model(f"{MODEL}@{hub.shas[0]}"), first)  # ORG/NAME@REV, as the CLI and app take it
+    assert same_weights(load_model(MODEL, revision=hub.shas[0]), first)
+    assert list(Path(hub_env["HF_HUB_CACHE"]).glob("models--testorg--irae-denoise/snapshots/*/model.safetensors"))
+
+
+def test_the_cache_serves_a_model_when_the_server_is_gone(hub, tmp_path, monkeypatch):
+    home = tmp_path / "hf"
+    point_at(hub.url, home, monkeypatch)
+    pulled = load_model(MODEL)
+    point_at(f"http://127.0.0.1:{free_port()}", home, monkeypatch, offline=True)  # nothing listens there
+    assert same_weights(load_model(MODEL), pulled)
+
+
+@pytest.mark.parametrize(
+    "source,words",
+    [
+        ("testorg/missing", "no such model repository"),
+        (NO_WEIGHTS, "no model.safetensors in Hub repo testorg/no-weights"),
+        (f"{MODEL}@no-such-branch", "no such (model repository or )?revision"),  # olah: "repository not found"
+    ],
+)
+def test_hub_failures_are_one_clear_error(hub_env, source, words):
+    with pytest.raises(WeightsError, match=words) as caught:
+        load_model(source)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_server_that_is_down_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    point_at(f"http://127.0.0.1:{free_port()}", tmp_path / "hf", monkeypatch)
+    with pytest.raises(WeightsError, match="cannot reach http://127.0.0.1:.* not in the cache"):
+        load_model(MODEL)
+    assert cli(["restore", "--model", MODEL, str(ROOT / "examples" / "coffee.png"), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot reach" in err and "Traceback" not in err
+
+
+def test_cli_restores_with_a_hub_model_at_a_revision(hub, hub_env, tmp_path):
+    from PIL import Image
+
+    from irae_hf.restore import restore
+
+    photo = ROOT / "examples" / "coffee.png"
+    argv = ["restore", "--model", MODEL, "--revision", hub.shas[0], "--sigma", "25", str(photo), "-o", str(tmp_path)]
+    assert cli(argv) == 0
+    expected = restore(make_model("denoise"), Image.open(photo), sigma=25)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "coffee.png")), np.asarray(expected))
+
+
+def test_app_serves_a_hub_model_shows_its_card_and_falls_back_when_one_is_missing(hub, hub_env):
+    gradio_client = pytest.importorskip("gradio_client")
+    import app
+
+    models = app.load_models({"denoise": f"{MODEL}@{hub.shas[1]}", "jpeg": "testorg/missing"})
+    assert models["denoise"].source == f"{MODEL}@{hub.shas[1]}" and "IRAE" in (models["denoise"].card or "")
+    assert same_weights(models["denoise"].model, second_model())
+    assert "no such model repository" in models["jpeg"].note and "pretrained/jpeg (shipped)" in models["jpeg"].source
+    assert f"`{MODEL}@{hub.shas[1]}`" in app.about_models(models)
+
+    port = free_port()
+    demo = app.main(["--denoise-model", MODEL, "--port", str(port)], prevent_thread_lock=True, quiet=True)
+    try:
+        client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
+        (_, restored), note, _ = client.predict(
+            gradio_client.handle_file(str(ROOT / "examples" / "coffee.png")), 25, False, False, api_name="/denoise"
+        )
+        assert "**σ 25**, as set" in note and Path(restored).is_file()
+    finally:
+        demo.close()
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["map-style", "streaming"])
+def test_trainer_pulls_a_hub_dataset(hub, hub_env, tmp_path, streaming):
+    out = tmp_path / "run"
+    command = [
+        sys.executable,
+        "train_accelerate.py",
+        "--dataset",
+        DATASET,
+        "--output_dir",
+        str(out),
+        "--max_steps",
+        "2",
+        "--crop_size",
+        "32",
+        "--batch_size",
+        "2",
+        "--report_to",
+        "none",
+        "--init_from",
+        f"{MODEL}@{hub.shas[0]}",
+        *(["--streaming"] if streaming else []),
+    ]
+    env = {**os.environ, **hub_env, "ACCELERATE_USE_CPU": "1"}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert IRAE.from_pretrained(out).task == "denoise"
+    if not streaming:
+        assert f"6 training images from {DATASET}" in done.stdout + done.stderr
