@@ -47,7 +47,7 @@ from irae_hf.training import (
     upgrade_checkpoint,
     validate,
 )
-from irae_hf.zoo import load_model
+from irae_hf.zoo import load_model, split_revision
 
 #: arguments that describe one invocation, not the run: never taken from a checkpoint's saved arguments
 INVOCATION = {"output_dir", "export_from", "export_weights", "resume", "eval_dir", "eval_levels", "report_to"}
@@ -447,9 +447,14 @@ def finish(
         evaluation = validation_sentence(args, last, weights)
     training = training_section(args, step, throughput, last, history or [], weights)
     (out / "README.md").unlink(missing_ok=True)  # always regenerate the card
-    model.save_pretrained(
-        out, model_card_kwargs={"training": training, "evaluation": evaluation, "model_id": args.hub_model_id}
-    )
+    card = {"training": training, "evaluation": evaluation, "model_id": args.hub_model_id}
+    if args.init_from and not os.path.isdir(args.init_from):  # a fine-tune of a Hub model
+        card["base_model"] = split_revision(args.init_from)[0]
+    if args.dataset and not os.path.isdir(args.dataset):
+        card["datasets"] = [args.dataset]
+    if args.eval_dir:
+        card["eval_results"] = json.loads((out / "evaluation.json").read_text())
+    model.save_pretrained(out, model_card_kwargs=card)
     print(f"saved {out} ({step} steps)")
     if args.push_to_hub:
         from huggingface_hub import HfApi

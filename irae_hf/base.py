@@ -148,10 +148,28 @@ class RestorationModel(
             # wrong types, nesting, undecodable bytes, sizes out of SIZE_LIMITS (refused before anything is built)
             raise WeightsError(f"{pretrained_model_name_or_path}: unusable config.json ({e})") from e
 
-    def generate_model_card(self, *args: Any, **kwargs: Any) -> Any:
-        """The model card from ``model_card.md``, filled with this model's task and configuration."""
+    def generate_model_card(
+        self,
+        *args: Any,
+        base_model: str | None = None,
+        datasets: list[str] | None = None,
+        eval_results: dict | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """The model card from ``model_card.md``, filled with this model's task and configuration; its metadata
+        gets the ``base_model`` a fine-tune started from, the Hub ``datasets`` it trained on, and the evaluation
+        (``{"data": name, "rows": [...]}`` of ``irae evaluate``: this model's PSNR/SSIM rows) as model-index."""
         kwargs = {"task": self.task, "config": self.config, "num_parameters": f"{self.num_parameters:,}", **kwargs}
-        return super().generate_model_card(*args, **kwargs)
+        card = super().generate_model_card(*args, **kwargs)
+        if base_model:
+            card.data.base_model = base_model
+        if datasets:
+            card.data.datasets = list(datasets)
+        results = _eval_results(self, eval_results)
+        if results:
+            card.data.eval_results = results
+            card.data.model_name = kwargs.get("model_id") or f"irae-{self.task}"
+        return card
 
     @classmethod
     def _from_pretrained(
@@ -217,6 +235,33 @@ class RestorationModel(
         if strict and (missing or unexpected):
             raise WeightsError(f"{path}: missing tensors {_few(missing)}; unexpected tensors {_few(unexpected)}")
         self.load_state_dict(state, strict=False)
+
+
+def _eval_results(model: RestorationModel, evaluation: dict | None) -> list:
+    """model-index entries (PSNR and SSIM per level) for this model's rows of an ``irae evaluate`` JSON."""
+    from huggingface_hub import EvalResult
+
+    if not evaluation:
+        return []
+    label, data = TASKS[model.task].label, str(evaluation.get("data", "images"))
+    out = []
+    for row in evaluation.get("rows", []):
+        if row.get("method") != type(model).__name__:
+            continue
+        for metric in ("psnr", "ssim"):
+            if metric in row:
+                out.append(
+                    EvalResult(
+                        task_type="image-to-image",
+                        task_name=f"{model.task} ({label} {row['setting']})",
+                        dataset_type=data,
+                        dataset_name=data,
+                        metric_type=metric,
+                        metric_name=f"{metric.upper()} ({label} {row['setting']})",
+                        metric_value=round(float(row[metric]), 4),
+                    )
+                )
+    return out
 
 
 def _few(keys: list[str], n: int = 5) -> str:

@@ -186,3 +186,42 @@ def test_trainer_pulls_a_hub_dataset(hub, hub_env, tmp_path, streaming):
     assert IRAE.from_pretrained(out).task == "denoise"
     if not streaming:
         assert f"6 training images from {DATASET}" in done.stdout + done.stderr
+
+
+def test_a_fine_tune_of_hub_model_and_data_pushes_exactly_its_files_and_metadata(hub, hub_env, tmp_path, monkeypatch):
+    """No Hub-compatible server here accepts uploads: HfApi's two upload calls are recorded instead, and what they
+    were given is checked exactly (the training itself pulls its data and starting weights from the server)."""
+    from huggingface_hub import HfApi, ModelCard
+
+    import train_accelerate
+
+    pushed = {}
+
+    def create_repo(self, repo_id, *, private=None, exist_ok=False, **kw):
+        pushed.update(repo=repo_id, private=private)
+        return type("RepoUrl", (), {"repo_id": repo_id})()
+
+    def upload_folder(self, *, repo_id, folder_path, commit_message=None, allow_patterns=None, **kw):
+        files = {f.name: f.read_bytes() for f in Path(folder_path).iterdir() if f.is_file()}
+        pushed.update(message=commit_message, patterns=allow_patterns, files=files)
+
+    monkeypatch.setattr(HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    write_photos(tmp_path / "eval", count=2)
+    out = tmp_path / "fine-tuned"
+    argv = ["--dataset", DATASET, "--init_from", f"{MODEL}@{hub.shas[0]}", "--output_dir", str(out)]
+    argv += ["--max_steps", "2", "--crop_size", "32", "--batch_size", "2", "--report_to", "none"]
+    argv += ["--eval_dir", str(tmp_path / "eval" / "train"), "--push_to_hub", "--hub_model_id", "me/irae-fine"]
+    train_accelerate.main([*argv, "--hub_private"])
+    assert pushed["repo"] == "me/irae-fine" and pushed["private"] is True
+    assert pushed["message"] == "IRAE denoise, 2 steps"
+    assert set(pushed["patterns"]) == {"config.json", "model.safetensors", "README.md"}
+    shipped = {name for name in pushed["files"] if any(Path(name).match(p) for p in pushed["patterns"])}
+    assert shipped == {"config.json", "model.safetensors", "README.md"}
+    card = ModelCard(pushed["files"]["README.md"].decode())
+    assert card.data.license == "apache-2.0" and {"image-restoration", "irae"} <= set(card.data.tags)
+    assert card.data.base_model == MODEL and card.data.datasets == [DATASET]
+    assert card.data.library_name == "irae-hf" and card.data.pipeline_tag == "image-to-image"
+    results = {(r.metric_type, r.metric_name) for r in card.data.eval_results}
+    assert {("psnr", "PSNR (σ 25)"), ("ssim", "SSIM (σ 50)")} <= results and card.data.model_name == "me/irae-fine"
+    assert 'IRAE.from_pretrained("me/irae-fine")' in card.text

@@ -36,3 +36,21 @@ def test_shipped_cards_name_their_data_not_this_machines_paths():
         folder = ROOT / "pretrained" / task
         assert "../" not in (folder / "README.md").read_text()
         assert "/" not in json.loads((folder / "evaluation.json").read_text())["data"]
+
+
+def test_hub_section_commands_parse():
+    import app
+    import train_accelerate
+    from irae_hf.cli import build_parser
+
+    lines = block("## The Hub", "bash").replace("\\\n", " ").splitlines()
+    for line in lines:
+        words = [w for w in line.split("#")[0].split() if "=" not in w or w.startswith("--")]
+        if words[:1] == ["irae"]:
+            build_parser().parse_args([w for w in words[1:] if w != "..."])
+        elif words[:2] == ["python", "app.py"]:
+            app.parse_args(words[2:])
+        elif words[:3] == ["accelerate", "launch", "train_accelerate.py"]:
+            train_accelerate.parse_args(
+                [w for w in words[3:] if w not in ("...", "[--hub_private]")] + ["--output_dir", "o"]
+            )
