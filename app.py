@@ -334,12 +334,12 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
         x, level = session.result
         if x.shape[-2] * x.shape[-1] > RECOVER_MAX_PIXELS:
             raise gr.Error(
-                f"The exact inverse runs in float64 and is slow: it is offered up to {RECOVER_MAX_PIXELS / 1e6:g} "
+                f"The exact inverse runs partly in float64 and is slow: it is offered up to {RECOVER_MAX_PIXELS / 1e6:g} "
                 f"megapixels here ({x.shape[-1]}×{x.shape[-2]} is larger); use recover_input in Python for big images."
             )
         megapixels = x.shape[-2] * x.shape[-1] / 1e6
         guess = f"about {seconds_per_mp[-1] * megapixels:.0f} s" if seconds_per_mp else "no estimate yet (first run)"
-        progress(0, desc=f"float64 forward and exact inverse of {x.shape[-1]}×{x.shape[-2]}: {guess}")
+        progress(0, desc=f"exact forward and inverse of {x.shape[-1]}×{x.shape[-2]}: {guess}")
         t0 = time.perf_counter()
         exact = restore(model, x[None], **level, return_float=True)  # float64: the inverse is exact
         progress(0.5, desc=f"exact inverse: {guess}")
@@ -350,8 +350,8 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
         text = (
             f"Ran the exact inverse of the {session.task} model on its float output for the last {session.task} result "
             f"({x.shape[-1]}×{x.shape[-2]}) in {seconds:.0f} s: the recovered "
-            f"input differs from the input the model saw by at most **{diff:.2e}** (in 0–255 pixel units). It runs in "
-            "float64 because a trained model's inverse magnifies float32 rounding far beyond a pixel."
+            f"input differs from the input the model saw by at most **{diff:.2e}** (in 0–255 pixel units). Flow 2 runs "
+            "in float64 because, trained, it magnifies float32 rounding up to 10 million times (far beyond a pixel)."
         )
         return to_uint8(recovered), to_uint8(session.model_input), text
 

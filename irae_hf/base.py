@@ -5,10 +5,12 @@ images and tiling live one layer up, in ``restore.py``.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import warnings
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -129,6 +131,12 @@ class RestorationModel(
         if precision != "fp32":
             raise ValueError(f"precision={precision!r} is offered for IRAE models, not {type(self).__name__}")
         return self
+
+    def exact_maps(self) -> tuple[Callable[[Tensor, Tensor], Tensor], Callable[[Tensor, Tensor], Tensor]]:
+        """(forward, inverse), float64 tensors out: the maps ``restore(..., return_float=True)`` and
+        ``recover_input`` use, so that the inverse gives the input back. Here the whole model in float64."""
+        m = self if next(self.parameters()).dtype == torch.float64 else copy.deepcopy(self).double()
+        return (lambda x, c: m(x.double(), c.double())), (lambda y, c: m.inverse(y.double(), c.double()))
 
     @property
     def num_parameters(self) -> int:

@@ -8,6 +8,7 @@ For every fixed condition the map is exactly invertible: ``model.inverse(model(x
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -105,6 +106,29 @@ class IRAE(
             if isinstance(module, AffineCoupling):
                 module.net.to(torch.bfloat16)
         return fast
+
+    def exact_maps(self) -> tuple[Callable[[Tensor, Tensor], Tensor], Callable[[Tensor, Tensor], Tensor]]:
+        """(forward, inverse) for "nothing lost", float64 tensors out: flow 2 in float64, flow 1 in its own precision.
+
+        A trained flow 2 run forwards (restored image → latents) magnifies float32 rounding up to ~10⁷ times: it
+        rebuilds the noise from the restored image's last digits. Flow 1's inverse (latents → input) magnifies it
+        less than ~10² (``benchmarks/probes/inverse_cost.py``). So flow 2 runs in float64 both ways and flow 1 in
+        float32: the input comes back to within ~10⁻⁴ (0–1 units) at about half the cost of an all-float64 map.
+        """
+        flow1 = self.flow1
+        dtype = next(flow1.parameters()).dtype
+        flow2 = self.flow2 if dtype == torch.float64 else copy.deepcopy(self.flow2).double()
+        cl = torch.channels_last
+
+        def forward(x: Tensor, cond: Tensor) -> Tensor:
+            z = flow1(x.to(dtype).contiguous(memory_format=cl), cond.to(dtype).contiguous(memory_format=cl))
+            return flow2.inverse(z.double().contiguous(), cond.double())
+
+        def inverse(y: Tensor, cond: Tensor) -> Tensor:
+            z = flow2(y.double(), cond.double()).to(dtype).contiguous(memory_format=cl)
+            return flow1.inverse(z, cond.to(dtype).contiguous(memory_format=cl)).double().contiguous()
+
+        return forward, inverse
 
     def folded(self) -> IRAE:
         """A copy for inference and export with each actnorm folded into the 1×1 convolution after it

@@ -6,7 +6,6 @@ with blended seams (``tiling.py``); the model itself only ever sees tensors.
 
 from __future__ import annotations
 
-import copy
 import time
 import weakref
 from collections.abc import Callable
@@ -113,11 +112,6 @@ def _model_device_dtype(model: RestorationModel) -> tuple[torch.device, torch.dt
     return p.device, p.dtype
 
 
-def _float64(model: RestorationModel) -> RestorationModel:
-    """A float64 copy of the model (the model itself is left as it is)."""
-    return model if next(model.parameters()).dtype == torch.float64 else copy.deepcopy(model).double()
-
-
 _SECONDS_PER_PIXEL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per model, measured once
 
 
@@ -184,8 +178,9 @@ def restore(
     nonzero = missing; known pixels are returned unchanged). σ and quality default to "auto": estimated blind by
     :func:`estimate_level` (an image with no sign of JPEG compression is returned unchanged). ``tile``: "auto" (tile images over ~1 MP), None/0 (never) or a
     tile size in pixels, with ``overlap`` pixels of shared context. ``return_float=True`` returns a
-    :class:`FloatResult` (the exact unclamped output, computed in float64 so that the inverse is exact:
-    in float32 a trained denoiser's inverse amplifies rounding so much that pixels come back wrong)
+    :class:`FloatResult` (the exact unclamped output, computed with :meth:`RestorationModel.exact_maps` so that
+    the inverse is exact: in float32 a trained denoiser's inverse magnifies rounding so much that pixels come back
+    wrong; IRAE runs its flow 2 in float64 and flow 1 in float32)
     for :func:`recover_input`. ``ensemble=True`` averages the model over the 8 flips and quarter turns of each
     tile (self-ensemble: slightly better, 8× slower); the average is no longer the invertible map, so it
     cannot be combined with ``return_float`` (the exact inverse belongs to the plain map, the default).
@@ -213,9 +208,9 @@ def restore(
     x, meta = to_batch(image)
     h, w = x.shape[-2:]
     model = model.in_precision(precision)
-    if return_float:  # exactness: a trained denoiser's inverse amplifies float32 rounding up to ~1e6 times
-        model = _float64(model)
     device, dtype = _model_device_dtype(model)
+    if return_float:  # exactness: a trained denoiser's inverse magnifies float32 rounding up to ~1e7 times
+        dtype = torch.float64
     x = x.to(device, dtype)
     level = _level(model, image, x, sigma, quality)
     passthrough = None  # images that show no sign of JPEG compression are left as they are
@@ -236,7 +231,8 @@ def restore(
     t = resolve_tile(tile, *canvas.shape[-2:], model.multiple)
     with torch.inference_mode():
         fn = self_ensemble(model.forward) if ensemble else model.forward
-        out = tiled(_channels_last(fn), canvas, cond, t, overlap, model.multiple, progress).to(x.dtype)
+        fn = model.exact_maps()[0] if return_float else _channels_last(fn)
+        out = tiled(fn, canvas, cond, t, overlap, model.multiple, progress).to(x.dtype)
     if not torch.isfinite(out).all():  # NaN or Inf weights would give a black or white image without a word
         raise ValueError("the model produced NaN or Inf values: its weights are broken")
     if passthrough is not None and bool(passthrough.any()) and not return_float:  # the exact map stays whole
@@ -257,13 +253,12 @@ def recover_input(
         raise TypeError("recover_input needs the FloatResult of restore(..., return_float=True)")
     y = result.output
     cond = result.cond
-    if y.dtype == torch.float64:
-        model = _float64(model)
+    inverse = model.exact_maps()[1] if y.dtype == torch.float64 else model.inverse
     if level:
         if "mask" in level:
             m = mask_to_tensor(level["mask"], result.height, result.width).to(y.device, y.dtype)
             level["mask"] = pad(m, model.multiple).expand(y.shape[0], -1, -1, -1)
         cond = model.condition(y, **level)
     with torch.inference_mode():
-        x = tiled(model.inverse, y, cond, result.tile, result.overlap, model.multiple, progress)
+        x = tiled(inverse, y, cond, result.tile, result.overlap, model.multiple, progress)
     return x[..., : result.height, : result.width]
