@@ -75,6 +75,13 @@ def point_at(endpoint: str, home: Path, monkeypatch, offline: bool = False) -> d
     monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(home / "hub"))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", offline)
+    try:  # `datasets` keeps its own copy of these, read when it was first imported
+        import datasets.config
+    except ImportError:
+        return env
+    for name, value in (("HF_ENDPOINT", endpoint), ("HF_HUB_OFFLINE", offline), ("HF_DATASETS_OFFLINE", offline)):
+        monkeypatch.setattr(datasets.config, name, value)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", home / "datasets")
     return env
 
 
