@@ -19,7 +19,7 @@ from torch import Tensor
 from .base import RestorationModel
 from .degradations import apply_mask
 from .images import from_batch, mask_to_tensor, to_batch, to_uint8
-from .tasks import TASKS
+from .tasks import TASKS, level_kwargs
 from .tiling import DEFAULT_OVERLAP, DIHEDRAL, Progress, pad, resolve_tile, self_ensemble, tiled, tiled_pixels
 
 __all__ = ["restore", "recover_input", "estimate_level", "estimate_seconds", "FloatResult", "AUTO"]
@@ -133,11 +133,8 @@ def _seconds_per_pixel(model: RestorationModel, precision: str = "fp32") -> floa
 
 
 def _probe_level(task: str, x: Tensor) -> dict[str, Any]:
-    if task == "denoise":
-        return {"sigma": 25.0}
-    if task == "jpeg":
-        return {"quality": 30}
-    return {"mask": torch.zeros_like(x[:, :1])}
+    """A level to time the model at: the task's validation level (an empty mask for inpainting)."""
+    return level_kwargs(task, torch.zeros_like(x[:, :1]) if task == "inpaint" else TASKS[task].validation)
 
 
 def estimate_seconds(
