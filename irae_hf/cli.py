@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="fp32 (the exact map) or bf16 (about 2× faster on CPUs with AVX512-BF16 and on GPUs, a few thousandths "
         "of a dB lower)",
     )
+    r.add_argument(
+        "--backend",
+        default="torch",
+        choices=["torch", "onnxruntime"],
+        help="onnxruntime: the same fp32 map, faster on large images on CPUs (exported once, ≈8 s)",
+    )
     r.add_argument("--device", default="cpu", type=device_arg, help="torch device, e.g. cpu or cuda")
     r.add_argument("--revision", help=REVISION_HELP)
     r.add_argument(
@@ -340,6 +346,7 @@ def run_restore(args: argparse.Namespace) -> int:
                     result = image
                 else:
                     kw = dict(mask=mask, tile=args.tile, ensemble=args.ensemble, precision=args.precision, **level)
+                    kw["backend"] = args.backend
                     result = restore_saying_how_long(model, image, path, kw)
             result, changed = fit_format(result, args.format)
             for note in [n.message for n in caught] + ([changed] if changed else []):

@@ -112,6 +112,21 @@ def _model_device_dtype(model: RestorationModel) -> tuple[torch.device, torch.dt
     return p.device, p.dtype
 
 
+BACKENDS = ("torch", "onnxruntime")
+_ONNX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per model: (weights' versions, OnnxRestorer)
+
+
+def _onnx_restorer(model: RestorationModel) -> Callable[[Tensor, Tensor], Tensor]:
+    """The model's onnxruntime restorer, exported again only when its weights changed (e.g. fine-tuned since)."""
+    from .export import OnnxRestorer
+
+    versions = tuple(p._version for p in model.parameters())
+    cached = _ONNX.get(model)
+    if cached is None or cached[0] != versions:
+        cached = _ONNX[model] = (versions, OnnxRestorer(model))
+    return cached[1]
+
+
 _SECONDS_PER_PIXEL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per model, measured once
 
 
@@ -167,6 +182,7 @@ def restore(
     return_float: bool = False,
     ensemble: bool = False,
     precision: str = "fp32",
+    backend: str = "torch",
     progress: Progress | None = None,
 ) -> Any:
     """Restore ``image`` with ``model``; returns the same type, mode and size (a list for a list).
@@ -182,8 +198,14 @@ def restore(
     tile (self-ensemble: slightly better, 8× slower); the average is no longer the invertible map, so it
     cannot be combined with ``return_float`` (the exact inverse belongs to the plain map, the default).
     ``precision="bf16"``: the model's bf16 variant (:meth:`RestorationModel.in_precision`: ≈2–3× faster on CPUs
-    with AVX512-BF16, a few thousandths of a dB lower); fp32, the default, is the exact map.
+    with AVX512-BF16, a few thousandths of a dB lower); fp32, the default, is the exact map. ``backend="onnxruntime"``
+    runs IRAE's fp32 restore graph in onnxruntime (the same map up to rounding; faster on large images; exported
+    once per model and weights, ≈8 s).
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend != "torch" and (return_float or precision != "fp32"):
+        raise ValueError("backend='onnxruntime' runs the fp32 map: no return_float, no precision='bf16'")
     if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
         raise ValueError(f"overlap must be a non-negative number of pixels, got {overlap!r}")
     if ensemble and return_float:
@@ -199,6 +221,7 @@ def restore(
             return_float=return_float,
             ensemble=ensemble,
             precision=precision,
+            backend=backend,
         )
         masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(image)
         return [restore(model, im, mask=m, progress=progress, **kw) for im, m in zip(image, masks, strict=True)]
@@ -227,8 +250,8 @@ def restore(
     cond = model.condition(canvas, **level)
     t = resolve_tile(tile, *canvas.shape[-2:], model.multiple)
     with torch.inference_mode():
-        fn = self_ensemble(model.forward) if ensemble else model.forward
-        fn = model.exact_maps()[0] if return_float else _channels_last(fn)
+        forward = _onnx_restorer(model) if backend == "onnxruntime" else _channels_last(model.forward)
+        fn = model.exact_maps()[0] if return_float else self_ensemble(forward) if ensemble else forward
         out = tiled(fn, canvas, cond, t, overlap, model.multiple, progress).to(x.dtype)
     if not torch.isfinite(out).all():  # NaN or Inf weights would give a black or white image without a word
         raise ValueError("the model produced NaN or Inf values: its weights are broken")

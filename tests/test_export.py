@@ -66,3 +66,39 @@ def test_export_refuses_what_it_cannot_export(tmp_path, capsys):
     assert main(["export", str(tmp_path / "dncnn"), str(tmp_path / "out")]) == 2
     assert "not DnCNN" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "missing"), str(tmp_path / "out")]) == 2
+
+
+def test_restore_with_the_onnxruntime_backend_is_the_same_map():
+    from irae_hf.restore import restore
+
+    model = perturb(make_model("jpeg")).eval()
+    x = torch.rand(2, 3, 44, 60)
+    for tile in (None, 32):  # whole and in tiles (dynamic shapes)
+        ours = restore(model, x, quality=30, tile=tile, backend="onnxruntime")
+        assert (ours - restore(model, x, quality=30, tile=tile)).abs().max() <= 1e-4
+    with torch.no_grad():  # new weights (fine-tuned in between): exported again, not a stale graph
+        next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d)).weight.mul_(1.5)
+    again = restore(model, x, quality=30, backend="onnxruntime")
+    assert (again - restore(model, x, quality=30)).abs().max() <= 1e-4
+    for bad in ({"precision": "bf16"}, {"return_float": True}):
+        with pytest.raises(ValueError, match="runs the fp32 map"):
+            restore(model, x, quality=30, backend="onnxruntime", **bad)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        restore(model, x, quality=30, backend="tensorrt")
+    with pytest.raises(ValueError, match="for invertible IRAE models"):
+        restore(build("dncnn", task="denoise"), x, sigma=25, backend="onnxruntime")
+
+
+def test_cli_backend_onnxruntime_matches_the_library(tmp_path):
+    from PIL import Image
+
+    from irae_hf.restore import restore
+
+    make_model("denoise").save_pretrained(tmp_path / "model")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)).save(tmp_path / "a.png")
+    argv = ["restore", "--model", str(tmp_path / "model"), "--sigma", "25", "--backend", "onnxruntime"]
+    assert main([*argv, str(tmp_path / "a.png"), "-o", str(tmp_path / "out")]) == 0
+    ours = np.asarray(Image.open(tmp_path / "out" / "a.png"), dtype=int)
+    expected = np.asarray(restore(make_model("denoise"), Image.open(tmp_path / "a.png"), sigma=25), dtype=int)
+    assert np.abs(ours - expected).max() <= 1  # the same map; an 8-bit rounding may differ by one

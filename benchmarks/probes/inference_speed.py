@@ -9,7 +9,8 @@ input, per pixel, times the pixels each run covers, tile overlaps included), not
 convolution on 64×256×384 is timed in the same run (fp32 contiguous, fp32 channels-last, bf16 channels-last), so
 the ratio "model rate / convolution rate" holds on any machine. PSNR: σ 25 noise on the first --psnr_images
 images (seeded), each variant's restoration against the clean image, minus the fp32 eager PSNR (dB; RGB, [0, 255],
-no border cropping). "through restore" is ``restore(model, PIL image)`` end to end (conversion, padding, level).
+no border cropping). "through restore" is ``restore(model, PIL image)`` end to end (conversion, padding, level), with
+``precision=`` and ``backend=`` (onnxruntime: its graph exported once, before the timed runs).
 """
 
 from __future__ import annotations
@@ -165,9 +166,12 @@ def main() -> None:
                     )
                     print(f"  {size} {'tiled' if tile else 'whole'} {name}: {seconds:.2f} s", flush=True)
         photo = Image.fromarray(to_uint8(torch.rand(3, 512, 768)))
-        for precision in ("fp32", "bf16"):
-            seconds = timed(lambda precision=precision: restore(model, photo, sigma=25, precision=precision), 2)
-            row = {"size": "768x512", "tiled": False, "variant": f"through restore, precision={precision}"}
+        for precision, backend in (("fp32", "torch"), ("bf16", "torch"), ("fp32", "onnxruntime")):
+            if backend == "onnxruntime" and args.no_onnx:
+                continue
+            kw = {"precision": precision, "backend": backend}
+            seconds = timed(lambda kw=kw: restore(model, photo, sigma=25, **kw), 2)
+            row = {"size": "768x512", "tiled": False, "variant": f"through restore, {precision}, backend={backend}"}
             row.update(
                 {"seconds": seconds, "mp_per_s": 0.393216 / seconds, "gflops": per_pixel * 393216 / seconds / 1e9}
             )
