@@ -18,7 +18,7 @@ from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 from torch import Tensor, nn
 
-from .tasks import TASKS
+from .tasks import LEVEL_RANGES, TASKS
 
 __all__ = ["RestorationModel", "WeightsError", "WEIGHTS_NAME", "SIZE_LIMITS"]
 
@@ -96,7 +96,7 @@ class RestorationModel(
                 raise ValueError(f"mask of shape {tuple(m.shape)} does not match the image {tuple(x.shape)}")
             return (m > 0.5).to(x.dtype).expand(b, 1, h, w)
         value = torch.as_tensor(given[key], dtype=torch.float64)
-        lo, hi, scale = (0.0, 255.0, 255.0) if key == "sigma" else (1.0, 100.0, 100.0)
+        lo, hi, scale = LEVEL_RANGES[key]
         if not torch.isfinite(value).all() or (value < lo).any() or (value > hi).any():
             raise ValueError(f"{key} must be in [{lo:g}, {hi:g}], got {given[key]!r}")
         value = (value / scale).to(device=x.device, dtype=x.dtype).reshape(-1, 1, 1, 1)

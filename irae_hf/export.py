@@ -16,13 +16,19 @@ import torch
 from torch import Tensor, nn
 
 from .model import IRAE
-from .tasks import TASKS
+from .tasks import LEVEL_RANGES, TASKS
 
 __all__ = ["export_onnx", "OnnxGraph", "OnnxRestorer", "OPSET"]
 
 OPSET = 17
 #: the level input of each task: its name, its shape, and how it becomes the conditioning map
-LEVEL_INPUTS = {"denoise": ("sigma", "B", 255.0), "jpeg": ("quality", "B", 100.0), "inpaint": ("mask", "B×1×H×W", None)}
+LEVEL_INPUTS = {"denoise": ("sigma", "B"), "jpeg": ("quality", "B"), "inpaint": ("mask", "B×1×H×W")}
+
+
+def _scale(task: str) -> float | None:
+    """The divisor that turns the task's level into its conditioning value (None: the mask is the condition)."""
+    key = TASKS[task].keyword
+    return LEVEL_RANGES[key][2] if key in LEVEL_RANGES else None
 
 
 class OnnxGraph(nn.Module):
@@ -31,7 +37,7 @@ class OnnxGraph(nn.Module):
     def __init__(self, model: IRAE, direction: str = "restore", dtype: torch.dtype = torch.float32):
         super().__init__()
         self.model, self.direction = model.folded().to(device="cpu", dtype=dtype).eval(), direction
-        self.scale = LEVEL_INPUTS[model.task][2]
+        self.scale = _scale(model.task)
 
     def forward(self, image: Tensor, level: Tensor) -> Tensor:
         if self.scale is None:  # inpainting: the mask itself (1 = missing) is the condition
@@ -55,7 +61,7 @@ def export_onnx(
     out.mkdir(parents=True, exist_ok=True)
     m = model.multiple
     image = torch.rand(1, 3, 4 * m, 6 * m, dtype=dtype)
-    name, shape, _ = LEVEL_INPUTS[model.task]
+    name, shape = LEVEL_INPUTS[model.task]
     level = (
         torch.zeros(1, 1, 4 * m, 6 * m, dtype=dtype) if model.task == "inpaint" else torch.tensor([20.0], dtype=dtype)
     )
@@ -95,7 +101,7 @@ class OnnxRestorer:
             import onnxruntime as ort
         except ImportError as e:
             raise ValueError("backend='onnxruntime' needs the onnxruntime package (pip install onnxruntime)") from e
-        self.task, self.scale = model.task, LEVEL_INPUTS[model.task][2]
+        self.task, self.scale = model.task, _scale(model.task)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         with tempfile.TemporaryDirectory() as tmp:

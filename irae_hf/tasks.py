@@ -11,10 +11,14 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-__all__ = ["Task", "TASKS", "TASK_NAMES", "MASK_KINDS", "level_kwargs"]
+__all__ = ["Task", "TASKS", "TASK_NAMES", "MASK_KINDS", "LEVEL_RANGES", "level_kwargs"]
 
 #: the inpainting benchmark's mask kinds: DeepFill-style strokes over 10–30 % of the image, or a 64×64 box
 MASK_KINDS = ("free-form", "box")
+
+
+#: a numeric level's valid range and the divisor that makes it the conditioning map's value: (low, high, scale)
+LEVEL_RANGES = {"sigma": (0.0, 255.0, 255.0), "quality": (1.0, 100.0, 100.0)}
 
 
 @dataclass(frozen=True)
