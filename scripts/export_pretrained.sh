@@ -6,8 +6,9 @@
 # The card describes the training from these settings: give the ones the run used (STEPS CROP BATCH, and
 # EXTRA for other train_accelerate.py flags, INIT for --init_from INIT/<task>, STAGE for a sentence on
 # an earlier training stage). The GPU-trained weights:
-#   WORK=runs-gpu STEPS=100000 CROP=96 BATCH=48 INIT=pretrained EXTRA="--learning_rate 2e-4 --lr_warmup_steps 300 \
-#     --max_minutes 6.5 --seed 1" STAGE="..." scripts/export_pretrained.sh denoise jpeg inpaint
+#   WORK=runs-gpu STEPS=100000 CROP=96 BATCH=64 INIT=pretrained EXTRA="--learning_rate 2e-4 --lr_warmup_steps 300 \
+#     --max_minutes 7.5 --seed 1 --mixed_precision no --mask_scale 512 --export_weights raw" STAGE="..." \
+#     scripts/export_pretrained.sh denoise jpeg inpaint
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVAL=${EVAL-../shared/data/cbsd68}  # EVAL= : no CBSD68 table

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Train the shipped weights far longer on one GPU, after measuring GPU training throughput (IRAE vs DnCNN).
 #
-#   MINUTES=6 scripts/train_gpu.sh            # -> runs-gpu/<task>, runs-gpu/throughput.json
+#   MINUTES=6 scripts/train_gpu.sh            # -> runs-gpu/<task>, runs-gpu/throughput.json (TP_STEPS=0: no probe)
+#
+# The data travels as a compact copy (scripts/compact_data.py: CBSD432 unchanged, the photos shrunk to JPEGs):
+#   DATA="runs-gpudata/photos runs-gpudata/train-extra" MINUTES=7.5 scripts/train_gpu.sh
 #
 # The three tasks train at once on the one GPU through scripts/train_pretrained.sh (same data split, same
 # held-out photos, same script as on the CPU), each starting from pretrained/<task> with bigger crops and
 # batches, data loader workers, fp32, and a time budget (--max_minutes: the step-decay milestones follow the
 # time spent, and each run validates, checkpoints and saves when it is up). Ship with
 # scripts/export_pretrained.sh (its header gives the settings), which adds the CBSD68 table to the card.
-# Inpainting's free-form strokes are sized for 512-pixel images (MASK_SCALE), not for the crop.
+# BATCH 256: a step of IRAE on a GPU is bound by kernel launches, so 256 crops cost 1.2× the time of 64 (H200,
+# docs/results.md, session 8). Inpainting's free-form strokes are sized for 512-pixel images (MASK_SCALE), not for the crop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
@@ -19,11 +23,11 @@ mkdir -p "$WORK"
 "$PYTHON" -c "import torch, accelerate, datasets, huggingface_hub, irae_hf; print('torch', torch.__version__, \
 'accelerate', accelerate.__version__, 'datasets', datasets.__version__, 'hub', huggingface_hub.__version__, \
 torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
-"$PYTHON" benchmarks/probes/train_throughput.py --device "${DEVICE:-cuda}" --threads 4 --steps ${TP_STEPS:-20} --json "$WORK/throughput.json" \
+[ "${TP_STEPS:-20}" = 0 ] || "$PYTHON" benchmarks/probes/train_throughput.py --device "${DEVICE:-cuda}" --threads 4 --steps ${TP_STEPS:-20} --json "$WORK/throughput.json" \
   --configs ${TP_CONFIGS:-irae:64:16:2:64:16 dncnn:96:18:0:64:16 irae:64:16:2:96:48 dncnn:96:18:0:96:48}
-PYTHON=$PYTHON WORK=$WORK INIT=${INIT:-pretrained} STEPS=${STEPS:-100000} CROP=${CROP:-96} BATCH=${BATCH:-48} \
-  THREADS=2 WORKERS=${WORKERS:-3} \
-  EXTRA="--max_minutes $MINUTES --learning_rate ${LR:-2e-4} --lr_warmup_steps ${WARMUP:-300} --mixed_precision no --seed 1 --checkpointing_steps 1000 \
+PYTHON=$PYTHON WORK=$WORK INIT=${INIT:-pretrained} STEPS=${STEPS:-100000} CROP=${CROP:-96} BATCH=${BATCH:-256} \
+  THREADS=2 WORKERS=${WORKERS:-4} \
+  EXTRA="--max_minutes $MINUTES --learning_rate ${LR:-2e-4} --lr_warmup_steps ${WARMUP:-300} --mixed_precision no --seed 1 --checkpointing_steps 500 \
 --validation_steps 500 --mask_scale ${MASK_SCALE:-512} ${EXTRA:-}" \
   scripts/train_pretrained.sh $TASKS
 for task in $TASKS; do  # the final state beside the weights, for export_pretrained.sh

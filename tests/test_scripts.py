@@ -87,3 +87,30 @@ def test_train_export_and_continue_with_a_time_budget(images, tmp_path):
     )
     card = (ship / "jpeg" / "README.md").read_text()
     assert "Stage 1: elsewhere" in card and "minutes at most" in card and not (ship / ".tmp-jpeg").exists()
+
+
+def test_compact_data_keeps_names_shrinks_photos_and_copies_cbsd432(tmp_path):
+    """scripts/compact_data.py: the pool small enough to travel to a GPU machine, laid out as scripts/photos.sh reads it."""
+    from PIL import Image
+
+    root = tmp_path / "train-extra"
+    (root / "cbsd432").mkdir(parents=True)
+    (root / "photos" / "kde").mkdir(parents=True)
+    (root / "LICENSES").mkdir()
+    Image.new("RGB", (48, 32), (10, 20, 30)).save(root / "cbsd432" / "bsds1.jpg", quality=75)
+    Image.new("RGBA", (900, 300), (200, 100, 50, 255)).save(root / "photos" / "kde" / "big.png")
+    Image.new("RGB", (100, 800), (1, 2, 3)).save(root / "photos" / "kde" / "held.png")
+    Image.new("RGB", (8, 8)).save(root / "LICENSES" / "logo.png")
+    out = tmp_path / "compact"
+    cmd = [sys.executable, str(ROOT / "scripts" / "compact_data.py"), str(root), "--out", str(out), "--side", "200"]
+    printed = subprocess.run(
+        [*cmd, "--val", "photos__kde__held.png"], check=True, capture_output=True, text=True
+    ).stdout
+    assert printed.startswith("3 images")
+    got = out / "train-extra"
+    assert (got / "cbsd432" / "bsds1.jpg").read_bytes() == (root / "cbsd432" / "bsds1.jpg").read_bytes()
+    with Image.open(got / "photos" / "kde" / "big.jpg") as im:
+        assert (im.format, im.mode, im.size) == ("JPEG", "RGB", (200, 67))
+    with Image.open(got / "photos" / "kde" / "held.png") as im:  # held out: same name, still PNG
+        assert (im.format, im.size) == ("PNG", (25, 200))
+    assert not (got / "LICENSES").exists()

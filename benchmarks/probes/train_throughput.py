@@ -104,12 +104,15 @@ def data_rate(task: str, crop: int = 64, batch: int = 16, batches: int = 20) -> 
 
 def measure(configs: list[str], steps: int, threads: int, device: str = "cpu") -> list[dict]:
     """:func:`worker` for each configuration in turn, each in a fresh process limited to ``threads``."""
-    env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)  # uninstalled checkouts too
+    env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "PYTHONPATH": path}
     rows = []
     for config in configs:
         cmd = [sys.executable, __file__, "--worker", config, "--steps", str(steps), "--device", device]
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-        rows.append(json.loads(out.strip().splitlines()[-1]))
+        run = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if run.returncode:  # the worker's own last line says why (a missing package, out of memory)
+            raise SystemExit(f"{config}: {(run.stderr.strip().splitlines() or ['no output'])[-1]}")
+        rows.append(json.loads(run.stdout.strip().splitlines()[-1]))
     return rows
 
 
