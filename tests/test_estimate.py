@@ -1,6 +1,7 @@
 """irae_hf.estimate: σ and JPEG quality estimated blind, on images the tests make (scikit-image's bundled photos)."""
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -47,6 +48,15 @@ def test_other_encoders_tables_map_to_the_nearest_ijg_quality(photo):
     Image.fromarray(photo).save(buf, format="JPEG", qtables=[tables[0], tables[1]])
     estimated = jpeg_quality_from_tables(Image.open(buf))
     assert 20 <= estimated <= 30
+
+
+def test_invalid_tables_read_as_unknown_without_warnings(photo):
+    """A damaged file's zero entries (no decoder divides by them) give None: the pixels decide, nothing is printed."""
+    damaged = jpeg_file(photo, 30)
+    damaged.quantization = {0: [0] * 64, 1: list(damaged.quantization[1])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert jpeg_quality_from_tables(damaged) is None
 
 
 @pytest.mark.parametrize("quality", [10, 25, 40, 50])
