@@ -497,7 +497,7 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
             )
             fast = gr.Checkbox(
                 False,
-                label="Faster: bf16 networks (about 2× faster on CPUs with AVX512-BF16 and on GPUs, a few "
+                label="Faster: bf16 networks (about 1.7× faster on CPUs with AVX512-BF16, a few "
                 "thousandths of a dB lower). The exact inverse reruns the fp32 map.",
             )
         with gr.Tab("Denoise"):

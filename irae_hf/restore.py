@@ -18,6 +18,7 @@ from torch import Tensor
 
 from .base import RestorationModel
 from .degradations import apply_mask
+from .inference import weights_key
 from .images import from_batch, mask_to_tensor, to_batch, to_uint8
 from .tasks import TASKS, level_kwargs
 from .tiling import DEFAULT_OVERLAP, DIHEDRAL, Progress, pad, resolve_tile, self_ensemble, tiled, tiled_pixels
@@ -121,11 +122,23 @@ def _onnx_restorer(model: RestorationModel) -> Callable[[Tensor, Tensor], Tensor
     """The model's onnxruntime restorer, exported again only when its weights changed (e.g. fine-tuned since)."""
     from .export import OnnxRestorer
 
-    versions = tuple(p._version for p in model.parameters())
+    versions = weights_key(model)
     cached = _ONNX.get(model)
     if cached is None or cached[0] != versions:
         cached = _ONNX[model] = (versions, OnnxRestorer(model))
     return cached[1]
+
+
+_FAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per model: {precision: (weights' versions, copy)}
+
+
+def _fast_model(model: RestorationModel, precision: str) -> RestorationModel:
+    """``model.for_inference(precision)``, made once per model, precision and weights (rebuilt after fine-tuning)."""
+    versions = weights_key(model)
+    cached = _FAST.setdefault(model, {})
+    if precision not in cached or cached[precision][0] != versions:
+        cached[precision] = (versions, model.for_inference(precision))
+    return cached[precision][1]
 
 
 _SECONDS_PER_PIXEL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per model, measured once
@@ -135,7 +148,7 @@ def _seconds_per_pixel(model: RestorationModel, precision: str = "fp32") -> floa
     """The model's forward time per pixel here at ``precision``, timed once on a 256×256 input (after a warm-up)."""
     known = _SECONDS_PER_PIXEL.setdefault(model, {})
     if precision not in known:
-        run = model.in_precision(precision)
+        run = _fast_model(model, precision)
         device, dtype = _model_device_dtype(run)
         x = torch.rand(1, 3, 256, 256, device=device, dtype=dtype)
         cond = run.condition(x, **_probe_level(run.task, x))
@@ -198,8 +211,8 @@ def restore(
     for :func:`recover_input`. ``ensemble=True`` averages the model over the 8 flips and quarter turns of each
     tile (self-ensemble: slightly better, 8× slower); the average is no longer the invertible map, so it
     cannot be combined with ``return_float`` (the exact inverse belongs to the plain map, the default).
-    ``precision="bf16"``: the model's bf16 variant (:meth:`RestorationModel.in_precision`: ≈2–3× faster on CPUs
-    with AVX512-BF16, a few thousandths of a dB lower); fp32, the default, is the exact map. ``backend="onnxruntime"``
+    ``precision="bf16"``: the model's bf16 variant (:meth:`RestorationModel.in_precision`: ≈1.7× faster on CPUs
+    with AVX512-BF16, a few thousandths of a dB lower); fp32, the default, is the model's own map up to float rounding. ``backend="onnxruntime"``
     runs IRAE's fp32 restore graph in onnxruntime (the same map up to rounding; faster on large images; exported
     once per model and weights, ≈8 s).
     """
@@ -228,7 +241,8 @@ def restore(
         return [restore(model, im, mask=m, progress=progress, **kw) for im, m in zip(image, masks, strict=True)]
     x, meta = to_batch(image)
     h, w = x.shape[-2:]
-    model = model.in_precision(precision)
+    fast = None if return_float or backend != "torch" else _fast_model(model, precision)
+    model = fast if fast is not None else model.in_precision(precision)  # no copy per call: fast is cached
     device, dtype = _model_device_dtype(model)
     if return_float:  # exactness: a trained denoiser's inverse magnifies float32 rounding up to ~1e7 times
         dtype = torch.float64
@@ -251,8 +265,11 @@ def restore(
     cond = model.condition(canvas, **level)
     t = resolve_tile(tile, *canvas.shape[-2:], model.multiple)
     with torch.inference_mode():
-        forward = _onnx_restorer(model) if backend == "onnxruntime" else _channels_last(model.forward)
-        fn = model.exact_maps()[0] if return_float else self_ensemble(forward) if ensemble else forward
+        if return_float:
+            fn = model.exact_maps()[0]
+        else:
+            forward = _channels_last(fast.forward) if fast is not None else _onnx_restorer(model)
+            fn = self_ensemble(forward) if ensemble else forward
         out = tiled(fn, canvas, cond, t, overlap, model.multiple, progress).to(x.dtype)
     if not torch.isfinite(out).all():  # NaN or Inf weights would give a black or white image without a word
         raise ValueError("the model produced NaN or Inf values: its weights are broken")

@@ -9,7 +9,7 @@ input, per pixel, times the pixels each run covers, tile overlaps included), not
 convolution on 64×256×384 is timed in the same run (fp32 contiguous, fp32 channels-last, bf16 channels-last), so
 the ratio "model rate / convolution rate" holds on any machine. PSNR: σ 25 noise on the first --psnr_images
 images (seeded), each variant's restoration against the clean image, minus the fp32 eager PSNR (dB; RGB, [0, 255],
-no border cropping). "through restore" is ``restore(model, PIL image)`` end to end (conversion, padding, level), with
+no border cropping). restore runs ``model.for_inference(precision)`` (folded, fused). "through restore" is ``restore(model, PIL image)`` end to end (conversion, padding, level), with
 ``precision=`` and ``backend=`` (onnxruntime: its graph exported once, before the timed runs).
 """
 
@@ -95,10 +95,12 @@ def variants(model: IRAE, args: argparse.Namespace, tmp: Path) -> dict[str, Fn]:
 
     out: dict[str, Fn] = {
         "fp32 eager": model.forward,
-        "fp32 channels_last (default)": _channels_last(model.forward),
+        "fp32 channels_last": _channels_last(model.forward),
         "fp32 channels_last + folded actnorm": _channels_last(model.folded().forward),
+        "fp32 folded + fused conv+ReLU (restore's default)": _channels_last(model.for_inference().forward),
         "bf16 autocast, all convolutions": autocast(_channels_last(model.forward)),
-        "bf16 coupling nets (precision='bf16')": _channels_last(model.in_precision("bf16").forward),
+        "bf16 coupling nets": _channels_last(model.in_precision("bf16").forward),
+        "bf16 coupling nets, folded + fused (precision='bf16')": _channels_last(model.for_inference("bf16").forward),
     }
     if args.compile:
         compiled = torch.compile(model.forward, dynamic=True)

@@ -1,0 +1,121 @@
+"""The fused inference path (irae_hf/inference.py): the same function as the plain layers, rebuilt when weights
+change, and the plain layers wherever the fused op does not apply."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from irae_hf.inference import FusedConvNet, fuse_coupling_nets
+from irae_hf.model import IRAE
+from irae_hf.restore import restore
+
+CL = torch.channels_last
+
+
+def coupling_net(cin: int = 7, width: int = 16, cout: int = 12) -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(cin, width, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(width, width, 1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(width, cout, 3, padding=1),
+    ).eval()
+
+
+@pytest.mark.parametrize("shape", [(1, 7, 33, 47), (2, 7, 8, 5)])
+@pytest.mark.parametrize("layout", [CL, torch.contiguous_format])
+def test_fused_net_matches_the_plain_layers(shape, layout):
+    net = coupling_net()
+    fused = FusedConvNet(net)
+    x = torch.randn(*shape).contiguous(memory_format=layout)
+    with torch.inference_mode():
+        torch.testing.assert_close(fused(x), net(x), rtol=1e-5, atol=1e-5)
+    assert list(fused.state_dict()) == list(net.state_dict())
+
+
+def test_fused_net_in_bf16_is_close_to_the_plain_bf16_layers():
+    net = coupling_net().to(torch.bfloat16)
+    x = torch.randn(1, 7, 24, 24, dtype=torch.bfloat16).contiguous(memory_format=CL)
+    with torch.inference_mode():
+        out, ref = FusedConvNet(net)(x), net(x)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), ref.float(), rtol=0.05, atol=0.05)
+
+
+def test_float64_and_training_run_the_plain_layers():
+    net = coupling_net()
+    fused = FusedConvNet(net)
+    x = torch.randn(1, 7, 10, 12, dtype=torch.float64)
+    torch.testing.assert_close(fused.double()(x), net.double()(x), rtol=0, atol=0)  # the very same layers
+    fused.float()
+    x = torch.randn(1, 7, 10, 12, requires_grad=True)
+    fused(x).square().sum().backward()  # gradients flow through the plain layers
+    assert x.grad is not None and fused[0].weight.grad is not None
+
+
+def test_fused_net_follows_weight_changes():
+    fused = FusedConvNet(coupling_net())
+    x = torch.randn(1, 7, 16, 16).contiguous(memory_format=CL)
+    with torch.no_grad():
+        before = fused(x)
+        fused[4].weight.mul_(2.0)  # an in-place update, as an optimiser step makes
+        after = fused(x)
+        torch.testing.assert_close(after, nn.Sequential.forward(fused, x), rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(before, after)
+
+
+def test_fuse_rejects_other_layers():
+    with pytest.raises(TypeError, match="Conv2d and ReLU"):
+        FusedConvNet(nn.Sequential(nn.Conv2d(3, 3, 1), nn.Sigmoid()))
+
+
+@pytest.fixture
+def trained_like() -> IRAE:
+    """A small IRAE whose couplings are not the identity (random last layers), as after training."""
+    torch.manual_seed(1)
+    model = IRAE("denoise", width=16, depth=3, levels=2).eval()
+    for name, p in model.named_parameters():
+        if name.endswith("net.4.weight"):
+            nn.init.normal_(p, std=0.05)
+    return model
+
+
+def test_for_inference_is_the_same_map_and_leaves_the_model_alone(trained_like):
+    x = torch.rand(2, 3, 36, 52)
+    cond = trained_like.condition(x, sigma=25)
+    fast = trained_like.for_inference()
+    with torch.inference_mode():
+        ref = trained_like(x, cond)
+        out = fast(x.contiguous(memory_format=CL), cond.contiguous(memory_format=CL))
+        # still invertible: the fused copy's output goes back through the exact inverse of the plain model
+        back = trained_like.inverse(out.contiguous(), cond)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(back, x, rtol=1e-4, atol=1e-4)
+    assert not any(isinstance(m, FusedConvNet) for m in trained_like.modules())
+    assert sum(isinstance(m, FusedConvNet) for m in fast.modules()) == 2 * 2 * 3  # two flows, 2 levels × 3 steps
+
+
+def test_fusing_twice_changes_nothing():
+    model = fuse_coupling_nets(fuse_coupling_nets(IRAE("denoise", width=8, depth=2, levels=2)))
+    nets = [m for m in model.modules() if isinstance(m, FusedConvNet)]
+    assert len(nets) == 8 and not any(isinstance(m, FusedConvNet) for n in nets for m in n)
+
+
+def test_restore_uses_new_weights_after_fine_tuning(trained_like):
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (20, 28, 3), dtype=np.uint8))
+    model = trained_like
+    first = np.asarray(restore(model, image, sigma=25))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("net.4.bias"):
+                p.add_(0.3)
+    second = np.asarray(restore(model, image, sigma=25))
+    x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255
+    with torch.inference_mode():
+        ref = model(x, sigma=25)
+    expected = (ref.clamp(0, 1) * 255).round().byte()[0].permute(1, 2, 0).numpy()
+    assert not np.array_equal(first, second)
+    assert np.abs(second.astype(int) - expected.astype(int)).max() <= 1
