@@ -1,7 +1,8 @@
 """Inference-only execution of the coupling networks: oneDNN convolutions with the ReLU fused in and the weights
 prepacked once, the same function as the plain layers up to float rounding (1.2–1.5× faster on these CPUs:
-benchmarks/probes/inference_speed.py). Anything the fused op does not cover (GPUs, float64, gradients) runs the
-plain layers.
+benchmarks/probes/inference_speed.py). In float64 (the exact inverse's flow 2, where oneDNN has no kernels) a 3×3
+convolution to fewer channels than it reads runs as one matrix product and nine shifted sums (≈3.7× PyTorch's
+float64 convolution for 64→12). Anything else (GPUs, gradients) runs the plain layers.
 """
 
 from __future__ import annotations
@@ -11,6 +12,35 @@ from torch import Tensor, nn
 
 FUSED_DTYPES = (torch.float32, torch.bfloat16)
 PACK_HINT = 256  # the input size oneDNN picks its kernels for when prepacking (any size runs)
+
+
+def conv3x3_f64(x: Tensor, conv: nn.Conv2d) -> Tensor:
+    """``conv(x)`` for a 3×3, stride-1, zero-padded convolution to fewer channels than it reads: every tap's
+    contribution in one matrix product (pixels × C_in) @ (C_in × 9·C_out), then the nine taps' shifted sums; the same
+    function in float64 arithmetic (summation order aside). Channels-last out."""
+    n, c, h, w = x.shape
+    cout = conv.out_channels
+    taps = conv.weight.permute(1, 2, 3, 0).reshape(c, 9 * cout)
+    y = (x.permute(0, 2, 3, 1).reshape(-1, c) @ taps).view(n, h, w, 3, 3, cout)
+    out = (torch.zeros(cout, dtype=x.dtype) if conv.bias is None else conv.bias).expand(n, h, w, cout).clone()
+    for di in range(3):
+        for dj in range(3):  # out[i, j] += y[i + di - 1, j + dj - 1, tap (di, dj)], zero outside the image
+            i0, i1, j0, j1 = max(0, 1 - di), h - max(0, di - 1), max(0, 1 - dj), w - max(0, dj - 1)
+            out[:, i0:i1, j0:j1] += y[:, i0 + di - 1 : i1 + di - 1, j0 + dj - 1 : j1 + dj - 1, di, dj]
+    return out.permute(0, 3, 1, 2)
+
+
+def _gemm_wins(conv: nn.Conv2d) -> bool:
+    """The matrix-product form pays where the output has fewer channels than the input (its 9·C_out-wide product)."""
+    return (
+        conv.kernel_size == (3, 3)
+        and conv.stride == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.groups == 1
+        and conv.padding == (1, 1)
+        and conv.padding_mode == "zeros"
+        and conv.out_channels < conv.in_channels
+    )
 
 
 def _fused_op():
@@ -75,7 +105,18 @@ class FusedConvNet(nn.Sequential):
             )
         )
 
+    def _forward_f64(self, x: Tensor) -> Tensor:
+        """float64 on a CPU: the narrowing 3×3 convolutions as matrix products (:func:`conv3x3_f64`), ReLU in place."""
+        for layer in self:
+            if isinstance(layer, nn.ReLU):
+                x = x.clamp_min_(0)  # a fresh output of the convolution before it
+            else:
+                x = conv3x3_f64(x, layer) if _gemm_wins(layer) else layer(x)
+        return x
+
     def forward(self, x: Tensor) -> Tensor:
+        if x.dtype == torch.float64 and x.device.type == "cpu" and not torch.is_grad_enabled():
+            return self._forward_f64(x)
         if not self._fusable(x):
             return super().forward(x)
         op = _fused_op()

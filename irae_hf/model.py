@@ -116,17 +116,18 @@ class IRAE(
         less than ~10² (``benchmarks/probes/inverse_cost.py``). So flow 2 runs in float64 both ways and flow 1 in
         float32: the input comes back to within ~10⁻⁴ (0–1 units) at about half the cost of an all-float64 map.
         """
-        flow1 = self.flow1
-        dtype = next(flow1.parameters()).dtype
-        flow2 = self.flow2 if dtype == torch.float64 else copy.deepcopy(self.flow2).double()
+        dtype = next(self.flow1.parameters()).dtype
+        flow1 = fuse_coupling_nets(copy.deepcopy(self.flow1))  # copies run the fast paths of irae_hf/inference.py
+        flow2 = fuse_coupling_nets(copy.deepcopy(self.flow2).double())
         cl = torch.channels_last
 
         def forward(x: Tensor, cond: Tensor) -> Tensor:
             z = flow1(x.to(dtype).contiguous(memory_format=cl), cond.to(dtype).contiguous(memory_format=cl))
-            return flow2.inverse(z.double().contiguous(), cond.double())
+            return flow2.inverse(z.double().contiguous(memory_format=cl), cond.double().contiguous(memory_format=cl))
 
         def inverse(y: Tensor, cond: Tensor) -> Tensor:
-            z = flow2(y.double(), cond.double()).to(dtype).contiguous(memory_format=cl)
+            z = flow2(y.double().contiguous(memory_format=cl), cond.double().contiguous(memory_format=cl))
+            z = z.to(dtype).contiguous(memory_format=cl)
             return flow1.inverse(z, cond.to(dtype).contiguous(memory_format=cl)).double().contiguous()
 
         return forward, inverse

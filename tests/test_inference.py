@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from irae_hf.inference import FusedConvNet, fuse_coupling_nets
+from irae_hf.inference import FusedConvNet, conv3x3_f64, fuse_coupling_nets
 from irae_hf.model import IRAE
 from irae_hf.restore import restore
 
@@ -45,15 +45,33 @@ def test_fused_net_in_bf16_is_close_to_the_plain_bf16_layers():
     torch.testing.assert_close(out.float(), ref.float(), rtol=0.05, atol=0.05)
 
 
-def test_float64_and_training_run_the_plain_layers():
+def test_training_runs_the_plain_layers():
     net = coupling_net()
     fused = FusedConvNet(net)
     x = torch.randn(1, 7, 10, 12, dtype=torch.float64)
-    torch.testing.assert_close(fused.double()(x), net.double()(x), rtol=0, atol=0)  # the very same layers
+    torch.testing.assert_close(fused.double()(x), net.double()(x), rtol=0, atol=0)  # with gradients: the same layers
     fused.float()
     x = torch.randn(1, 7, 10, 12, requires_grad=True)
     fused(x).square().sum().backward()  # gradients flow through the plain layers
     assert x.grad is not None and fused[0].weight.grad is not None
+
+
+@pytest.mark.parametrize("shape", [(1, 7, 10, 12), (2, 7, 3, 1), (1, 7, 1, 1)])
+def test_float64_inference_matches_the_plain_layers(shape):
+    """The exact inverse's float64 flow: narrowing 3×3 convolutions as matrix products, the same function."""
+    net = coupling_net(cin=7, width=16, cout=12).double()
+    x = torch.randn(*shape, dtype=torch.float64)
+    with torch.inference_mode():
+        torch.testing.assert_close(FusedConvNet(net)(x), net(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv3x3_f64_is_the_convolution(bias):
+    torch.manual_seed(2)
+    conv = nn.Conv2d(9, 4, 3, padding=1, bias=bias).double()
+    x = torch.randn(2, 9, 6, 5, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(conv3x3_f64(x, conv), conv(x), rtol=1e-12, atol=1e-12)
 
 
 def test_fused_net_follows_weight_changes():
