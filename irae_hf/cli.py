@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         default="fp32",
         choices=["fp32", "bf16"],
-        help="fp32 (the exact map) or bf16 (about 2× faster on CPUs with AVX512-BF16 and on GPUs, a few thousandths "
+        help="fp32 (the exact map) or bf16 (about 1.7× faster on CPUs with AVX512-BF16, a few thousandths "
         "of a dB lower)",
     )
     r.add_argument(

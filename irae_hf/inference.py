@@ -7,6 +7,8 @@ float64 convolution for 64→12). Anything else (GPUs, gradients) runs the plain
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor, nn
 
@@ -43,6 +45,7 @@ def _gemm_wins(conv: nn.Conv2d) -> bool:
     )
 
 
+@functools.cache
 def _fused_op():
     """oneDNN's convolution with a fused pointwise op (what torch.compile's CPU backend uses), or None without it."""
     try:
@@ -72,6 +75,8 @@ class FusedConvNet(nn.Sequential):
         super().__init__(*net)
         if not all(isinstance(m, (nn.Conv2d, nn.ReLU)) for m in self):
             raise TypeError("FusedConvNet takes Conv2d and ReLU layers only")
+        convs = [m for m in self if isinstance(m, nn.Conv2d)]  # the layers are fixed: checked once
+        self._zero_padded = all(m.padding_mode == "zeros" and isinstance(m.padding, tuple) for m in convs)
         self._packed: tuple[tuple, list] | None = None  # (the weights' identity, the fused plan) for one dtype
 
     def _plan(self) -> list[tuple[Tensor, Tensor | None, list[int], list[int], list[int], int, str]]:
@@ -100,9 +105,7 @@ class FusedConvNet(nn.Sequential):
             and x.dtype in FUSED_DTYPES
             and x.dtype == conv.weight.dtype
             and not (torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad))
-            and all(
-                m.padding_mode == "zeros" and isinstance(m.padding, tuple) for m in self if isinstance(m, nn.Conv2d)
-            )
+            and self._zero_padded
         )
 
     def _forward_f64(self, x: Tensor) -> Tensor:

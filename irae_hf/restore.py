@@ -115,30 +115,28 @@ def _model_device_dtype(model: RestorationModel) -> tuple[torch.device, torch.dt
 
 
 BACKENDS = ("torch", "onnxruntime")
-_ONNX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per model: (weights' versions, OnnxRestorer)
+_DERIVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per model: {kind: (weights' key, derived)}
+
+
+def _derived(model: RestorationModel, kind: str, make: Callable[[], Any]) -> Any:
+    """``make()`` for ``model``, kept until its weights change (e.g. fine-tuned since): made once per model and kind."""
+    key = weights_key(model)
+    cached = _DERIVED.setdefault(model, {})
+    if kind not in cached or cached[kind][0] != key:
+        cached[kind] = (key, make())
+    return cached[kind][1]
 
 
 def _onnx_restorer(model: RestorationModel) -> Callable[[Tensor, Tensor], Tensor]:
-    """The model's onnxruntime restorer, exported again only when its weights changed (e.g. fine-tuned since)."""
+    """The model's onnxruntime restorer, exported again only when its weights changed."""
     from .export import OnnxRestorer
 
-    versions = weights_key(model)
-    cached = _ONNX.get(model)
-    if cached is None or cached[0] != versions:
-        cached = _ONNX[model] = (versions, OnnxRestorer(model))
-    return cached[1]
-
-
-_FAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per model: {precision: (weights' versions, copy)}
+    return _derived(model, "onnxruntime", lambda: OnnxRestorer(model))
 
 
 def _fast_model(model: RestorationModel, precision: str) -> RestorationModel:
-    """``model.for_inference(precision)``, made once per model, precision and weights (rebuilt after fine-tuning)."""
-    versions = weights_key(model)
-    cached = _FAST.setdefault(model, {})
-    if precision not in cached or cached[precision][0] != versions:
-        cached[precision] = (versions, model.for_inference(precision))
-    return cached[precision][1]
+    """``model.for_inference(precision)``, made once per model, precision and weights."""
+    return _derived(model, f"fast {precision}", lambda: model.for_inference(precision))
 
 
 _SECONDS_PER_PIXEL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per model, measured once
@@ -212,9 +210,10 @@ def restore(
     tile (self-ensemble: slightly better, 8× slower); the average is no longer the invertible map, so it
     cannot be combined with ``return_float`` (the exact inverse belongs to the plain map, the default).
     ``precision="bf16"``: the model's bf16 variant (:meth:`RestorationModel.in_precision`: ≈1.7× faster on CPUs
-    with AVX512-BF16, a few thousandths of a dB lower); fp32, the default, is the model's own map up to float rounding. ``backend="onnxruntime"``
-    runs IRAE's fp32 restore graph in onnxruntime (the same map up to rounding; faster on large images; exported
-    once per model and weights, ≈8 s).
+    with AVX512-BF16, a few thousandths of a dB lower); fp32, the default, is the model's own map up to float
+    rounding (both run ``model.for_inference(precision)``, made once per model and weights). ``backend="onnxruntime"``
+    runs IRAE's fp32 restore graph in onnxruntime (the same map up to rounding; exported once per model and weights,
+    ≈8 s).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")

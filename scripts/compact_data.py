@@ -53,12 +53,15 @@ def main() -> None:
             dest.parent.mkdir(parents=True, exist_ok=True)
             if args.keep in rel.parts and f.suffix.lower() in {".jpg", ".jpeg"}:
                 shutil.copyfile(f, dest)
-            elif "__".join(rel.parts) in val:
-                shrink(Image.open(f), args.side).save(dest.with_suffix(".png"))
-                dest = dest.with_suffix(".png")
             else:
-                dest = dest.with_suffix(".jpg")
-                shrink(Image.open(f), args.side).save(dest, quality=args.quality, subsampling=0)
+                held_out = "__".join(rel.parts) in val
+                dest = dest.with_suffix(".png" if held_out else ".jpg")
+                with Image.open(f) as image:
+                    small = shrink(image, args.side)
+                if held_out:
+                    small.save(dest)
+                else:
+                    small.save(dest, quality=args.quality, subsampling=0)
             count += 1
             size += dest.stat().st_size
     print(f"{count} images, {size / 2**20:.1f} MiB in {args.out}")

@@ -9,8 +9,8 @@ input, per pixel, times the pixels each run covers, tile overlaps included), not
 convolution on 64×256×384 is timed in the same run (fp32 contiguous, fp32 channels-last, bf16 channels-last), so
 the ratio "model rate / convolution rate" holds on any machine. PSNR: σ 25 noise on the first --psnr_images
 images (seeded), each variant's restoration against the clean image, minus the fp32 eager PSNR (dB; RGB, [0, 255],
-no border cropping). restore runs ``model.for_inference(precision)`` (folded, fused). "through restore" is ``restore(model, PIL image)`` end to end (conversion, padding, level), with
-``precision=`` and ``backend=`` (onnxruntime: its graph exported once, before the timed runs).
+no border cropping). restore runs ``model.for_inference(precision)`` (folded, fused). "through restore" is
+``restore(model, PIL image)`` end to end (conversion, padding, level), with ``precision=`` and ``backend=`` (onnxruntime: its graph exported once, before the timed runs).
 """
 
 from __future__ import annotations
