@@ -109,6 +109,14 @@ def parse_args(argv: list[str] | None = None, defaults: dict | None = None) -> a
         default=None,
         help="size free-form strokes for an image of this many pixels (e.g. 512), not for the crop",
     )
+    p.add_argument(
+        "--box_sizes",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("MIN", "MAX"),
+        help="draw training boxes with sides of MIN–MAX pixels, capped at 3/4 of the crop (default: 1/8–1/2 of it)",
+    )
     p.add_argument("--memory_saving", action="store_true", help="rebuild activations by inversion in backward")
     p.add_argument(
         "--mixed_precision",
@@ -178,6 +186,8 @@ def parse_args(argv: list[str] | None = None, defaults: dict | None = None) -> a
         p.error("--max_steps and --batch_size must be >= 1 and --crop_size >= 2**levels")
     if args.mask_scale is not None and args.mask_scale < 1:
         p.error("--mask_scale must be a positive number of pixels")
+    if args.box_sizes is not None and not 1 <= args.box_sizes[0] <= args.box_sizes[1]:
+        p.error("--box_sizes must be two numbers of pixels, 1 <= MIN <= MAX")
     if not 0 <= args.ema_decay < 1:
         p.error("--ema_decay must be in [0, 1)")
     args.crop_size -= args.crop_size % multiple
@@ -248,7 +258,12 @@ def main(argv: list[str] | None = None) -> Path:
     )
     set_seed(args.seed)
     spec = DegradationSpec(
-        args.task, tuple(args.sigma_range), tuple(args.quality_range), tuple(args.mask_types), args.mask_scale
+        args.task,
+        tuple(args.sigma_range),
+        tuple(args.quality_range),
+        tuple(args.mask_types),
+        args.mask_scale,
+        tuple(args.box_sizes) if args.box_sizes else None,
     )
 
     stream, val_loader = make_data(args, accelerator, spec)

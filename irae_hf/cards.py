@@ -37,7 +37,12 @@ def training_section(
         "denoise": f"σ drawn uniformly from {args.sigma_range}",
         "jpeg": f"quality drawn from {args.quality_range}",
         "inpaint": f"masks: {', '.join(args.mask_types)}"
-        + (f", free-form strokes sized for {args.mask_scale}-pixel images" if args.mask_scale else ""),
+        + (f", free-form strokes sized for {args.mask_scale}-pixel images" if args.mask_scale else "")
+        + (
+            f", boxes of {args.box_sizes[0]}–{args.box_sizes[1]} pixels a side"
+            if "box" in args.mask_types and args.box_sizes
+            else ""
+        ),
     }[args.task]
     training = (
         f"{args.training_data_note or 'Data: ' + args.dataset + ' (split ' + args.split + ')'}.\n\n"

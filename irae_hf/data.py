@@ -42,6 +42,8 @@ class DegradationSpec:
     mask_types: tuple[str, ...] = MASK_KINDS
     #: free-form strokes sized for an image of this many pixels (None: for the crop itself)
     mask_scale: int | None = None
+    #: box sides drawn from this range of pixels, capped at 3/4 of the crop (None: 1/8 to 1/2 of the crop)
+    box_sizes: tuple[int, int] | None = None
 
     def sample(self, clean: Tensor, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
         """(degraded image, level): level is σ, quality, or the 1×H×W mask, drawn from the ranges."""
@@ -53,10 +55,18 @@ class DegradationSpec:
             h, w = clean.shape[-2:]
             kind = self.mask_types[int(rng.integers(len(self.mask_types)))]
             if kind == "box":
-                level = box_mask(h, w, size=int(rng.integers(max(1, min(h, w) // 8), min(h, w) // 2 + 1)), seed=rng)
+                level = box_mask(h, w, size=self._box_side(min(h, w), rng), seed=rng)
             else:
                 level = free_form_mask(h, w, seed=rng, scale=self.mask_scale)
         return self._degrade(clean, level, rng)
+
+    def _box_side(self, side: int, rng: np.random.Generator) -> int:
+        """A training box's side for a crop whose shorter side is ``side``."""
+        if self.box_sizes is None:
+            return int(rng.integers(max(1, side // 8), side // 2 + 1))
+        cap = max(1, side * 3 // 4)
+        lo, hi = min(self.box_sizes[0], cap), min(self.box_sizes[1], cap)
+        return int(rng.integers(lo, hi + 1))
 
     def fixed(self, clean: Tensor, index: int) -> tuple[Tensor, Tensor]:
         """A deterministic validation degradation at the task's ``validation`` level (σ 25, quality 20, or a

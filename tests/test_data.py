@@ -125,6 +125,21 @@ def test_mask_scale_reaches_the_training_masks():
     assert torch.equal(mask, free_form_mask(64, 64, seed=rng, scale=480))
 
 
+def box_sides(spec: DegradationSpec, size: int, draws: int = 200) -> set[int]:
+    """The box sides ``spec`` draws for ``size``×``size`` crops (a box's side is its mask's widest row)."""
+    rng = np.random.default_rng(0)
+    return {int(spec.sample(torch.rand(3, size, size), rng)[1].sum(-1).max()) for _ in range(draws)}
+
+
+def test_box_sizes_set_the_training_boxes():
+    default = box_sides(DegradationSpec("inpaint", mask_types=("box",)), 96)
+    assert min(default) >= 12 and max(default) <= 48  # 1/8 to 1/2 of the crop
+    sized = box_sides(DegradationSpec("inpaint", mask_types=("box",), box_sizes=(40, 64)), 96)
+    assert min(sized) >= 40 and max(sized) == 64  # the benchmark's 64-pixel box is reached
+    capped = box_sides(DegradationSpec("inpaint", mask_types=("box",), box_sizes=(40, 200)), 64, draws=50)
+    assert max(capped) <= 48 and min(capped) >= 40  # at most 3/4 of the crop, so context remains
+
+
 def test_validation_set_is_fixed(folder):
     ds = load_image_dataset(str(folder))
     val = ValidationSet(ds, "image", DegradationSpec("denoise"), crop=32, multiple=4)
