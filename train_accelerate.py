@@ -117,6 +117,12 @@ def parse_args(argv: list[str] | None = None, defaults: dict | None = None) -> a
         metavar=("MIN", "MAX"),
         help="draw training boxes with sides of MIN–MAX pixels, capped at 3/4 of the crop (default: 1/8–1/2 of it)",
     )
+    p.add_argument(
+        "--file_fraction",
+        type=float,
+        default=0.0,
+        help="denoising: the fraction of noisy inputs clipped and rounded to 8 bits, as saved photos are (0–1)",
+    )
     p.add_argument("--memory_saving", action="store_true", help="rebuild activations by inversion in backward")
     p.add_argument(
         "--mixed_precision",
@@ -188,6 +194,8 @@ def parse_args(argv: list[str] | None = None, defaults: dict | None = None) -> a
         p.error("--mask_scale must be a positive number of pixels")
     if args.box_sizes is not None and not 1 <= args.box_sizes[0] <= args.box_sizes[1]:
         p.error("--box_sizes must be two numbers of pixels, 1 <= MIN <= MAX")
+    if not 0 <= args.file_fraction <= 1:
+        p.error("--file_fraction must be in [0, 1]")
     if not 0 <= args.ema_decay < 1:
         p.error("--ema_decay must be in [0, 1)")
     args.crop_size -= args.crop_size % multiple
@@ -264,6 +272,7 @@ def main(argv: list[str] | None = None) -> Path:
         tuple(args.mask_types),
         args.mask_scale,
         tuple(args.box_sizes) if args.box_sizes else None,
+        args.file_fraction,
     )
 
     stream, val_loader = make_data(args, accelerator, spec)

@@ -34,7 +34,12 @@ def training_section(
 ) -> str:
     """The card's Training section from a run's arguments (``train_accelerate.py``'s), its step and its curve."""
     ranges = {
-        "denoise": f"σ drawn uniformly from {args.sigma_range}",
+        "denoise": f"σ drawn uniformly from {args.sigma_range}"
+        + (
+            f", {args.file_fraction:.0%} of the noisy inputs clipped and rounded to 8 bits as in image files"
+            if args.file_fraction
+            else ""
+        ),
         "jpeg": f"quality drawn from {args.quality_range}",
         "inpaint": f"masks: {', '.join(args.mask_types)}"
         + (f", free-form strokes sized for {args.mask_scale}-pixel images" if args.mask_scale else "")

@@ -18,7 +18,7 @@ from PIL import Image
 from torch import Tensor
 
 from .images import to_tensor
-from .degradations import Seed, box_mask, degrade, free_form_mask
+from .degradations import Seed, as_8bit_file, box_mask, degrade, free_form_mask
 from .tasks import MASK_KINDS, TASKS
 
 __all__ = [
@@ -44,6 +44,8 @@ class DegradationSpec:
     mask_scale: int | None = None
     #: box sides drawn from this range of pixels, capped at 3/4 of the crop (None: 1/8 to 1/2 of the crop)
     box_sizes: tuple[int, int] | None = None
+    #: the fraction of noisy training inputs stored as 8-bit files (clipped, rounded), as users' photos are
+    file_fraction: float = 0.0
 
     def sample(self, clean: Tensor, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
         """(degraded image, level): level is σ, quality, or the 1×H×W mask, drawn from the ranges."""
@@ -58,7 +60,10 @@ class DegradationSpec:
                 level = box_mask(h, w, size=self._box_side(min(h, w), rng), seed=rng)
             else:
                 level = free_form_mask(h, w, seed=rng, scale=self.mask_scale)
-        return self._degrade(clean, level, rng)
+        degraded, level = self._degrade(clean, level, rng)
+        if self.task == "denoise" and self.file_fraction > 0 and rng.random() < self.file_fraction:
+            degraded = as_8bit_file(degraded)
+        return degraded, level
 
     def _box_side(self, side: int, rng: np.random.Generator) -> int:
         """A training box's side for a crop whose shorter side is ``side``."""

@@ -20,6 +20,7 @@ from .tasks import MASK_KINDS, TASKS
 
 __all__ = [
     "add_gaussian_noise",
+    "as_8bit_file",
     "jpeg_compress",
     "box_mask",
     "free_form_mask",
@@ -49,6 +50,11 @@ def add_gaussian_noise(x: Tensor, sigma: float, seed: Seed = None, clip: bool = 
     noise = rng_from(seed).standard_normal(tuple(x.shape), dtype=np.float32)
     y = x + torch.from_numpy(noise).to(x.device, x.dtype) * (sigma / 255.0)
     return y.clamp(0, 1) if clip else y
+
+
+def as_8bit_file(x: Tensor) -> Tensor:
+    """``x`` as an 8-bit image file holds it: clipped to [0, 1] and rounded to 1/255 (what users' photos are)."""
+    return (x.clamp(0, 1) * 255).round() / 255
 
 
 def jpeg_compress(x: Tensor, quality: int) -> Tensor:

@@ -9,7 +9,7 @@ def run(**overrides):
     args = dict(
         task="denoise", training_data_note=None, dataset="photos", split="train", batch_size=16,
         gradient_accumulation_steps=1, crop_size=64, sigma_range=[0.0, 75.0], quality_range=[5, 95],
-        mask_types=["free-form"], mask_scale=None, box_sizes=None, learning_rate=1e-3, lr_gamma=0.5, lr_milestones=[0.5],
+        mask_types=["free-form"], mask_scale=None, box_sizes=None, file_fraction=0.0, learning_rate=1e-3, lr_gamma=0.5, lr_milestones=[0.5],
         lr_warmup_steps=0, max_minutes=None, seed=0, init_from=None, hardware="1 × CPU", mixed_precision="bf16",
         channels_last=True, ema_decay=0.999, credits=None, validation_dir="val", validation_split=None,
     )  # fmt: skip
@@ -32,6 +32,8 @@ def test_training_section_names_recipe_weights_curve_and_credits(tmp_path):
     boxes = dict(task="inpaint", mask_types=["free-form", "box"], mask_scale=512, box_sizes=[16, 80])
     inpaint = training_section(run(**boxes), 10, None, last, [], "raw")
     assert "strokes sized for 512-pixel images, boxes of 16–80 pixels a side" in inpaint
+    files = training_section(run(file_fraction=0.5), 10, None, last, [], "raw")
+    assert "σ drawn uniformly from [0.0, 75.0], 50% of the noisy inputs clipped and rounded to 8 bits" in files
     assert "PSNR 30.20 dB" in validation_sentence(run(), last, "ema")
     assert "PSNR 30.00 dB" in validation_sentence(run(), last, "raw")
 

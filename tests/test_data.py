@@ -14,7 +14,7 @@ from irae_hf.data import (
     load_image_dataset,
     random_patch,
 )
-from irae_hf.degradations import add_gaussian_noise, free_form_mask, jpeg_compress
+from irae_hf.degradations import add_gaussian_noise, as_8bit_file, free_form_mask, jpeg_compress
 from irae_hf.tasks import TASKS
 
 
@@ -123,6 +123,22 @@ def test_mask_scale_reaches_the_training_masks():
     rng = np.random.default_rng(7)
     rng.integers(1)  # the mask kind
     assert torch.equal(mask, free_form_mask(64, 64, seed=rng, scale=480))
+
+
+def test_file_fraction_stores_noisy_inputs_as_8bit_files():
+    clean = torch.rand(3, 32, 32)
+    floats = [DegradationSpec("denoise").sample(clean, np.random.default_rng(i))[0] for i in range(20)]
+    assert all(x.min() < 0 or x.max() > 1 for x in floats)  # the benchmark's unclipped noise by default
+    files = DegradationSpec("denoise", file_fraction=1.0)
+    noisy, sigma = files.sample(clean, np.random.default_rng(3))
+    plain, same_sigma = DegradationSpec("denoise").sample(clean, np.random.default_rng(3))
+    assert sigma == same_sigma and torch.equal(noisy, as_8bit_file(plain))
+    half = DegradationSpec("denoise", file_fraction=0.5)
+    stored = [
+        bool(torch.equal(x, as_8bit_file(x)))
+        for x in (half.sample(clean, np.random.default_rng(i))[0] for i in range(40))
+    ]
+    assert 8 < sum(stored) < 32  # about half
 
 
 def box_sides(spec: DegradationSpec, size: int, draws: int = 200) -> set[int]:

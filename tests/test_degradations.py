@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from irae_hf.degradations import (
+    as_8bit_file,
     MASK_FILL,
     add_gaussian_noise,
     apply_mask,
@@ -102,3 +103,9 @@ def test_degrade_is_the_one_way_to_corrupt_an_image_for_each_task():
         degrade(clean, "deblur", 1)
     with pytest.raises(ValueError, match="mask kind|one of"):
         degrade(clean, "inpaint", "circle")
+
+
+def test_as_8bit_file_clips_and_rounds_like_a_saved_png():
+    x = torch.tensor([-0.2, 0.0, 0.31, 0.50001, 1.0, 1.7])
+    y = as_8bit_file(x)
+    assert torch.allclose(y * 255, torch.tensor([0.0, 0.0, 79.0, 128.0, 255.0, 255.0]), atol=1e-4)

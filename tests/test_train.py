@@ -255,6 +255,9 @@ def test_streaming_and_argument_errors(images, tmp_path, capsys):
     with pytest.raises(SystemExit):
         train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--box_sizes", "64", "16"])
     assert "--box_sizes must be two numbers" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--file_fraction", "1.5"])
+    assert "--file_fraction must be in [0, 1]" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
         find_checkpoint(tmp_path / "nothing", "latest")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from irae_hf import IRAE
+from irae_hf.degradations import as_8bit_file
 from irae_hf.evaluate import evaluate, load_folder, model_restorer
 from irae_hf.restore import restore
 
@@ -26,7 +27,7 @@ LEVELS = {"denoise": (15, 25, 50), "jpeg": (10, 20, 30, 40)}
 
 def as_8bit(run):
     """The restorer run on the 8-bit file of its input (clipped and rounded), as users have it."""
-    return lambda x, level: run((x.clamp(0, 1) * 255).round() / 255, level)
+    return lambda x, level: run(as_8bit_file(x), level)
 
 
 def auto(model):
