@@ -267,12 +267,12 @@ def main(argv: list[str] | None = None) -> Path:
     set_seed(args.seed)
     spec = DegradationSpec(
         args.task,
-        tuple(args.sigma_range),
-        tuple(args.quality_range),
-        tuple(args.mask_types),
-        args.mask_scale,
-        tuple(args.box_sizes) if args.box_sizes else None,
-        args.file_fraction,
+        sigma_range=tuple(args.sigma_range),
+        quality_range=tuple(args.quality_range),
+        mask_types=tuple(args.mask_types),
+        mask_scale=args.mask_scale,
+        box_sizes=tuple(args.box_sizes) if args.box_sizes else None,
+        file_fraction=args.file_fraction,
     )
 
     stream, val_loader = make_data(args, accelerator, spec)

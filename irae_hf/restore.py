@@ -139,6 +139,13 @@ def _fast_model(model: RestorationModel, precision: str) -> RestorationModel:
     return _derived(model, f"fast {precision}", lambda: model.for_inference(precision))
 
 
+def _exact_maps(
+    model: RestorationModel,
+) -> tuple[Callable[[Tensor, Tensor], Tensor], Callable[[Tensor, Tensor], Tensor]]:
+    """``model.exact_maps()`` (its float64 copies), made once per model and weights, shared by restore and recover."""
+    return _derived(model, "exact maps", model.exact_maps)
+
+
 _SECONDS_PER_PIXEL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per model, measured once
 
 
@@ -265,7 +272,7 @@ def restore(
     t = resolve_tile(tile, *canvas.shape[-2:], model.multiple)
     with torch.inference_mode():
         if return_float:
-            fn = model.exact_maps()[0]
+            fn = _exact_maps(model)[0]
         else:
             forward = _channels_last(fast.forward) if fast is not None else _onnx_restorer(model)
             fn = self_ensemble(forward) if ensemble else forward
@@ -290,7 +297,7 @@ def recover_input(
         raise TypeError("recover_input needs the FloatResult of restore(..., return_float=True)")
     y = result.output
     cond = result.cond
-    inverse = model.exact_maps()[1] if y.dtype == torch.float64 else model.inverse
+    inverse = _exact_maps(model)[1] if y.dtype == torch.float64 else model.inverse
     if level:
         if "mask" in level:
             m = mask_to_tensor(level["mask"], result.height, result.width).to(y.device, y.dtype)

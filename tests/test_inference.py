@@ -9,7 +9,7 @@ from torch import nn
 
 from irae_hf.inference import FusedConvNet, conv3x3_f64, fuse_coupling_nets
 from irae_hf.model import IRAE
-from irae_hf.restore import restore
+from irae_hf.restore import recover_input, restore
 
 CL = torch.channels_last
 
@@ -137,3 +137,19 @@ def test_restore_uses_new_weights_after_fine_tuning(trained_like):
     expected = (ref.clamp(0, 1) * 255).round().byte()[0].permute(1, 2, 0).numpy()
     assert not np.array_equal(first, second)
     assert np.abs(second.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_exact_maps_follow_weight_changes(trained_like):
+    x = torch.rand(1, 3, 20, 28)
+    model = trained_like
+    first = restore(model, x, sigma=25, return_float=True)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("net.4.bias"):
+                p.add_(0.3)
+    second = restore(model, x, sigma=25, return_float=True)
+    with torch.inference_mode():
+        ref = model(x, sigma=25)
+    assert not torch.allclose(first.output, second.output)
+    torch.testing.assert_close(second.output.float(), ref, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(recover_input(model, second).float(), x, rtol=1e-4, atol=1e-4)
