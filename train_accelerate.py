@@ -32,7 +32,7 @@ from irae_hf.data import (
 )
 from irae_hf.base import RestorationModel
 from irae_hf.cards import training_section, validation_sentence
-from irae_hf.tasks import MASK_KINDS, TASK_NAMES, level_kwargs
+from irae_hf.tasks import LEVEL_RANGES, MASK_KINDS, TASK_NAMES, level_kwargs
 from irae_hf.training import (
     EMA,
     EMA_FILE,
@@ -43,6 +43,7 @@ from irae_hf.training import (
     pick_weights,
     plain_copy,
     save_checkpoint,
+    run_mismatch,
     saved_args,
     upgrade_checkpoint,
     validate,
@@ -194,6 +195,10 @@ def parse_args(argv: list[str] | None = None, defaults: dict | None = None) -> a
         p.error("--mask_scale must be a positive number of pixels")
     if args.box_sizes is not None and not 1 <= args.box_sizes[0] <= args.box_sizes[1]:
         p.error("--box_sizes must be two numbers of pixels, 1 <= MIN <= MAX")
+    for name, (low, high) in (("sigma", LEVEL_RANGES["sigma"][:2]), ("quality", LEVEL_RANGES["quality"][:2])):
+        lo, hi = getattr(args, f"{name}_range")
+        if not low <= lo <= hi <= high:  # NaN fails too
+            p.error(f"--{name}_range LOW HIGH must satisfy {low:g} <= LOW <= HIGH <= {high:g}, got {lo:g} {hi:g}")
     if not 0 <= args.file_fraction <= 1:
         p.error("--file_fraction must be in [0, 1]")
     if not 0 <= args.ema_decay < 1:
@@ -275,12 +280,15 @@ def main(argv: list[str] | None = None) -> Path:
         file_fraction=args.file_fraction,
     )
 
+    resume_from = find_checkpoint(out, args.resume) if args.resume else None
+    mismatch = run_mismatch(resume_from, vars(args)) if resume_from else None
+    if mismatch:
+        raise ValueError(mismatch)
     stream, val_loader = make_data(args, accelerator, spec)
 
     model = load_model(args.init_from) if args.init_from else new_model(*model_args(args))
     if args.init_from and model.task != args.task:
         raise ValueError(f"--init_from {args.init_from} is a {model.task!r} model, not {args.task!r}")
-    resume_from = find_checkpoint(out, args.resume) if args.resume else None
     saved = json.loads((resume_from / STATE_FILE).read_text()) if resume_from else {}
     step, history = saved.get("step", 0), saved.get("history", [])
     cpu_s = saved.get("cpu_s", 0.0)  # CPU seconds of the main process (all its threads) in earlier runs
@@ -310,8 +318,8 @@ def main(argv: list[str] | None = None) -> Path:
             accelerator.load_state(str(resume_from))
         except Exception as e:  # noqa: BLE001 - safetensors, pickle and shape errors of a damaged checkpoint
             raise RuntimeError(
-                f"checkpoint {resume_from} cannot be loaded ({type(e).__name__}: {e}); delete it to resume from "
-                "the one before, or pass --resume FOLDER"
+                f"checkpoint {resume_from} cannot be loaded ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+                "if it is damaged, pass --resume with the folder of an earlier checkpoint"
             ) from None
         accelerator.print(f"resumed from {resume_from} at step {step}")
     ema = EMA(accelerator.unwrap_model(model), args.ema_decay) if args.ema_decay > 0 else None  # from these weights

@@ -205,6 +205,10 @@ class RestorationModel(
             warnings.warn(f"{model_id}: ignoring unknown config.json keys {unknown}", stacklevel=3)
         model = cls(**model_kwargs)
         if os.path.isdir(model_id):
+            if not os.path.isfile(os.path.join(model_id, constants.CONFIG_NAME)):  # default settings would be a guess
+                raise WeightsError(
+                    f"no {constants.CONFIG_NAME} in {model_id}: it says which model the weights belong to"
+                )
             path = os.path.join(model_id, WEIGHTS_NAME)
             if not os.path.isfile(path):
                 pickles = [f for f in os.listdir(model_id) if f.endswith((".bin", ".pt", ".pth", ".ckpt"))]
@@ -242,6 +246,12 @@ class RestorationModel(
         own = self.state_dict()
         missing = sorted(k for k in own if k not in state)
         unexpected = sorted(k for k in state if k not in own)
+        not_float = sorted(k for k in state if k in own and own[k].is_floating_point() != state[k].is_floating_point())
+        if not_float:  # int8 weights would load and restore garbage; bool ones make a singular 1×1 convolution
+            kinds = sorted({str(state[k].dtype).removeprefix("torch.") for k in not_float})
+            raise WeightsError(
+                f"{path}: {'/'.join(kinds)} tensors where floating-point weights belong: {_few(not_float)}"
+            )
         wrong = sorted(k for k in state if k in own and state[k].shape != own[k].shape)
         if wrong:
             raise WeightsError(f"{path}: tensors of the wrong shape for {self.config}: {_few(wrong)}")

@@ -10,26 +10,53 @@ from pathlib import Path
 
 from PIL import Image
 
-from .images import IMAGE_SUFFIXES, MAX_PIXELS, value_top
-from .tasks import MASK_KINDS, TASK_NAMES
+from .formats import IMAGE_SUFFIXES, MAX_PIXELS
+from .files import OutputExists, write_file
+from .tasks import LEVEL_RANGES, MASK_KINDS, TASK_NAMES
 
 __all__ = ["main", "build_parser", "find_images"]
 
+#: the marker of a file being written (irae_hf.files): never an input
+PARTIAL = ".irae-partial-"
 
-def find_images(inputs: Sequence[str]) -> Iterator[tuple[Path, Path]]:
-    """(file, path relative to its input root) for files given directly and image files under folders."""
+
+def find_images(inputs: Sequence[str], skipped: list[str] | None = None) -> Iterator[tuple[Path, Path]]:
+    """(file, path relative to its input root) for files given directly and image files under folders.
+
+    What is passed over is said in ``skipped``: anything that is not a regular file (a FIFO would block the
+    reader forever, a device never ends), and files in folders whose names are not of an image format this
+    reader knows (``.heic``, no suffix), which can still be given directly to be tried.
+    """
+    skipped = [] if skipped is None else skipped
     for item in inputs:
         p = Path(item)
         if p.is_dir():
+            others = []
             for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
+                if f.is_dir() or PARTIAL in f.name:
+                    continue
+                if not f.is_file():
+                    skipped.append(f"{f}: not a regular file (a pipe, socket or device): skipped")
+                elif f.suffix.lower() in IMAGE_SUFFIXES:
                     yield f, f.relative_to(p)
+                else:
+                    others.append(f.name)
+            if others:
+                names = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+                skipped.append(
+                    f"{p}: skipped {len(others)} file(s) not named as an image this reader knows ({names}); "
+                    "give a file directly to try it anyway"
+                )
+        elif p.exists() and not p.is_file():
+            skipped.append(f"{p}: not a regular file (a pipe, socket or device): skipped")
         else:
             yield p, Path(p.name)
 
 
 def device_arg(text: str) -> str:
     """A torch device this machine has (argparse type: a clear argument error otherwise)."""
+    if text == "cpu":  # the default: no need to load torch to know it (help and argument errors stay fast)
+        return text
     import torch
 
     try:
@@ -43,16 +70,20 @@ def device_arg(text: str) -> str:
     return text
 
 
-def level_arg(kind: type) -> Callable[[str], float | int | str]:
-    """argparse type: "auto", or a number of ``kind``."""
+def level_arg(kind: type, low: float, high: float) -> Callable[[str], float | int | str]:
+    """argparse type: "auto", or a number of ``kind`` in [low, high] (checked once, before any work)."""
 
     def parse(text: str) -> float | int | str:
         if text == "auto":
             return text
         try:
-            return kind(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r}: give a number or auto") from None
+            whole = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r}: give {whole} from {low:g} to {high:g}, or auto") from None
+        if not low <= value <= high:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"{text!r} is outside {low:g}–{high:g}")
+        return value
 
     return parse
 
@@ -83,13 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", required=True, help="a save_pretrained folder or a Hub model id")
     r.add_argument("--task", choices=TASK_NAMES, help="checked against the model's task")
     r.add_argument(
-        "--sigma", type=level_arg(float), default="auto", help="denoise: noise σ to remove, 0–255, or auto (estimated)"
+        "--sigma",
+        type=level_arg(float, *LEVEL_RANGES["sigma"][:2]),
+        help="denoise: noise σ to remove, 0–255, or auto (estimated; the default)",
     )
     r.add_argument(
         "--quality",
-        type=level_arg(int),
-        default="auto",
-        help="jpeg: the JPEG quality to undo, 1–100, or auto (from the file's tables, else its pixels)",
+        type=level_arg(int, *LEVEL_RANGES["quality"][:2]),
+        help="jpeg: the JPEG quality to undo, 1–100, or auto (from the file's tables, else its pixels; the default)",
     )
     r.add_argument("--mask", help="inpaint: mask image (white = missing), or a folder of masks named like the inputs")
     r.add_argument("-o", "--output", required=True, help="output folder (created)")
@@ -150,18 +182,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: every file ``irae export`` writes (none is replaced without --overwrite)
+EXPORT_FILES = ("restore.onnx", "recover.onnx", "onnx.json", "README.md")
+
+
 def run_export(args: argparse.Namespace) -> int:
     from .export import export_onnx
     from .zoo import load_model
 
     out = Path(args.output)
-    existing = [n for n in ("restore.onnx", "recover.onnx") if (out / n).exists()]
+    existing = [n for n in EXPORT_FILES if (out / n).exists()]
     if existing and not args.overwrite:
         print(f"error: {out} already holds {', '.join(existing)} (--overwrite to replace)", file=sys.stderr)
         return 2
+    problem = output_folder_problem(out)
+    if problem:
+        print(f"error: {problem.replace('-o ', '', 1)}", file=sys.stderr)
+        return 2
     try:
         model = load_model(args.model, revision=args.revision)
-        written = export_onnx(model, out)
+        written = export_onnx(model, out, overwrite=args.overwrite)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -237,6 +277,8 @@ def fit_format(image: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
     import numpy as np
 
     if image.mode in ("I", "F", "I;16", "I;16B", "I;16L", "I;16N"):
+        from .images import value_top
+
         arr = np.asarray(image, dtype=np.float64)
         top = value_top(image.mode, arr)
         if fmt == "png" and top == 65535.0:
@@ -261,10 +303,10 @@ def levels_for(model: object, image: Image.Image, args: argparse.Namespace) -> t
     an estimate; None for a JPEG-task image that shows no sign of compression (left unchanged)."""
     from .restore import AUTO, estimate_level
 
-    if model.task == "denoise" and args.sigma == AUTO:
+    if model.task == "denoise" and args.sigma in (None, AUTO):
         sigma = estimate_level(model, image)["sigma"]
         return {"sigma": sigma}, f"σ {sigma:.1f} (estimated from the pixels)"
-    if model.task == "jpeg" and args.quality == AUTO:
+    if model.task == "jpeg" and args.quality in (None, AUTO):
         quality = estimate_level(model, image)["quality"]
         if quality is None:
             return None, "no sign of JPEG compression: left unchanged"
@@ -305,19 +347,52 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
+def output_folder_problem(out_dir: Path) -> str | None:
+    """Why outputs cannot be written under ``out_dir`` (created here if missing), found before any work; or None."""
+    import tempfile
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".irae-write-test-"):
+            pass
+    except FileExistsError:
+        return f"-o {out_dir}: a file of that name is in the way (the output is a folder)"
+    except NotADirectoryError:
+        return f"-o {out_dir}: a part of that path is a file, not a folder"
+    except OSError as e:
+        return f"-o {out_dir}: cannot write there ({e.strerror or type(e).__name__})"
+    return None
+
+
+def level_flag_problem(args: argparse.Namespace, task: str) -> str | None:
+    """A level flag the model's task does not use (it would be silently ignored), or inpainting without --mask."""
+    uses = {"denoise": "--sigma", "jpeg": "--quality", "inpaint": "--mask"}
+    given = {"--sigma": args.sigma, "--quality": args.quality, "--mask": args.mask}
+    for flag, value in given.items():
+        if value is not None and flag != uses[task]:
+            return f"{flag} is not a level of a {task} model (it takes {uses[task]})"
+    if task == "inpaint" and args.mask is None:
+        return (
+            "an inpainting model needs --mask (an image, white = missing, or a folder of masks named like the inputs)"
+        )
+    return None
+
+
 def run_restore(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from .images import load_image
     from .zoo import load_model
 
-    files = list(find_images(args.inputs))
+    skipped: list[str] = []
+    files = list(find_images(args.inputs, skipped))
+    for note in skipped:
+        print(f"note: {note}", file=sys.stderr)
     if not files:
         print("error: no image files found in the inputs", file=sys.stderr)
         return 2
     out_dir = Path(args.output)
     targets, notes = plan_outputs(files, out_dir, args.format)
-    refusal = check_outputs(files, targets, args.overwrite)
+    refusal = check_outputs(files, targets, args.overwrite) or output_folder_problem(out_dir)
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
@@ -329,38 +404,84 @@ def run_restore(args: argparse.Namespace) -> int:
     if args.task and args.task != model.task:
         print(f"error: --task {args.task} but {args.model} is a {model.task!r} model", file=sys.stderr)
         return 2
+    refusal = level_flag_problem(args, model.task)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     for note in notes:
         print(note, file=sys.stderr)
-    max_pixels = args.max_pixels or None
-    failed = 0
-    for (path, rel), target in zip(tqdm(files, desc="restoring", unit="img"), targets):
-        try:  # one guard per file: whatever a decoder or the model raises, the batch goes on
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                image = load_image(path, max_pixels)
-                mask = _mask_for(args.mask, rel, max_pixels)
-                level, said = levels_for(model, image, args)
-                if said:
-                    tqdm.write(f"note: {path}: {said}", file=sys.stderr)
-                if level is None:  # no sign of JPEG compression: nothing to undo
-                    result = image
-                else:
-                    kw = dict(mask=mask, tile=args.tile, ensemble=args.ensemble, precision=args.precision, **level)
-                    kw["backend"] = args.backend
-                    result = restore_saying_how_long(model, image, path, kw)
-            result, changed = fit_format(result, args.format)
-            for note in [n.message for n in caught] + ([changed] if changed else []):
-                tqdm.write(f"note: {path}: {note}", file=sys.stderr)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            result.save(target)
-        except Exception as e:  # noqa: BLE001 - reported per file, counted in the exit code
-            failed += 1
-            tqdm.write(f"error: {path}: {e}", file=sys.stderr)
+    done = failed = 0
+    try:
+        for (path, rel), target in zip(tqdm(files, desc="restoring", unit="img"), targets):
+            failed += not restore_one(model, path, rel, target, args)
+            done += 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted after {done} of {len(files)}; outputs written so far are complete", file=sys.stderr)
+        return 130
     print(f"restored {len(files) - failed} of {len(files)} images into {out_dir}")
     return 1 if failed else 0
 
 
+def restore_one(model: object, path: Path, rel: Path, target: Path, args: argparse.Namespace) -> bool:
+    """Restore one file into ``target`` (written whole, then named); whatever fails is said, and False returned."""
+    from tqdm.auto import tqdm
+
+    from .images import load_image
+
+    max_pixels = args.max_pixels or None
+    try:  # one guard per file: whatever a decoder or the model raises, the batch goes on
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            image = load_image(path, max_pixels)
+            mask = _mask_for(args.mask, rel, max_pixels)
+            level, said = levels_for(model, image, args)
+            if said:
+                tqdm.write(f"note: {path}: {said}", file=sys.stderr)
+            if level is None:  # no sign of JPEG compression: nothing to undo
+                result = image
+            else:
+                kw = dict(mask=mask, tile=args.tile, ensemble=args.ensemble, precision=args.precision, **level)
+                kw["backend"] = args.backend
+                result = restore_saying_how_long(model, image, path, kw)
+        result, changed = fit_format(result, args.format)
+        for note in [n.message for n in caught] + ([changed] if changed else []):
+            tqdm.write(f"note: {path}: {note}", file=sys.stderr)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_file(target, result.save, overwrite=args.overwrite)
+    except OutputExists as e:
+        tqdm.write(f"error: {path}: {e}", file=sys.stderr)
+        return False
+    except Exception as e:  # noqa: BLE001 - reported per file, counted in the exit code
+        tqdm.write(f"error: {path}: {e}", file=sys.stderr)
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; Ctrl-C or a termination signal ends it in one line with code 130, never a traceback."""
+    import signal
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate) if _main_thread() else None
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished outputs are complete; nothing half-written was left", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "restore":
         return run_restore(args)

@@ -8,6 +8,7 @@ resumed at step ``s`` draws exactly the samples an uninterrupted run would have 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import Iterator
 from itertools import islice
 from dataclasses import dataclass
@@ -92,8 +93,30 @@ def load_image_dataset(
     from datasets import load_dataset
 
     if os.path.isdir(source):
-        return load_dataset("imagefolder", data_dir=source, drop_labels=True, split=split, streaming=streaming)
+        return _whole_folder(source, split, streaming)
     return load_dataset(source, name=name, split=split, streaming=streaming, revision=revision)
+
+
+def _whole_folder(folder: str, split: str, streaming: bool):
+    """Every image file under ``folder`` as one split. ``imagefolder`` given the folder splits files by their names
+    (``train_photo.png``, ``test_shot.png``, ``val_cat.png`` ...) and drops the rest without a word; given the file
+    list it keeps them all, and the count is checked against the files found."""
+    from datasets import load_dataset
+    from datasets.packaged_modules.imagefolder.imagefolder import ImageFolder
+
+    suffixes = {e.lower() for e in ImageFolder.EXTENSIONS}
+    files = sorted(
+        str(p)
+        for p in Path(folder).rglob("*")
+        if p.is_file() and p.suffix.lower() in suffixes and not p.relative_to(folder).as_posix().startswith(".")
+        and "/." not in p.relative_to(folder).as_posix()
+    )  # fmt: skip
+    if not files:
+        raise ValueError(f"no image files in {folder} (looked for {', '.join(sorted(suffixes)[:8])}, ...)")
+    data = load_dataset("imagefolder", data_files={split: files}, drop_labels=True, split=split, streaming=streaming)
+    if not streaming and len(data) != len(files):
+        raise ValueError(f"{folder}: {len(files)} image files but the dataset holds {len(data)}")
+    return data
 
 
 def image_column(dataset, column: str | None = None) -> str:

@@ -133,7 +133,9 @@ def evaluate(
                 if task == "inpaint":
                     s["psnr_mask"] = psnr(restored, clean, mask=level["mask"].squeeze().numpy() > 0.5)
                 scores.append(s)
+            megapixels = sum(clean.shape[-2] * clean.shape[-1] for clean, _, _ in cases) / 1e6
             row = {"task": task, "setting": setting, "method": name, "images": len(cases), "seconds": seconds}
+            row["megapixels"] = megapixels
             row.update({k: float(np.mean([s[k] for s in scores])) for k in scores[0]})
             rows.append(row)
     return rows
@@ -143,7 +145,9 @@ def markdown_table(rows: list[dict]) -> str:
     """The rows as a markdown table: one line per setting and method."""
     label = TASKS[rows[0]["task"]].label
     mask = "psnr_mask" in rows[0]
-    head = f"| {label} | method | PSNR (dB) |" + (" PSNR in mask (dB) |" if mask else "") + " SSIM | time (s) |"
+    n = rows[0]["images"]
+    time_words = f"time (s, all {n} images)"
+    head = f"| {label} | method | PSNR (dB) |" + (" PSNR in mask (dB) |" if mask else "") + f" SSIM | {time_words} |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         lines.append(

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from .files import write_file
 from .model import IRAE
 from .tasks import LEVEL_RANGES, TASKS
 
@@ -37,14 +38,19 @@ class OnnxGraph(nn.Module):
     def __init__(self, model: IRAE, direction: str = "restore", dtype: torch.dtype = torch.float32):
         super().__init__()
         self.model, self.direction = model.folded().to(device="cpu", dtype=dtype).eval(), direction
-        self.scale = _scale(model.task)
+        self.scale, self.multiple = _scale(model.task), model.multiple
 
     def forward(self, image: Tensor, level: Tensor) -> Tensor:
+        h, w = image.shape[2], image.shape[3]
+        m = self.multiple
+        pad = (0, (m - w % m) % m, 0, (m - h % m) % m)  # any size in: replicated edges up to the multiple, cut after
+        image = nn.functional.pad(image, pad, mode="replicate")
         if self.scale is None:  # inpainting: the mask itself (1 = missing) is the condition
-            cond = (level > 0.5).to(image.dtype)
+            cond = nn.functional.pad((level > 0.5).to(image.dtype), pad, mode="replicate")
         else:  # σ or quality per image, as a constant map
             cond = (level.to(image.dtype) / self.scale).reshape(-1, 1, 1, 1) * torch.ones_like(image[:, :1])
-        return self.model(image, cond) if self.direction == "restore" else self.model.inverse(image, cond)
+        out = self.model(image, cond) if self.direction == "restore" else self.model.inverse(image, cond)
+        return out[:, :, :h, :w]
 
 
 def export_onnx(
@@ -53,8 +59,12 @@ def export_onnx(
     *,
     dtype: torch.dtype = torch.float32,
     directions: tuple[str, ...] = ("restore", "recover"),
+    overwrite: bool = True,
 ) -> list[Path]:
-    """Write ``restore.onnx``, ``recover.onnx``, ``onnx.json`` (inputs, task, multiple) and a README to ``out_dir``."""
+    """Write ``restore.onnx``, ``recover.onnx``, ``onnx.json`` (inputs, task, multiple) and a README to ``out_dir``.
+
+    Each file is written whole, then named (``irae_hf.files.write_file``); with ``overwrite=False`` an existing
+    file is never replaced (:class:`~irae_hf.files.OutputExists`)."""
     if not isinstance(model, IRAE):
         raise ValueError(f"ONNX export is for invertible IRAE models, not {type(model).__name__}")
     out = Path(out_dir)
@@ -73,21 +83,22 @@ def export_onnx(
         path = out / f"{direction}.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(
+            write = lambda partial: torch.onnx.export(  # noqa: E731
                 graph,
                 (image, level),
-                str(path),
+                str(partial),
                 input_names=["image", "level"],
                 output_names=["output"],
                 dynamic_axes=axes,
                 opset_version=OPSET,
                 dynamo=False,
             )
-        written.append(path)
+            written.append(write_file(path, write, overwrite))
     info = {"task": model.task, "multiple": m, "level": name, "level_shape": shape, "dtype": str(dtype)[6:]}
-    (out / "onnx.json").write_text(json.dumps(info, indent=1))
-    (out / "README.md").write_text(_readme(model.task, m, name, shape, str(dtype)[6:]))
-    return [*written, out / "onnx.json", out / "README.md"]
+    texts = {"onnx.json": json.dumps(info, indent=1), "README.md": _readme(model.task, m, name, shape, str(dtype)[6:])}
+    for file, text in texts.items():
+        written.append(write_file(out / file, lambda partial, text=text: partial.write_text(text), overwrite))
+    return written
 
 
 class OnnxRestorer:
@@ -130,13 +141,15 @@ def _readme(task: str, multiple: int, name: str, shape: str, dtype: str) -> str:
   input, up to float32 rounding magnified by the trained map (a few thousandths on [0, 1] is typical; onnxruntime
   has no float64 convolutions). For the exact inverse use `irae_hf.restore.recover_input` in PyTorch (float64).
 
-H and W must be multiples of {multiple}: pad (reflect) to the next multiple and crop the output back.
+Any H and W: each graph pads its input to a multiple of {multiple} inside (replicated edges) and crops its output
+back. `recover.onnx` undoes `restore.onnx` up to rounding when H and W are multiples of {multiple}; for other sizes
+the padded border is cut away, so pad to a multiple yourself (reflect) before `restore.onnx` if you need the inverse.
 
 ```python
 import numpy as np, onnxruntime as ort
 restore = ort.InferenceSession("restore.onnx", providers=["CPUExecutionProvider"])
 recover = ort.InferenceSession("recover.onnx", providers=["CPUExecutionProvider"])
-image = np.random.rand(1, 3, 256, 384).astype(np.{dtype})   # your picture, H and W multiples of {multiple}
+image = np.random.rand(1, 3, 256, 384).astype(np.{dtype})   # your picture, RGB in [0, 1], any size
 mask = np.zeros((1, 1, 256, 384), np.{dtype})                # inpainting only: 1 = missing
 level = {example}
 out = restore.run(None, {{"image": image, "level": level}})[0]

@@ -17,6 +17,8 @@ import torch
 from PIL import Image, ImageOps
 from torch import Tensor
 
+from .formats import IMAGE_SUFFIXES, MAX_PIXELS
+
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_PIXELS",
@@ -27,12 +29,6 @@ __all__ = [
     "to_tensor",
     "to_uint8",
 ]
-
-#: file suffixes Pillow can open
-IMAGE_SUFFIXES = {e.lower() for e in Image.registered_extensions()}
-
-#: the largest image ``load_image`` decodes by default, in pixels (tiling keeps memory bounded up to here)
-MAX_PIXELS = 40_000_000
 
 
 @dataclass

@@ -8,8 +8,10 @@ level from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from torch import Tensor
+if TYPE_CHECKING:
+    from torch import Tensor
 
 __all__ = ["Task", "TASKS", "TASK_NAMES", "MASK_KINDS", "LEVEL_RANGES", "level_kwargs"]
 

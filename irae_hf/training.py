@@ -35,6 +35,7 @@ __all__ = [
     "find_checkpoint",
     "save_checkpoint",
     "saved_args",
+    "run_mismatch",
     "upgrade_checkpoint",
     "validate",
     "pick_weights",
@@ -165,6 +166,20 @@ class LRSchedule:
         done = max(step / self.max_steps, spent)
         lr = self.lr * self.gamma ** sum(done >= m for m in self.milestones)
         return lr * min(1.0, (step + 1) / max(1, self.warmup_steps))
+
+
+#: what a checkpoint's weights are: a run continued with other values would mislabel or fail to load them
+RUN_IDENTITY = ("arch", "task", "width", "depth", "levels")
+
+
+def run_mismatch(checkpoint: Path, args: dict) -> str | None:
+    """One line when ``args`` name another model than the run that wrote ``checkpoint`` (task, arch, sizes)."""
+    saved = saved_args(checkpoint)
+    differ = [k for k in RUN_IDENTITY if k in saved and k in args and saved[k] != args[k]]
+    if not differ:
+        return None
+    flags = lambda values: " ".join(f"--{k} {values[k]}" for k in differ)  # noqa: E731
+    return f"{Path(checkpoint).name} was trained with {flags(saved)}; you passed {flags(args)} (another output_dir?)"
 
 
 def saved_args(checkpoint: Path) -> dict:

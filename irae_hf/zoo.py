@@ -28,12 +28,17 @@ def load_model(source: str | Path, revision: str | None = None, **kwargs: Any) -
     id (``org/name``, pinned with ``revision=``, or written ``org/name@revision``). Hub failures (no such repo,
     revision or file, no connection and nothing cached) are one-line :class:`WeightsError` messages."""
     source, revision = split_revision(source, revision)
+    if looks_like_path(str(source)) and not os.path.isdir(source):  # a typo of a folder, not a Hub id: say so now
+        what = "is a file, not a model folder" if os.path.exists(source) else "no such folder"
+        raise WeightsError(f"{source}: {what} (a Hub id is ORG/NAME)")
     config_path = Path(source) / "config.json"
     try:
         if not os.path.isdir(source):
             from huggingface_hub import hf_hub_download
 
             config_path = Path(hf_hub_download(str(source), "config.json", revision=revision))
+        if not config_path.is_file():  # default settings would be a guess at what the weights are
+            raise WeightsError(f"no config.json in {source}: it says which model the weights belong to")
         try:
             arch = json.loads(config_path.read_text()).get("arch", "irae") if config_path.is_file() else "irae"
         except (json.JSONDecodeError, AttributeError, RecursionError, UnicodeDecodeError):
@@ -52,6 +57,15 @@ def load_model(source: str | Path, revision: str | None = None, **kwargs: Any) -
         raise
     except Exception as e:  # noqa: BLE001 - config.json came: the repo is there, the weights are not served
         raise WeightsError(hub_error(str(source), revision, e, file=WEIGHTS_NAME)) from e
+
+
+def looks_like_path(source: str) -> bool:
+    """Whether ``source`` can only be a local path, never a Hub id (``org/name``): it starts with ``.``, ``/`` or
+    ``~``, holds a backslash or two slashes, or its first part is a folder here (``pretrained/denoize``)."""
+    if source.startswith((".", "/", "~")) or "\\" in source or source.count("/") > 1:
+        return True
+    head = source.split("/", 1)[0]
+    return "/" in source and os.path.isdir(head)
 
 
 def split_revision(source: str | Path, revision: str | None = None) -> tuple[str | Path, str | None]:

@@ -69,3 +69,24 @@ def images(tmp_path_factory):
 def fresh_accelerate_state():
     yield
     reset_accelerate()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The app on a free loopback port, once per test module: (its URL, the Blocks)."""
+    import app
+
+    from .hub_server import free_port
+
+    port = free_port()
+    demo = app.main(["--port", str(port)], prevent_thread_lock=True, quiet=True, show_error=True)
+    yield f"http://127.0.0.1:{port}/", demo
+    demo.close()
+
+
+@pytest.fixture
+def client(server):
+    """A gradio_client on the module's app."""
+    import gradio_client
+
+    return gradio_client.Client(server[0], verbose=False)

@@ -1,8 +1,8 @@
 """The Gradio app, driven through gradio_client on a loopback port, and once in a real headless browser."""
 
 import os
+import re
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -17,25 +17,6 @@ from irae_hf.metrics import psnr
 gradio_client = pytest.importorskip("gradio_client")
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "examples" / "coffee.png"  # a real photo (CC0), 300×200
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    demo = app.main(["--port", str(port)], prevent_thread_lock=True, quiet=True, show_error=True)
-    yield f"http://127.0.0.1:{port}/", demo
-    demo.close()
-
-
-@pytest.fixture
-def client(server):
-    return gradio_client.Client(server[0], verbose=False)
 
 
 def load(path) -> np.ndarray:
@@ -304,3 +285,59 @@ def test_a_big_photo_gets_an_up_front_time_estimate(monkeypatch):
     handlers["denoise"](photo, 25, False, False, session=app.Session(), progress=lambda f, desc="": said.append(desc))
     assert said[0].startswith(f"denoise: {photo.shape[1]}×{photo.shape[0]} (about ") and said[0].endswith(" s in all)")
     assert all("about" in d for d in said)
+
+
+def _browser(p):
+    return p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+
+
+def test_browser_inpaint_brush_size_painted_area_names_and_upload_messages(server, tmp_path):
+    """A short stroke of the default brush on a 768×512 photo is a scratch (6 px across), its size is shown before
+    Fill, the download is named after the file (03_filled.png), and a broken upload is said when it arrives."""
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if _chromium() is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium): browser test skipped")
+    Image.open(ROOT / "examples" / "astronaut.png").convert("RGB").resize((768, 512)).save(tmp_path / "03.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    with playwright.sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(server[0])
+        page.locator("input[type=file]").first.set_input_files(str(tmp_path / "empty.png"))  # Denoise tab
+        page.get_by_text("empty.png is empty (0 bytes)").first.wait_for(timeout=30_000)  # said on upload
+        page.get_by_role("tab", name="Inpaint").click()
+        with page.expect_file_chooser() as chooser:
+            page.get_by_role("button", name="Upload a photo").click()
+        chooser.value.set_files(str(tmp_path / "03.png"))
+        page.wait_for_timeout(3000)
+        assert "6" in page.locator("input[type=number]").evaluate_all("els => els.map(e => e.value)")  # brush width
+        box = page.locator("#inpaint-editor canvas").first.bounding_box()
+        x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        for k in range(1, 11):  # a short stroke, 60 screen pixels
+            page.mouse.move(x0 + 6 * k, y0, steps=2)
+        page.mouse.up()
+        page.get_by_text("Painted:").first.wait_for(timeout=30_000)
+        painted = page.get_by_text("Painted:").first.inner_text()
+        across = int(re.search(r"(\d+) px across", painted).group(1))
+        assert 3 <= across <= 10, painted  # a scratch's width, not a 50-px blob
+        page.get_by_role("button", name="Fill", exact=True).click()
+        page.get_by_text("PSNR in the painted region").first.wait_for(timeout=120_000)
+        assert "03_filled.png" in page.content() and "background_filled" not in page.content()
+        browser.close()
+
+
+def test_the_app_says_its_own_time_and_gradio_shows_no_eta(monkeypatch):
+    times = app.RunTimes(keep=3)
+    assert times.estimate(("denoise", False, "fp32"), 1.0) is None  # no past run: no guess
+    for seconds in (2.0, 3.0, 100.0):  # one outlier (a busy moment) does not move the median
+        times.record(("denoise", False, "fp32"), 1.0, seconds)
+    assert times.estimate(("denoise", False, "fp32"), 2.0) == 6.0
+    assert times.estimate(("denoise", True, "fp32"), 2.0) is None  # the ensemble is timed on its own
+    demo = app.build_demo(app.load_models({}))
+    demo.queue()
+    app.hide_gradio_eta(demo)
+    hidden = [fn for fn in demo.fns.values() if isinstance(demo._queue.process_time_per_fn.get(fn), app.NoEta)]
+    assert {fn.api_name for fn in hidden} == {"denoise", "jpeg", "inpaint", "recover"}
+    assert [app.brush_radius(512, 768), app.brush_radius(3000, 4000)] == [3, 18]

@@ -184,6 +184,14 @@ def broken_weights(folder: Path, kind: str) -> None:
         cfg.write_text(json.dumps({"task": "denoise", "width": "eight"}))
     elif kind == "config-missing-keys":  # defaults (width 64) do not fit width-8 weights
         cfg.write_text(json.dumps({"task": "denoise"}))
+    elif kind == "no-config":  # weights alone: default settings would be a guess
+        cfg.unlink()
+    elif kind in ("int8-tensors", "bool-tensors"):  # load without a word, then restore garbage or fail in linalg
+        from safetensors.torch import load_file, save_file
+
+        dtype = torch.int8 if kind == "int8-tensors" else torch.bool
+        state = load_file(folder / "model.safetensors")
+        save_file({k: (v * 100).to(dtype) for k, v in state.items()}, folder / "model.safetensors")
 
 
 @pytest.mark.parametrize(
@@ -195,11 +203,15 @@ def broken_weights(folder: Path, kind: str) -> None:
         "config-not-an-object",
         "config-bad-value",
         "config-missing-keys",
+        "no-config",
+        "int8-tensors",
+        "bool-tensors",
     ],
 )
 def test_broken_weight_folders(tmp_path, capsys, kind):
     broken_weights(tmp_path / "m", kind)
-    with pytest.raises((WeightsError, ValueError)):
+    words = {"no-config": "no config.json in", "int8-tensors": "int8 tensors where", "bool-tensors": "bool tensors"}
+    with pytest.raises((WeightsError, ValueError), match=words.get(kind)):
         IRAE.from_pretrained(tmp_path / "m")
     Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
     assert (

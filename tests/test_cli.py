@@ -75,8 +75,9 @@ def test_wrong_task_and_missing_level(tmp_path, capsys):
     assert "JPEG quality 75 (read from its JPEG tables)" in capsys.readouterr().err
     make_model("inpaint").save_pretrained(tmp_path / "inpaint")
     args = ["restore", "--model", str(tmp_path / "inpaint"), str(tmp_path / "in" / "a.jpg"), "-o", str(tmp_path / "i")]
-    assert main(args) == 1  # no --mask: each file reports the clear model error
-    assert "needs mask=" in capsys.readouterr().err
+    assert main(args) == 2  # no --mask: one argument error in CLI words, before any work
+    err = capsys.readouterr().err
+    assert "an inpainting model needs --mask" in err and "mask=" not in err and "a 'inpaint'" not in err
 
 
 def test_auto_is_the_default_level_and_is_said(tmp_path, capsys):
@@ -182,3 +183,18 @@ def test_precision_and_backend_match_the_library(tmp_path, option, kw, tolerance
     ours = np.asarray(Image.open(tmp_path / "out" / "a.png"), dtype=int)
     expected = np.asarray(restore(make_model("denoise"), Image.open(tmp_path / "a.png"), sigma=25, **kw), dtype=int)
     assert np.abs(ours - expected).max() <= tolerance
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["restore", "--help"], ["restore", "--model", "m", "--sigma", "-5", "a.png", "-o", "o"]],
+    ids=["help", "restore help", "argument error"],
+)
+def test_help_and_argument_errors_do_not_load_torch(args):
+    """Help and argument errors come before any heavy import (torch, gradio, datasets): they are answered at once."""
+    probe = (
+        "import sys\nfrom irae_hf.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "print('HEAVY=' + ','.join(m for m in ('torch', 'gradio', 'datasets') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stdout.strip().endswith("HEAVY="), done.stdout[-300:] + done.stderr[-300:]

@@ -42,6 +42,14 @@ def test_onnx_restore_and_recover_match_pytorch(tmp_path, task):
         with torch.inference_mode():
             ref_back = model.inverse(torch.from_numpy(out), cond).numpy()
         assert np.abs(back - ref_back).max() <= 1e-4 and np.abs(back - image).max() <= 1e-4
+    image, level = rng.random((1, 3, 37, 53), dtype=np.float32), level_for(task, (1, 3, 37, 53))
+    out = restore.run(None, {"image": image, "level": level})[0]  # any size: padded inside the graph, cut back
+    with torch.inference_mode():
+        padded = torch.nn.functional.pad(torch.from_numpy(image), (0, 3, 0, 3), mode="replicate")
+        edge = np.pad(level, ((0, 0), (0, 0), (0, 3), (0, 3)), "edge") if task == "inpaint" else level
+        cond = model.condition(padded, **_level(task, edge))
+        direct = model(padded, cond)[:, :, :37, :53].numpy()
+    assert out.shape == image.shape and np.abs(out - direct).max() <= 1e-4
     info = json.loads((tmp_path / "onnx.json").read_text())
     assert info["task"] == task and info["multiple"] == model.multiple
     assert "onnxruntime" in (tmp_path / "README.md").read_text()

@@ -485,7 +485,7 @@ def test_real_world_data_faults_are_survived_or_named(images, tmp_path, monkeypa
     assert not list((tmp_path / "full" / "checkpoints").glob(".tmp-*"))
 
     (out / "checkpoints" / "checkpoint-8" / "model.safetensors").write_bytes(b"garbage")
-    with pytest.raises(RuntimeError, match="checkpoint-8 cannot be loaded.*delete it"):
+    with pytest.raises(RuntimeError, match="checkpoint-8 cannot be loaded.*earlier checkpoint"):
         train_accelerate.main([*common, "--output_dir", str(out), "--max_steps", "10", "--resume", "latest"])
 
 
@@ -495,3 +495,47 @@ def test_to_tensor_keeps_16_bit_grey_in_range():
     grey = np.full((8, 8), 30000, np.uint16)
     t = to_tensor(Image.fromarray(grey))
     assert t.shape == (3, 8, 8) and abs(t.mean().item() - 30000 / 65535) < 1e-4
+
+
+@pytest.mark.parametrize(
+    "flags,words",
+    [
+        (["--sigma_range", "75", "0"], "--sigma_range LOW HIGH must satisfy 0 <= LOW <= HIGH <= 255, got 75 0"),
+        (["--sigma_range", "-10", "500"], "--sigma_range LOW HIGH must satisfy"),
+        (["--quality_range", "0", "101"], "--quality_range LOW HIGH must satisfy 1 <= LOW <= HIGH <= 100"),
+    ],
+)
+def test_level_ranges_are_checked_by_name(flags, words, capsys):
+    with pytest.raises(SystemExit):
+        train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", *flags])
+    assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change", [["--task", "jpeg"], ["--width", "16"], ["--depth", "3"]])
+def test_resume_refuses_a_checkpoint_of_another_model(images, tmp_path, change):
+    """--resume latest with another task or size than the checkpoint's is refused in one line, before any training,
+    and the checkpoint is kept (no advice to delete it)."""
+    out = tmp_path / "run"
+    train_accelerate.main([*data_args(images, out), "--max_steps", "2", "--checkpointing_steps", "2", *TINY])
+    reset_accelerate()
+    checkpoint = find_checkpoint(out, "latest")
+    task = change[1] if change[0] == "--task" else "denoise"
+    args = [*data_args(images, out, task), "--max_steps", "4", *TINY, *change, "--resume", "latest"]
+    with pytest.raises(ValueError) as refused:
+        train_accelerate.main(args)
+    said = str(refused.value)
+    assert (
+        said.startswith(f"{checkpoint.name} was trained with {change[0]} ") and f"you passed {' '.join(change)}" in said
+    )
+    assert "delete" not in said and len(said) < 200 and checkpoint.is_dir()
+
+
+def test_a_local_folder_trains_on_every_image_whatever_its_name(tmp_path):
+    from irae_hf.data import load_image_dataset
+
+    names = ["train_photo.png", "holiday.png", "beach.png", "test_shot.png", "val_cat.png", "my_validation.png"]
+    names += ["contest.png", "sub/train/deep.jpg", ".hidden.png"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (16, 16), (10, 20, 30)).save(tmp_path / name)
+    assert len(load_image_dataset(str(tmp_path))) == 8  # all but the hidden file

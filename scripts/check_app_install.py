@@ -1,0 +1,138 @@
+"""The app-only install works: run in a fresh venv made from requirements.txt alone (``.ci/run`` does).
+
+Checks the default paths a new user takes, with files as users have them (an 8-bit noisy PNG, a JPEG file):
+``irae restore`` with no level, the app's /denoise and /jpeg with Auto through ``gradio_client``, and every Python
+block of README.md executed as written (extracted from the README, so an edit of it is checked), with the figures the
+README states. Exits non-zero, saying what failed, on the first failure.
+
+    python scripts/check_app_install.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+PHOTO = ROOT / "examples" / "coffee.png"
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255**2 / mse))
+
+
+def user_files(folder: Path) -> np.ndarray:
+    """noisy.png (σ 25, clipped and rounded as a saved file is) and blocky.jpg (Pillow, quality 15) of the photo."""
+    clean = np.asarray(Image.open(PHOTO).convert("RGB"))
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 25, clean.shape), 0, 255).round().astype(np.uint8)
+    Image.fromarray(noisy).save(folder / "noisy.png")
+    Image.fromarray(clean).save(folder / "blocky.jpg", quality=15)
+    return clean
+
+
+def check_cli(folder: Path, clean: np.ndarray) -> None:
+    for model, name in (("denoise", "noisy.png"), ("jpeg", "blocky.jpg")):
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "irae"), "restore", "--model", str(ROOT / "pretrained" / model), name, "-o", "restored"],
+            cwd=folder, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        said = done.stdout + done.stderr
+        assert done.returncode == 0 and "restored 1 of 1" in said, f"irae restore {name}:\n{said[-2000:]}"
+        before = np.asarray(Image.open(folder / name).convert("RGB"))
+        after = np.asarray(Image.open(folder / "restored" / (Path(name).stem + ".png")).convert("RGB"))
+        gain = psnr(after, clean) - psnr(before, clean)
+        assert gain > 1, f"irae restore {name}: {gain:+.2f} dB"
+        print(f"ok: irae restore {name} with no level: {gain:+.2f} dB ({said.strip().splitlines()[0][:90]})")
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README, re.S)
+
+
+def free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def check_app_and_client_block(folder: Path, clean: np.ndarray) -> None:
+    """Start ``python app.py`` as the README says, then run the README's gradio_client block as written."""
+    assert free(7860), "port 7860 is taken: the README's client example talks to the app there"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    app = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.time() + 300
+        while free(7860):
+            assert app.poll() is None and time.time() < deadline, "python app.py did not start"
+            time.sleep(1)
+        from gradio_client import Client, handle_file
+
+        client = Client("http://127.0.0.1:7860/", verbose=False)
+        for endpoint, name in (("/denoise", "noisy.png"), ("/jpeg", "blocky.jpg")):
+            (_, after), note, _ = client.predict(handle_file(str(folder / name)), api_name=endpoint)  # Auto: default
+            before = np.asarray(Image.open(folder / name).convert("RGB"))
+            gain = psnr(np.asarray(Image.open(after).convert("RGB")), clean) - psnr(before, clean)
+            assert gain > 1 and "Level:" in note, f"{endpoint} with Auto: {gain:+.2f} dB; {note}"
+            print(f"ok: the app's {endpoint} with Auto: {gain:+.2f} dB ({note.splitlines()[0]})")
+        block = next(b for b in python_blocks() if "gradio_client" in b)
+        namespace: dict = {}
+        cwd = os.getcwd()
+        os.chdir(folder)  # the block's noisy.png and blocky.jpg are these files
+        try:
+            exec(block, namespace)  # noqa: S102 - the README's own example, run as written
+        finally:
+            os.chdir(cwd)
+        assert "at most" in namespace["text"], namespace["text"]
+        print("ok: the README's gradio_client block")
+    finally:
+        app.kill()
+
+
+def check_python_block() -> None:
+    """The README's Python section as written, and the figures its comments state."""
+    import torch
+
+    from irae_hf.images import to_tensor
+
+    block = next(b for b in python_blocks() if "from irae_hf import IRAE" in b and "recover_input" in b)
+    namespace: dict = {}
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        exec(block, namespace)  # noqa: S102 - the README's own example, run as written
+    finally:
+        os.chdir(cwd)
+    seen = to_tensor(Image.open(PHOTO).convert("RGB"))[None].double()
+    recovered = (namespace["corrupted"].double() - seen).abs().max().item()
+    assert recovered <= 2e-4, f"recover_input: off by {recovered:.2e}, the README says within 2e-4"
+    again = (namespace["x_again"] - namespace["x"]).abs().max().item()
+    assert namespace["x"].dtype == torch.float64 and again <= 1e-8, f"float64 round trip off by {again:.2e}"
+    print(f"ok: the README's Python block (recover_input {recovered:.1e}, float64 round trip {again:.1e})")
+
+
+def main() -> None:
+    placeholders = [b for b in python_blocks() if "ORG/" in b]  # Hub examples name a repo of the reader's own
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        clean = user_files(folder)
+        check_cli(folder, clean)
+        check_python_block()
+        check_app_and_client_block(folder, clean)
+    ran = len(python_blocks()) - len(placeholders)
+    print(f"ok: {ran} README Python blocks ran; {len(placeholders)} name a Hub repo ORG/... (tests/test_hub.py)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The CLI as a process: interrupted, racing another run, pointed at bad places or given bad flags, it says so in
+one line and leaves only complete outputs."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import make_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def irae(*args: str, cwd: Path = ROOT, **kw) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "irae_hf", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, **kw,
+    )  # fmt: skip
+
+
+def run(*args: str, cwd: Path = ROOT, timeout: float = 120) -> tuple[int, str]:
+    p = irae(*args, cwd=cwd)
+    out, err = p.communicate(timeout=timeout)
+    return p.returncode, out + err
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("model") / "denoise"
+    make_model("denoise", width=16, depth=2).save_pretrained(folder)
+    return folder
+
+
+def photos(folder: Path, n: int, side: int = 256, seed: int = 0) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(folder / f"{i:03d}.png")
+    return folder
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_an_interrupted_batch_leaves_complete_outputs_and_says_so(model, tmp_path, sig):
+    inputs, out = photos(tmp_path / "in", 40), tmp_path / "out"
+    p = irae("restore", "--model", str(model), "--sigma", "25", str(inputs), "-o", str(out))
+    deadline = time.time() + 120
+    while not list(out.glob("*.png")) and time.time() < deadline:
+        time.sleep(0.05)
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    written = sorted(out.iterdir())
+    assert 0 < len(written) < 40 and "Traceback" not in err
+    assert f"interrupted after {len(written)} of 40; outputs written so far are complete" in err
+    for path in written:  # every output there decodes: no half-written file, no hidden partial left
+        assert not path.name.startswith(".")
+        Image.open(path).load()
+
+
+def test_two_runs_into_one_folder_never_overwrite_each_other(model, tmp_path):
+    a, b = photos(tmp_path / "a", 1, seed=1), photos(tmp_path / "b", 1, seed=2)
+    out = tmp_path / "out"
+    runs = [irae("restore", "--model", str(model), "--sigma", "25", str(d / "000.png"), "-o", str(out)) for d in (a, b)]
+    results = [(p.wait(timeout=120), p.communicate()) for p in runs]
+    codes = sorted(code for code, _ in results)
+    said = " ".join(o + e for _, (o, e) in results)
+    assert codes[0] == 0 and codes[1] != 0, said  # exactly one run wrote out/000.png; the other said why not
+    assert said.count("restored 1 of 1") == 1 and "already exist" in said
+    assert [p.name for p in out.iterdir()] == ["000.png"]
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file", "proc"])
+def test_an_unwritable_output_is_refused_before_any_work(model, tmp_path, where):
+    (tmp_path / "taken").write_text("x")
+    target = {"a file": tmp_path / "taken", "under a file": tmp_path / "taken" / "out", "proc": "/proc/irae-out"}
+    code, said = run("restore", "--model", "no/such-model-is-loaded", "--sigma", "5", str(ROOT / "examples"),
+                     "-o", str(target[where]))  # fmt: skip
+    assert code == 2 and said.count("error:") == 1 and "-o" in said and "model" not in said, said
+    assert (tmp_path / "taken").read_text() == "x"
+
+
+def test_export_never_replaces_a_folders_other_files(model, tmp_path):
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / "README.md").write_text("my notes")
+    code, said = run("export", str(model), str(out))
+    assert code == 2 and "README.md" in said and "--overwrite" in said
+    assert (out / "README.md").read_text() == "my notes" and sorted(p.name for p in out.iterdir()) == ["README.md"]
+
+
+def test_pipes_and_unknown_names_are_skipped_in_words(model, tmp_path):
+    inputs = photos(tmp_path / "in", 1)
+    os.mkfifo(inputs / "pipe.png")
+    (inputs / "photo.heic").write_bytes(b"\x00" * 64)
+    Image.new("RGB", (16, 16)).save(inputs / "no_suffix", format="PNG")
+    code, said = run("restore", "--model", str(model), "--sigma", "5", str(inputs), str(inputs / "pipe.png"), "-o",
+                     str(tmp_path / "out"), timeout=60)  # fmt: skip
+    assert code == 0 and "restored 1 of 1" in said, said
+    assert "pipe.png: not a regular file" in said and "photo.heic" in said and "no_suffix" in said
+
+
+def test_misleading_messages_are_plain(model, tmp_path):
+    photo = str(ROOT / "examples" / "coffee.png")
+    t0 = time.perf_counter()
+    code, said = run("restore", "--model", "pretrained/denoize", photo, "-o", str(tmp_path / "o"))
+    assert code == 2 and "pretrained/denoize: no such folder" in said and time.perf_counter() - t0 < 30, said
+    code, said = run("restore", "--model", "../../../../../../etc", photo, "-o", str(tmp_path / "o"))
+    assert code == 2 and "no config.json in" in said and "Repo id" not in said, said
+    make_model("jpeg").save_pretrained(tmp_path / "jpeg")
+    code, said = run("restore", "--model", str(tmp_path / "jpeg"), "--sigma", "25", photo, "-o", str(tmp_path / "o"))
+    assert code == 2 and "--sigma is not a level of a jpeg model (it takes --quality)" in said, said
+    code, said = run("restore", "--model", str(model), "--sigma", "-5", photo, photo, "-o", str(tmp_path / "o"))
+    assert code == 2 and said.count("-5") == 1 and "outside 0–255" in said and "restored" not in said, said
+
+
+def test_an_interrupted_export_leaves_no_broken_graph(tmp_path):
+    make_model("denoise", width=64, depth=8).save_pretrained(tmp_path / "big")
+    out = tmp_path / "export"
+    p = irae("export", str(tmp_path / "big"), str(out))
+    deadline = time.time() + 120
+    while not (out.is_dir() and any(out.iterdir())) and time.time() < deadline:
+        time.sleep(0.02)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "Traceback" not in err and "interrupted" in err, err
+    import onnx
+
+    for path in out.iterdir():  # whatever is there is whole: no half-written graph under a final name
+        assert not path.name.startswith("."), path
+        if path.suffix == ".onnx":
+            onnx.checker.check_model(str(path))
