@@ -48,7 +48,7 @@ from irae_hf.training import (
     upgrade_checkpoint,
     validate,
 )
-from irae_hf.zoo import load_model, split_revision
+from irae_hf.zoo import ARCHS, load_model, split_revision
 
 #: arguments that describe one invocation, not the run: never taken from a checkpoint's saved arguments
 INVOCATION = {"output_dir", "export_from", "export_weights", "resume", "eval_dir", "eval_levels", "report_to"}
@@ -81,7 +81,7 @@ def parse_args(argv: list[str] | None = None, defaults: dict | None = None) -> a
     p.add_argument("--batch_size", type=int, default=16, help="per process")
     p.add_argument("--gradient_accumulation_steps", type=int, default=1)
     p.add_argument("--crop_size", type=int, default=96)
-    p.add_argument("--arch", choices=["irae", "dncnn"], default="irae", help="irae, or the equal-size DnCNN baseline")
+    p.add_argument("--arch", choices=sorted(ARCHS), default="irae", help="irae, or the equal-size DnCNN baseline")
     p.add_argument("--width", type=int, default=None, help="default: 64 (irae), 96 (dncnn)")
     p.add_argument("--depth", type=int, default=None, help="default: 16 steps per level (irae), 18 layers (dncnn)")
     p.add_argument("--levels", type=int, default=2, help="irae only")
@@ -188,7 +188,7 @@ def parse_args(argv: list[str] | None = None, defaults: dict | None = None) -> a
         p.error("--dataset is required (a Hub dataset id or a local folder of images)")
     if args.push_to_hub and not args.hub_model_id:
         p.error("--push_to_hub needs --hub_model_id ORG/NAME")
-    multiple = 2**args.levels if args.arch == "irae" else 1
+    multiple = ARCHS[args.arch].multiple_for(levels=args.levels)
     if args.max_steps < 1 or args.batch_size < 1 or args.crop_size < multiple:
         p.error("--max_steps and --batch_size must be >= 1 and --crop_size >= 2**levels")
     if args.mask_scale is not None and args.mask_scale < 1:
@@ -244,7 +244,7 @@ def make_data(args: argparse.Namespace, accelerator: Accelerator, spec: Degradat
                 args.dataset, args.validation_split, args.dataset_config, revision=args.dataset_revision
             )
         )
-        multiple = 2**args.levels if args.arch == "irae" else 1
+        multiple = ARCHS[args.arch].multiple_for(levels=args.levels)
         val_set = ValidationSet(val, image_column(val, args.image_column), spec, args.validation_crop, multiple)
         for i in range(len(val_set)):  # now, not at the first validation hours later
             try:

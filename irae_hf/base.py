@@ -11,7 +11,7 @@ import os
 import warnings
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
@@ -30,6 +30,10 @@ SIZE_LIMITS = {"channels": 4, "width": 1024, "depth": 64, "levels": 6}
 
 #: inference precisions: fp32 (exact, the default) and bf16 (faster on CPUs with AVX512-BF16 and on GPUs)
 PRECISIONS = ("fp32", "bf16")
+
+
+#: every restoration architecture by name: subclasses of RestorationModel register themselves (``arch = "..."``)
+ARCHS: dict[str, type[RestorationModel]] = {}
 
 
 class WeightsError(ValueError):
@@ -53,6 +57,23 @@ class RestorationModel(
     task: str
     config: dict
     multiple: int = 1
+    #: the architecture's name in ``config.json`` and in ``ARCHS`` (a subclass that sets it registers itself)
+    arch: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("arch"):
+            ARCHS[cls.arch] = cls
+
+    @classmethod
+    def multiple_for(cls, **config: Any) -> int:
+        """The size inputs must divide by, for a model of this config (before building one)."""
+        return 1
+
+    def save_pretrained(self, save_directory: str | Path, *, config: dict | None = None, **kwargs: Any) -> str | None:
+        """``PyTorchModelHubMixin.save_pretrained`` with the architecture named in ``config.json``."""
+        config = {**(config or self._hub_mixin_config or {}), "arch": self.arch}
+        return super().save_pretrained(save_directory, config=config, **kwargs)
 
     @staticmethod
     def check_task(task: str) -> None:
@@ -200,7 +221,11 @@ class RestorationModel(
         **model_kwargs: Any,
     ) -> RestorationModel:
         """Load ``model.safetensors`` only (pickle ``.bin`` weights are refused), strictly by default."""
-        unknown = sorted(set(config or {}) - set(cls._hub_mixin_init_parameters))
+        if (config or {}).get("arch", cls.arch) != cls.arch:
+            raise WeightsError(
+                f"{model_id} holds a {config['arch']!r} model, not {cls.arch!r} (load it with load_model)"
+            )
+        unknown = sorted(set(config or {}) - set(cls._hub_mixin_init_parameters) - {"arch"})
         if unknown:
             warnings.warn(f"{model_id}: ignoring unknown config.json keys {unknown}", stacklevel=3)
         model = cls(**model_kwargs)

@@ -137,14 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         default="fp32",
         choices=["fp32", "bf16"],
-        help="fp32 (the exact map) or bf16 (about 1.7× faster on CPUs with AVX512-BF16, a few thousandths "
-        "of a dB lower)",
+        help="fp32 (the exact map) or bf16 (faster on CPUs with AVX512-BF16, a few thousandths of a dB lower)",
     )
     r.add_argument(
         "--backend",
         default="torch",
         choices=["torch", "onnxruntime"],
-        help="onnxruntime: the same fp32 map, faster on large images on CPUs (exported once, ≈8 s)",
+        help="onnxruntime: the same fp32 map, faster on large images on CPUs (exported once per model)",
     )
     r.add_argument("--device", default="cpu", type=device_arg, help="torch device, e.g. cpu or cuda")
     r.add_argument("--revision", help=REVISION_HELP)
@@ -299,21 +298,22 @@ def fit_format(image: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
 
 
 def levels_for(model: object, image: Image.Image, args: argparse.Namespace) -> tuple[dict | None, str | None]:
-    """The level keywords for one image (``--sigma``/``--quality``, estimated where "auto") and what to say about
-    an estimate; None for a JPEG-task image that shows no sign of compression (left unchanged)."""
-    from .restore import AUTO, estimate_level
+    """The level keywords for one image (``--sigma``/``--quality``, estimated where "auto" or not given) and what to
+    say about an estimate; None for a JPEG-task image that shows no sign of compression (left unchanged)."""
+    from .restore import choose_level
 
-    if model.task == "denoise" and args.sigma in (None, AUTO):
-        sigma = estimate_level(model, image)["sigma"]
-        return {"sigma": sigma}, f"σ {sigma:.1f} (estimated from the pixels)"
-    if model.task == "jpeg" and args.quality in (None, AUTO):
-        quality = estimate_level(model, image)["quality"]
-        if quality is None:
-            return None, "no sign of JPEG compression: left unchanged"
-        source = "its JPEG tables" if "jpeg_quality" in image.info else "the pixels"
-        return {"quality": quality}, f"JPEG quality {quality} (read from {source})"
-    given = {"denoise": {"sigma": args.sigma}, "jpeg": {"quality": args.quality}}.get(model.task, {})
-    return given, None
+    given = (
+        {"sigma": args.sigma} if model.task == "denoise" else {"quality": args.quality} if model.task == "jpeg" else {}
+    )
+    level, source = choose_level(model, image, **given)
+    if source == "given":
+        return level, None
+    if model.task == "denoise":
+        return level, f"σ {level['sigma']:.1f} (estimated from the pixels)"
+    if level["quality"] is None:
+        return None, "no sign of JPEG compression: left unchanged"
+    where = "its JPEG tables" if source == "tables" else "the pixels"
+    return level, f"JPEG quality {level['quality']} (read from {where})"
 
 
 #: images over this many pixels get an up-front time estimate and a progress bar over their tiles

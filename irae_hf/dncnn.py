@@ -29,14 +29,16 @@ class DnCNN(
     ``arch`` is stored in config.json so loaders can tell a DnCNN folder from an IRAE one.
     """
 
-    def __init__(self, task: str = "denoise", channels: int = 3, width: int = 96, depth: int = 18, arch: str = "dncnn"):
+    arch = "dncnn"
+
+    def __init__(self, task: str = "denoise", channels: int = 3, width: int = 96, depth: int = 18):
         super().__init__()
         self.check_task(task)
         self.check_positive(channels=channels, width=width, depth=depth)
-        if depth < 3 or arch != "dncnn":
-            raise ValueError(f"DnCNN needs depth >= 3 and arch 'dncnn', got depth={depth}, arch={arch!r}")
+        if depth < 3:
+            raise ValueError(f"DnCNN needs depth >= 3, got depth={depth}")
         self.task, self.multiple = task, 1
-        self.config = {"task": task, "channels": channels, "width": width, "depth": depth, "arch": arch}
+        self.config = {"task": task, "channels": channels, "width": width, "depth": depth}
         layers: list[nn.Module] = [nn.Conv2d(channels + 1, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
             layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]

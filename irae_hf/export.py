@@ -19,14 +19,14 @@ from .files import write_file
 from .model import IRAE
 from .tasks import LEVEL_RANGES, TASKS
 
-__all__ = ["export_onnx", "OnnxGraph", "OnnxRestorer", "OPSET"]
+__all__ = ["export_onnx", "OnnxGraph", "OPSET", "level_scale"]
 
 OPSET = 17
 #: the level input of each task: its name, its shape, and how it becomes the conditioning map
 LEVEL_INPUTS = {"denoise": ("sigma", "B"), "jpeg": ("quality", "B"), "inpaint": ("mask", "B×1×H×W")}
 
 
-def _scale(task: str) -> float | None:
+def level_scale(task: str) -> float | None:
     """The divisor that turns the task's level into its conditioning value (None: the mask is the condition)."""
     key = TASKS[task].keyword
     return LEVEL_RANGES[key][2] if key in LEVEL_RANGES else None
@@ -38,7 +38,7 @@ class OnnxGraph(nn.Module):
     def __init__(self, model: IRAE, direction: str = "restore", dtype: torch.dtype = torch.float32):
         super().__init__()
         self.model, self.direction = model.folded().to(device="cpu", dtype=dtype).eval(), direction
-        self.scale, self.multiple = _scale(model.task), model.multiple
+        self.scale, self.multiple = level_scale(model.task), model.multiple
 
     def forward(self, image: Tensor, level: Tensor) -> Tensor:
         h, w = image.shape[2], image.shape[3]
@@ -99,31 +99,6 @@ def export_onnx(
     for file, text in texts.items():
         written.append(write_file(out / file, lambda partial, text=text: partial.write_text(text), overwrite))
     return written
-
-
-class OnnxRestorer:
-    """The model's restore graph run by onnxruntime, as a ``fn(x, cond)`` for ``tiling.tiled``: the fp32 map up to
-    rounding, faster than PyTorch's eager CPU kernels on large images (docs/inference.md). Exported once (≈8 s)."""
-
-    def __init__(self, model: IRAE, threads: int | None = None):
-        import tempfile
-
-        try:
-            import onnxruntime as ort
-        except ImportError as e:
-            raise ValueError("backend='onnxruntime' needs the onnxruntime package (pip install onnxruntime)") from e
-        self.task, self.scale = model.task, _scale(model.task)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        with tempfile.TemporaryDirectory() as tmp:
-            export_onnx(model, tmp, directions=("restore",))
-            path = str(Path(tmp) / "restore.onnx")
-            self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-    def __call__(self, x: Tensor, cond: Tensor) -> Tensor:
-        level = cond if self.scale is None else cond[:, 0, 0, 0] * self.scale
-        feed = {"image": x.float().contiguous().numpy(), "level": level.float().contiguous().numpy()}
-        return torch.from_numpy(self.session.run(None, feed)[0]).to(x.dtype)
 
 
 def _readme(task: str, multiple: int, name: str, shape: str, dtype: str) -> str:

@@ -51,13 +51,20 @@ class IRAE(
         levels: scales of each flow (paper: 2); inputs must be multiples of ``2**levels``.
     """
 
+    arch = "irae"
+
+    @classmethod
+    def multiple_for(cls, levels: int = 2, **config: Any) -> int:
+        """Inputs must divide by ``2**levels`` (each level squeezes 2×2 pixels into channels)."""
+        return 2**levels
+
     def __init__(self, task: str = "denoise", channels: int = 3, width: int = 64, depth: int = 16, levels: int = 2):
         super().__init__()
         self.check_task(task)
         self.check_positive(channels=channels, width=width, depth=depth, levels=levels)
         self.config = {"task": task, "channels": channels, "width": width, "depth": depth, "levels": levels}
         self.task = task
-        self.multiple = 2**levels
+        self.multiple = self.multiple_for(levels=levels)
         self.flow1 = MultiScaleFlow(channels, depth, width, levels, cond_channels=1)
         self.flow2 = MultiScaleFlow(channels, depth, width, levels, cond_channels=1)
         self.flow2.load_state_dict(self.flow1.state_dict())  # a fresh model is the identity map
@@ -98,8 +105,8 @@ class IRAE(
 
     def in_precision(self, precision: str) -> IRAE:
         """ "fp32": the model itself. "bf16": a copy whose coupling networks (nearly all the FLOPs) run in
-        bfloat16 while actnorm, the 1×1 convolutions and the coupling arithmetic stay fp32: ≈1.7× faster on
-        CPUs with AVX512-BF16, ≤0.01 dB lower (benchmarks/probes/inference_speed.py). Not exactly invertible."""
+        bfloat16 while actnorm, the 1×1 convolutions and the coupling arithmetic stay fp32: faster on CPUs with
+        AVX512-BF16, a few thousandths of a dB lower (measured in docs/inference.md). Not exactly invertible."""
         if precision != "bf16":
             return super().in_precision(precision)
         fast = copy.deepcopy(self)

@@ -6,8 +6,6 @@ with blended seams (``tiling.py``); the model itself only ever sees tensors.
 
 from __future__ import annotations
 
-import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +16,12 @@ from torch import Tensor
 
 from .base import RestorationModel
 from .degradations import apply_mask
-from .inference import weights_key
 from .images import from_batch, mask_to_tensor, to_batch, to_uint8
-from .tasks import TASKS, level_kwargs
-from .tiling import DEFAULT_OVERLAP, DIHEDRAL, Progress, pad, resolve_tile, self_ensemble, tiled, tiled_pixels
+from .tasks import TASKS
+from .runtime import BACKENDS, channels_last, device_dtype, estimate_seconds, exact_maps, fast_model, onnx_restorer
+from .tiling import DEFAULT_OVERLAP, Progress, pad, resolve_tile, self_ensemble, tiled
 
-__all__ = ["restore", "recover_input", "estimate_level", "estimate_seconds", "FloatResult", "AUTO"]
+__all__ = ["restore", "recover_input", "estimate_level", "choose_level", "estimate_seconds", "FloatResult", "AUTO"]
 
 
 @dataclass
@@ -73,8 +71,8 @@ def _blind_level(model: RestorationModel, image: Any, x: Tensor | None = None) -
 
     if model.task == "inpaint":
         raise ValueError("inpainting needs mask= (which pixels are missing); it has no 'auto' level")
-    if model.task == "jpeg" and isinstance(image, Image.Image) and "jpeg_quality" in image.info:
-        return {"quality": image.info["jpeg_quality"]}
+    if model.task == "jpeg" and file_quality(image) is not None:
+        return {"quality": file_quality(image)}
     pixels = [to_uint8(item) for item in (to_batch(image)[0] if x is None else x)]
     if model.task == "denoise":
         values = [round(estimate_sigma(p), 1) for p in pixels]
@@ -83,110 +81,29 @@ def _blind_level(model: RestorationModel, image: Any, x: Tensor | None = None) -
     return {"quality": values[0] if len(values) == 1 else values}
 
 
-def _level(model: RestorationModel, image: Any, x: Tensor, sigma: Any, quality: Any) -> dict[str, Any]:
-    """The level keywords for the model: as given, with "auto" (or nothing, for denoise and JPEG) estimated, from
-    ``x`` (``image`` already converted to a batch) unless a JPEG file's tables give it."""
+def file_quality(image: Any) -> int | None:
+    """The JPEG quality a file's quantization tables say, where the image carries it: ``load_image`` keeps it in a
+    PIL image's ``info``, the app on its uploads' ``jpeg_quality``; None otherwise."""
+    if isinstance(image, Image.Image):
+        return image.info.get("jpeg_quality")
+    return getattr(image, "jpeg_quality", None)
+
+
+def choose_level(
+    model: RestorationModel, image: Any, x: Tensor | None = None, sigma: Any = None, quality: Any = None
+) -> tuple[dict[str, Any], str]:
+    """The one level decision, shared by ``restore``, the command line and the app: (level keywords, where they came
+    from). A number given is used as it is ("given"); "auto", or nothing, for denoising and JPEG is a JPEG file's
+    quality from its tables ("tables") or an estimate from the pixels ("pixels", from ``x`` when the caller has
+    converted ``image`` already). ``{"quality": None}``: the image shows no sign of JPEG compression."""
     level = {k: v for k, v in (("sigma", sigma), ("quality", quality)) if v is not None}
     if any(isinstance(v, str) and v != AUTO for v in level.values()):
         raise ValueError(f"a level is a number or 'auto', got {level}")
     wanted = TASKS[model.task].keyword
-    if (wanted != "mask" and wanted not in level) or level.get(wanted) == AUTO:
-        level.update(_blind_level(model, image, x))
-    return level
-
-
-def _channels_last(fn: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
-    """``fn`` on channels-last inputs: oneDNN's fast convolutions (≈1.3× on CPUs; same map up to float rounding).
-    float64 stays as it is (no oneDNN kernels: channels-last would only add copies)."""
-
-    def run(x: Tensor, cond: Tensor) -> Tensor:
-        if x.dtype == torch.float64:
-            return fn(x, cond)
-        # fresh copies, not views: a view of a decoded image (numpy's buffer) ran the same convolutions 2× slower
-        fresh = [torch.empty_like(t, memory_format=torch.channels_last).copy_(t) for t in (x, cond)]
-        return fn(*fresh).contiguous()
-
-    return run
-
-
-def _model_device_dtype(model: RestorationModel) -> tuple[torch.device, torch.dtype]:
-    p = next(model.parameters())
-    return p.device, p.dtype
-
-
-BACKENDS = ("torch", "onnxruntime")
-_DERIVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per model: {kind: (weights' key, derived)}
-
-
-def _derived(model: RestorationModel, kind: str, make: Callable[[], Any]) -> Any:
-    """``make()`` for ``model``, kept until its weights change (e.g. fine-tuned since): made once per model and kind."""
-    key = weights_key(model)
-    cached = _DERIVED.setdefault(model, {})
-    if kind not in cached or cached[kind][0] != key:
-        cached[kind] = (key, make())
-    return cached[kind][1]
-
-
-def _onnx_restorer(model: RestorationModel) -> Callable[[Tensor, Tensor], Tensor]:
-    """The model's onnxruntime restorer, exported again only when its weights changed."""
-    from .export import OnnxRestorer
-
-    return _derived(model, "onnxruntime", lambda: OnnxRestorer(model))
-
-
-def _fast_model(model: RestorationModel, precision: str) -> RestorationModel:
-    """``model.for_inference(precision)``, made once per model, precision and weights."""
-    return _derived(model, f"fast {precision}", lambda: model.for_inference(precision))
-
-
-def _exact_maps(
-    model: RestorationModel,
-) -> tuple[Callable[[Tensor, Tensor], Tensor], Callable[[Tensor, Tensor], Tensor]]:
-    """``model.exact_maps()`` (its float64 copies), made once per model and weights, shared by restore and recover."""
-    return _derived(model, "exact maps", model.exact_maps)
-
-
-_SECONDS_PER_PIXEL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per model, measured once
-
-
-def _seconds_per_pixel(model: RestorationModel, precision: str = "fp32") -> float:
-    """The model's forward time per pixel here at ``precision``, timed once on a 256×256 input (after a warm-up)."""
-    known = _SECONDS_PER_PIXEL.setdefault(model, {})
-    if precision not in known:
-        run = _fast_model(model, precision)
-        device, dtype = _model_device_dtype(run)
-        x = torch.rand(1, 3, 256, 256, device=device, dtype=dtype)
-        cond = run.condition(x, **_probe_level(run.task, x))
-        forward = _channels_last(run.forward)
-        with torch.inference_mode():
-            forward(x[..., :64, :64], cond[..., :64, :64])
-            t0 = time.perf_counter()
-            forward(x, cond)
-            known[precision] = (time.perf_counter() - t0) / x[0, 0].numel()
-    return known[precision]
-
-
-def _probe_level(task: str, x: Tensor) -> dict[str, Any]:
-    """A level to time the model at: the task's validation level (an empty mask for inpainting)."""
-    return level_kwargs(task, torch.zeros_like(x[:, :1]) if task == "inpaint" else TASKS[task].validation)
-
-
-def estimate_seconds(
-    model: RestorationModel,
-    height: int,
-    width: int,
-    *,
-    tile: int | str | None = "auto",
-    overlap: int = DEFAULT_OVERLAP,
-    ensemble: bool = False,
-    precision: str = "fp32",
-) -> float:
-    """About how long ``restore`` takes on an image of this size here: the model's speed, timed once on a small
-    input (≈0.1–0.5 s), times the pixels the tiles cover (×8 for the self-ensemble). Said up front for big images."""
-    m = model.multiple
-    h, w = height + -height % m, width + -width % m
-    pixels = tiled_pixels(h, w, resolve_tile(tile, h, w, m), overlap, m)
-    return _seconds_per_pixel(model, precision) * pixels * (len(DIHEDRAL) if ensemble else 1)
+    if wanted == "mask" or (wanted in level and level[wanted] != AUTO):
+        return level, "given"
+    source = "tables" if model.task == "jpeg" and file_quality(image) is not None else "pixels"
+    return {**level, **_blind_level(model, image, x)}, source
 
 
 def restore(
@@ -216,12 +133,48 @@ def restore(
     for :func:`recover_input`. ``ensemble=True`` averages the model over the 8 flips and quarter turns of each
     tile (self-ensemble: slightly better, 8× slower); the average is no longer the invertible map, so it
     cannot be combined with ``return_float`` (the exact inverse belongs to the plain map, the default).
-    ``precision="bf16"``: the model's bf16 variant (:meth:`RestorationModel.in_precision`: ≈1.7× faster on CPUs
-    with AVX512-BF16, a few thousandths of a dB lower); fp32, the default, is the model's own map up to float
+    ``precision="bf16"``: the model's bf16 variant (:meth:`RestorationModel.in_precision`: faster on CPUs
+    with AVX512-BF16, a few thousandths of a dB lower; docs/inference.md); fp32, the default, is the model's own map up to float
     rounding (both run ``model.for_inference(precision)``, made once per model and weights). ``backend="onnxruntime"``
-    runs IRAE's fp32 restore graph in onnxruntime (the same map up to rounding; exported once per model and weights,
-    ≈8 s).
+    runs IRAE's fp32 restore graph in onnxruntime (the same map up to rounding; exported once per model and weights).
     """
+    _check_options(backend, return_float, precision, overlap, ensemble)
+    if isinstance(image, (list, tuple)):
+        kw = dict(sigma=sigma, quality=quality, tile=tile, overlap=overlap, return_float=return_float)
+        kw.update(ensemble=ensemble, precision=precision, backend=backend, progress=progress)
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(image)
+        return [restore(model, im, mask=m, **kw) for im, m in zip(image, masks, strict=True)]
+    x, meta = to_batch(image)
+    h, w = x.shape[-2:]
+    fast = None if return_float or backend != "torch" else fast_model(model, precision)
+    model = fast if fast is not None else model.in_precision(precision)  # no copy per call: fast is cached
+    device, dtype = device_dtype(model)
+    x = x.to(device, torch.float64 if return_float else dtype)  # exactness: the inverse magnifies float32 rounding
+    level, _ = choose_level(model, image, x, sigma, quality)
+    passthrough = _unchanged(model, level, x.shape[0], device)  # no sign of JPEG compression: left as it is
+    if passthrough is not None and bool(passthrough.all()) and not return_float:  # the model need not run
+        return from_batch(x.clamp(0, 1), meta)
+    known = None
+    if mask is not None:
+        m = mask_to_tensor(mask, h, w).to(device, x.dtype)
+        known, x = (x, m), apply_mask(x, m)
+        level["mask"] = pad(m, model.multiple).expand(x.shape[0], -1, -1, -1)
+    canvas = pad(x, model.multiple)
+    cond = model.condition(canvas, **level)
+    t = resolve_tile(tile, *canvas.shape[-2:], model.multiple)
+    with torch.inference_mode():
+        fn = _restoring(model, fast, return_float, ensemble)
+        out = tiled(fn, canvas, cond, t, overlap, model.multiple, progress).to(x.dtype)
+    if not torch.isfinite(out).all():  # NaN or Inf weights would give a black or white image without a word
+        raise ValueError("the model produced NaN or Inf values: its weights are broken")
+    if passthrough is not None and bool(passthrough.any()) and not return_float:  # the exact map stays whole
+        out = torch.where(passthrough[:, None, None, None], canvas, out)
+    result = FloatResult(out, cond, h, w, t, overlap, known)
+    return result if return_float else from_batch(result.restored, meta)
+
+
+def _check_options(backend: str, return_float: bool, precision: str, overlap: Any, ensemble: bool) -> None:
+    """``restore``'s options that cannot go together, refused before any work."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend != "torch" and (return_float or precision != "fp32"):
@@ -232,57 +185,25 @@ def restore(
         raise ValueError("ensemble=True is not invertible: the exact inverse needs the plain map (ensemble=False)")
     if precision != "fp32" and return_float:
         raise ValueError(f"precision={precision!r} is not exact: the exact inverse needs the fp32 map")
-    if isinstance(image, (list, tuple)):
-        kw = dict(
-            sigma=sigma,
-            quality=quality,
-            tile=tile,
-            overlap=overlap,
-            return_float=return_float,
-            ensemble=ensemble,
-            precision=precision,
-            backend=backend,
-        )
-        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(image)
-        return [restore(model, im, mask=m, progress=progress, **kw) for im, m in zip(image, masks, strict=True)]
-    x, meta = to_batch(image)
-    h, w = x.shape[-2:]
-    fast = None if return_float or backend != "torch" else _fast_model(model, precision)
-    model = fast if fast is not None else model.in_precision(precision)  # no copy per call: fast is cached
-    device, dtype = _model_device_dtype(model)
-    if return_float:  # exactness: a trained denoiser's inverse magnifies float32 rounding up to ~1e7 times
-        dtype = torch.float64
-    x = x.to(device, dtype)
-    level = _level(model, image, x, sigma, quality)
-    passthrough = None  # images that show no sign of JPEG compression are left as they are
-    if model.task == "jpeg" and "quality" in level:
-        qualities = level["quality"] if isinstance(level["quality"], list) else [level["quality"]] * x.shape[0]
-        passthrough = torch.tensor([q is None for q in qualities], device=device)
-        if bool(passthrough.all()) and not return_float:  # nothing to undo: the model need not run
-            return from_batch(x.clamp(0, 1), meta)
-        level["quality"] = torch.tensor([95.0 if q is None else float(q) for q in qualities])
-    known = None
-    if mask is not None:
-        m = mask_to_tensor(mask, h, w).to(device, dtype)
-        known = (x, m)
-        x = apply_mask(x, m)
-        level["mask"] = pad(m, model.multiple).expand(x.shape[0], -1, -1, -1)
-    canvas = pad(x, model.multiple)
-    cond = model.condition(canvas, **level)
-    t = resolve_tile(tile, *canvas.shape[-2:], model.multiple)
-    with torch.inference_mode():
-        if return_float:
-            fn = _exact_maps(model)[0]
-        else:
-            forward = _channels_last(fast.forward) if fast is not None else _onnx_restorer(model)
-            fn = self_ensemble(forward) if ensemble else forward
-        out = tiled(fn, canvas, cond, t, overlap, model.multiple, progress).to(x.dtype)
-    if not torch.isfinite(out).all():  # NaN or Inf weights would give a black or white image without a word
-        raise ValueError("the model produced NaN or Inf values: its weights are broken")
-    if passthrough is not None and bool(passthrough.any()) and not return_float:  # the exact map stays whole
-        out = torch.where(passthrough[:, None, None, None], canvas, out)
-    result = FloatResult(out, cond, h, w, t, overlap, known)
-    return result if return_float else from_batch(result.restored, meta)
+
+
+def _unchanged(model: RestorationModel, level: dict, batch: int, device: torch.device) -> Tensor | None:
+    """For a JPEG model: which images show no sign of compression (returned unchanged); their quality in ``level``
+    becomes a placeholder the model can be run with. None for other tasks."""
+    if model.task != "jpeg" or "quality" not in level:
+        return None
+    qualities = level["quality"] if isinstance(level["quality"], list) else [level["quality"]] * batch
+    level["quality"] = torch.tensor([95.0 if q is None else float(q) for q in qualities])
+    return torch.tensor([q is None for q in qualities], device=device)
+
+
+def _restoring(model: RestorationModel, fast: RestorationModel | None, exact: bool, ensemble: bool) -> Callable:
+    """The function tiles run through: the float64 exact map, or the fast copy (channels-last; or onnxruntime's graph
+    when there is none), averaged over the 8 flips and turns for the self-ensemble."""
+    if exact:
+        return exact_maps(model)[0]
+    forward = channels_last(fast.forward) if fast is not None else onnx_restorer(model)
+    return self_ensemble(forward) if ensemble else forward
 
 
 def recover_input(
@@ -297,7 +218,7 @@ def recover_input(
         raise TypeError("recover_input needs the FloatResult of restore(..., return_float=True)")
     y = result.output
     cond = result.cond
-    inverse = _exact_maps(model)[1] if y.dtype == torch.float64 else model.inverse
+    inverse = exact_maps(model)[1] if y.dtype == torch.float64 else model.inverse
     if level:
         if "mask" in level:
             m = mask_to_tensor(level["mask"], result.height, result.width).to(y.device, y.dtype)

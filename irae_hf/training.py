@@ -19,7 +19,7 @@ import torch
 from .base import RestorationModel
 from .metrics import psnr, ssim
 from .tasks import level_kwargs
-from .zoo import build
+from .zoo import ARCHS, build
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
@@ -93,8 +93,9 @@ def new_model(
     arch: str, task: str, width: int | None = None, depth: int | None = None, levels: int | None = None
 ) -> RestorationModel:
     """A fresh model of ``arch`` with the sizes given (the architecture's defaults where None)."""
-    sizes = {"width": width, "depth": depth} | ({"levels": levels} if arch == "irae" else {})
-    return build(arch, task=task, **sizes)
+    sizes = {"width": width, "depth": depth, "levels": levels}
+    takes = ARCHS[arch]._hub_mixin_init_parameters if arch in ARCHS else sizes
+    return build(arch, task=task, **{k: v for k, v in sizes.items() if k in takes})
 
 
 def find_checkpoint(output_dir: Path, resume: str) -> Path:

@@ -7,13 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .dncnn import DnCNN
-from .base import WEIGHTS_NAME, RestorationModel, WeightsError
-from .model import IRAE
+from . import dncnn, model  # noqa: F401 - each architecture registers itself in ARCHS on import
+from .base import ARCHS, WEIGHTS_NAME, RestorationModel, WeightsError
 
 __all__ = ["ARCHS", "build", "load_model"]
-
-ARCHS: dict[str, type[RestorationModel]] = {"irae": IRAE, "dncnn": DnCNN}
 
 
 def build(arch: str, **config: Any) -> RestorationModel:
@@ -40,7 +37,7 @@ def load_model(source: str | Path, revision: str | None = None, **kwargs: Any) -
         if not config_path.is_file():  # default settings would be a guess at what the weights are
             raise WeightsError(f"no config.json in {source}: it says which model the weights belong to")
         try:
-            arch = json.loads(config_path.read_text()).get("arch", "irae") if config_path.is_file() else "irae"
+            arch = json.loads(config_path.read_text()).get("arch", "irae")  # folders from before it was saved: IRAE
         except (json.JSONDecodeError, AttributeError, RecursionError, UnicodeDecodeError):
             arch = "irae"  # IRAE.from_pretrained reports the broken config clearly
         if not isinstance(arch, str) or arch not in ARCHS:

@@ -12,7 +12,7 @@
 # time spent, and each run validates, checkpoints and saves when it is up). Ship with
 # scripts/export_pretrained.sh (its header gives the settings), which adds the CBSD68 table to the card.
 # BATCH 256: a step of IRAE on a GPU is bound by kernel launches, so 256 crops cost 1.2× the time of 64 (H200,
-# docs/results.md, session 8); at 256 the three tasks together ran 1,308 patches/s, one task's rate alone (session 9):
+# docs/results.md, stage 8); at 256 the three tasks together ran 1,308 patches/s, one task's rate alone (stage 9):
 # the GPU is then the limit, not the loaders. Inpainting's free-form strokes are sized for 512-pixel images (MASK_SCALE), not for the crop.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,6 +1,8 @@
 """Shared fixtures: small IRAE models whose couplings are perturbed so that no map is trivially the identity."""
 
 import os
+import struct
+import zlib
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the network
 
@@ -11,6 +13,22 @@ from PIL import Image
 
 from irae_hf import IRAE
 from irae_hf.flows import AffineCoupling
+
+
+def random_image(h=37, w=53, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares width × height (the pixel data is a few bytes): a decompression bomb."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def perturb(module: torch.nn.Module, std: float = 0.02, seed: int = 0) -> torch.nn.Module:

@@ -6,12 +6,16 @@ import shutil
 import time
 from pathlib import Path
 
+import gradio
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 import app
+from irae_hf.demo import downloads, inpainting, serving, uploads
+from irae_hf.demo import handlers as handlers_module
+from irae_hf.demo import models as demo_models
 from irae_hf.metrics import psnr
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -92,7 +96,7 @@ def test_inpaint_changes_only_the_masked_region_and_says_how_large_it_was(client
     assert f"Filled **{mask.sum():,} pixels**" in note and "painted region" in note
     width = min(bottom - top, right - left)
     assert f"{width} px across at the widest" in note
-    if width > app.LARGE_FILL_WIDTH:  # large: said, and the classical fill shown beside it for comparison
+    if width > inpainting.LARGE_FILL_WIDTH:  # large: said, and the classical fill shown beside it for comparison
         assert "comes out smooth" in note and "Telea" in note
         assert classic["visible"] and "OpenCV Telea" in classic["label"]
         assert np.array_equal(load(classic["value"])[~mask], orig[~mask])
@@ -117,9 +121,9 @@ def test_about_the_models_shows_each_cards_numbers():
     text = app.about_models(app.load_models({}))
     for task in ("denoise", "jpeg", "inpaint"):
         card = (ROOT / "pretrained" / task / "README.md").read_text()
-        assert app.card_section(card) in text
+        assert demo_models.card_section(card) in text
     assert "| σ | method | PSNR (dB)" in text and "M parameters" in text
-    assert app.card_section("# no sections") is None
+    assert demo_models.card_section("# no sections") is None
 
 
 def test_errors_are_shown_not_crashes(client):
@@ -128,8 +132,7 @@ def test_errors_are_shown_not_crashes(client):
 
 
 def test_untrained_fallback_and_cli_options(tmp_path, monkeypatch):
-    monkeypatch.setattr(app, "ROOT", tmp_path)
-    models = app.load_models({})
+    models = app.load_models({}, pretrained=tmp_path)
     assert not models["denoise"].trained and "UNTRAINED" in models["denoise"].source
     args = app.parse_args([])
     assert args.host == "127.0.0.1" and args.port == 7860 and not args.share
@@ -193,20 +196,21 @@ def test_recover_is_bounded_and_downloads_are_cleaned_up(monkeypatch, tmp_path):
     import os
     import time
 
-    monkeypatch.setattr(app, "OUT_DIR", tmp_path)
+    monkeypatch.setattr(downloads, "OUT_DIR", tmp_path)
     old = tmp_path / "irae-denoise-old.png"
     old.write_bytes(b"x")
-    os.utime(old, (time.time() - 2 * app.KEEP_DOWNLOADS_S,) * 2)
-    fresh = app._save_png(np.zeros((4, 4, 3), np.uint8), "denoise")
+    os.utime(old, (time.time() - 2 * downloads.KEEP_DOWNLOADS_S,) * 2)
+    fresh = downloads.save_png(np.zeros((4, 4, 3), np.uint8), "denoise")
     assert not old.exists() and Path(fresh).exists()
 
     handlers = app.make_handlers(app.load_models({}))
     session = app.Session()
-    monkeypatch.setattr(app, "RECOVER_MAX_PIXELS", 100)
+    monkeypatch.setattr(handlers_module, "TIMES", serving.RunTimes())  # no inverse timed yet on this "server"
+    monkeypatch.setattr(handlers_module, "RECOVER_MAX_PIXELS", 100)
     session.result, session.task = (torch.zeros(3, 20, 20), {"sigma": 5.0}), "denoise"
-    with pytest.raises(app.gr.Error, match="offered up to"):
+    with pytest.raises(gradio.Error, match="offered up to"):
         handlers["recover"](session)
-    monkeypatch.setattr(app, "RECOVER_MAX_PIXELS", 10_000)  # a time estimate up front, from the last inverse
+    monkeypatch.setattr(handlers_module, "RECOVER_MAX_PIXELS", 10_000)  # an estimate up front, from the last inverse
     session.result, session.model_input = (torch.rand(3, 16, 16), {"sigma": 5.0}), torch.rand(3, 16, 16)
     said = []
     for _ in range(2):
@@ -220,7 +224,7 @@ def test_recover_is_bounded_and_downloads_are_cleaned_up(monkeypatch, tmp_path):
 def test_bad_uploads_are_said_in_words(client, tmp_path, content, words):
     path = tmp_path / "upload.png"
     if content is None:  # a decompression bomb: a tiny PNG declaring 12000×12000
-        from .test_untrusted import png_declaring
+        from .conftest import png_declaring
 
         content = png_declaring(12000, 12000)
     path.write_bytes(content)
@@ -271,14 +275,14 @@ def test_downloads_keep_the_uploads_name_sanitised_and_unique(client, tmp_path):
     _, _, first = client.predict(gradio_client.handle_file(str(named)), 25, False, False, api_name="/denoise")
     _, _, second = client.predict(gradio_client.handle_file(str(named)), 25, False, False, api_name="/denoise")
     assert Path(first).name == Path(second).name == "my_house_1_denoised.png"
-    assert app.download_name(np.zeros((2, 2, 3), np.uint8), "jpeg") == "irae_restored.png"
-    evil = np.zeros((2, 2, 3), np.uint8).view(app.Upload)
+    assert downloads.download_name(np.zeros((2, 2, 3), np.uint8), "jpeg") == "irae_restored.png"
+    evil = np.zeros((2, 2, 3), np.uint8).view(uploads.Upload)
     evil.name = "../../etc/passwd\x00.png"
-    assert app.download_name(evil, "inpaint") == "passwd_filled.png"
+    assert downloads.download_name(evil, "inpaint") == "passwd_filled.png"
 
 
 def test_a_big_photo_gets_an_up_front_time_estimate(monkeypatch):
-    monkeypatch.setattr(app, "SAY_TIME_ABOVE_PIXELS", 1000)  # "big" for the test
+    monkeypatch.setattr(handlers_module, "SAY_TIME_ABOVE_PIXELS", 1000)  # "big" for the test
     handlers = app.make_handlers(app.load_models({}))
     said = []
     photo = load(PHOTO)
@@ -329,7 +333,7 @@ def test_browser_inpaint_brush_size_painted_area_names_and_upload_messages(serve
 
 
 def test_the_app_says_its_own_time_and_gradio_shows_no_eta(monkeypatch):
-    times = app.RunTimes(keep=3)
+    times = serving.RunTimes(keep=3)
     assert times.estimate(("denoise", False, "fp32"), 1.0) is None  # no past run: no guess
     for seconds in (2.0, 3.0, 100.0):  # one outlier (a busy moment) does not move the median
         times.record(("denoise", False, "fp32"), 1.0, seconds)
@@ -337,7 +341,7 @@ def test_the_app_says_its_own_time_and_gradio_shows_no_eta(monkeypatch):
     assert times.estimate(("denoise", True, "fp32"), 2.0) is None  # the ensemble is timed on its own
     demo = app.build_demo(app.load_models({}))
     demo.queue()
-    app.hide_gradio_eta(demo)
-    hidden = [fn for fn in demo.fns.values() if isinstance(demo._queue.process_time_per_fn.get(fn), app.NoEta)]
+    serving.hide_gradio_eta(demo)
+    hidden = [fn for fn in demo.fns.values() if isinstance(demo._queue.process_time_per_fn.get(fn), serving.NoEta)]
     assert {fn.api_name for fn in hidden} == {"denoise", "jpeg", "inpaint", "recover"}
-    assert [app.brush_radius(512, 768), app.brush_radius(3000, 4000)] == [3, 18]
+    assert [inpainting.brush_radius(512, 768), inpainting.brush_radius(3000, 4000)] == [3, 18]

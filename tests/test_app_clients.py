@@ -1,6 +1,7 @@
 """The app against hostile or careless clients: paths instead of uploads, malformed levels, racing clean-ups."""
 
 import re
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import app
+from irae_hf.demo import downloads, handlers, serving, uploads
 
 gradio_client = pytest.importorskip("gradio_client")
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +61,7 @@ def test_gradio_client_cannot_smuggle_a_server_path(client, tmp_path):
     Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(secret)
     with pytest.raises(Exception, match="Only images uploaded to this app"):
         client.predict(file_data(str(secret), meta=False), 25, api_name="/denoise")
-    assert app.from_upload_cache(str(secret)) is False
+    assert uploads.from_upload_cache(str(secret)) is False
 
 
 def test_the_upload_cache_check_follows_links(tmp_path):
@@ -71,9 +72,9 @@ def test_the_upload_cache_check_follows_links(tmp_path):
     link = cache / f"irae-test-link-{time.time_ns()}.png"
     link.symlink_to("/etc/passwd")
     try:
-        assert not app.from_upload_cache(str(link))
-        assert not app.from_upload_cache(str(cache / ".." / "etc" / "passwd"))
-        assert app.from_upload_cache(str(cache / "abc" / "x.png"))
+        assert not uploads.from_upload_cache(str(link))
+        assert not uploads.from_upload_cache(str(cache / ".." / "etc" / "passwd"))
+        assert uploads.from_upload_cache(str(cache / "abc" / "x.png"))
     finally:
         link.unlink()
 
@@ -83,8 +84,8 @@ def test_the_download_clean_up_never_fails_a_request(monkeypatch, tmp_path):
     folders go, and a folder that vanishes under a sweep (another process cleaning) is no error."""
     import os
 
-    monkeypatch.setattr(app, "OUT_DIR", tmp_path)
-    old_time = time.time() - 2 * app.KEEP_DOWNLOADS_S
+    monkeypatch.setattr(downloads, "OUT_DIR", tmp_path)
+    old_time = time.time() - 2 * downloads.KEEP_DOWNLOADS_S
     for i in range(3000):
         folder = tmp_path / f"old{i:05d}"
         folder.mkdir()
@@ -94,13 +95,13 @@ def test_the_download_clean_up_never_fails_a_request(monkeypatch, tmp_path):
 
     def request() -> None:
         try:
-            results.append(app._save_png(np.zeros((4, 4, 3), np.uint8), "denoise"))
+            results.append(downloads.save_png(np.zeros((4, 4, 3), np.uint8), "denoise"))
         except Exception as e:  # noqa: BLE001 - what the test looks for
             errors.append(e)
 
     def vanish() -> None:  # another cleaner deletes the same folders meanwhile
         for folder in sorted(tmp_path.glob("old*"), reverse=True):
-            app.shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
 
     threads = [threading.Thread(target=request) for _ in range(3)] + [threading.Thread(target=vanish)]
     for t in threads:
@@ -108,7 +109,7 @@ def test_the_download_clean_up_never_fails_a_request(monkeypatch, tmp_path):
     for t in threads:
         t.join()
     assert errors == [] and len(results) == 3 and all(Path(r).is_file() for r in results)
-    app.sweep_old_downloads()
+    downloads.sweep_old_downloads()
     assert not list(tmp_path.glob("old*"))
 
 
@@ -165,7 +166,7 @@ def slow_restore(seconds_per_tile: float, tiles: int, log: list):
 
 def test_work_stops_between_tiles_when_its_client_disconnects(server, monkeypatch):
     log: list = []
-    monkeypatch.setattr(app, "restore", slow_restore(0.05, 200, log))  # 10 s of tiles if nobody stops it
+    monkeypatch.setattr(handlers, "restore", slow_restore(0.05, 200, log))  # 10 s of tiles if nobody stops it
     url = server[0]
     data = [upload(url, PHOTO), 25, False, False, False]
     event = httpx.post(f"{url}gradio_api/call/denoise", json={"data": data}).json()["event_id"]
@@ -183,8 +184,8 @@ def test_a_small_photo_is_not_held_up_by_big_ones(server, monkeypatch, tmp_path)
     """Two big uploads running (3 s each here), a third waiting, a fourth refused in words; a small photo sent after
     them all is done long before the big ones."""
     log: list = []
-    monkeypatch.setattr(app, "restore", slow_restore(0.3, 10, log))
-    monkeypatch.setattr(app, "estimate_seconds", lambda *a, **k: 3.0)
+    monkeypatch.setattr(handlers, "restore", slow_restore(0.3, 10, log))
+    monkeypatch.setattr(handlers, "estimate_seconds", lambda *a, **k: 3.0)
     big = tmp_path / "big.png"
     Image.new("RGB", (1500, 1500), (90, 120, 150)).save(big)
     url = server[0]
@@ -200,7 +201,7 @@ def test_a_small_photo_is_not_held_up_by_big_ones(server, monkeypatch, tmp_path)
     t0 = time.perf_counter()
     client.predict(gradio_client.handle_file(str(PHOTO)), 25, False, False, False, api_name="/denoise")
     small_seconds = time.perf_counter() - t0
-    big_done = sum(1 for pixels, done in log if pixels > app.SAY_TIME_ABOVE_PIXELS and done == 10)
+    big_done = sum(1 for pixels, done in log if pixels > serving.SAY_TIME_ABOVE_PIXELS and done == 10)
     assert small_seconds < 6 and big_done <= 1, (small_seconds, big_done)
     for job in jobs:
         job.result(timeout=60)

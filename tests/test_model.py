@@ -108,7 +108,7 @@ def test_save_and_load_are_bit_identical(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["README.md", "config.json", "model.safetensors"]
     loaded = IRAE.from_pretrained(tmp_path)
     assert loaded.config == model.config
-    assert json.loads((tmp_path / "config.json").read_text()) == model.config
+    assert json.loads((tmp_path / "config.json").read_text()) == {**model.config, "arch": "irae"}
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(loaded(x, quality=20), model(x, quality=20))

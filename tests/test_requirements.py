@@ -13,7 +13,7 @@ DEV_ONLY = {
     "accelerate": {"training.py"},
     "datasets": {"data.py"},
     "bm3d": {"evaluate.py"},
-    "onnxruntime": {"export.py"},
+    "onnxruntime": {"runtime.py"},
 }
 
 

@@ -10,11 +10,7 @@ from irae_hf.degradations import MASK_FILL, add_gaussian_noise, box_mask
 from irae_hf.images import load_image
 from irae_hf.restore import FloatResult, recover_input, restore
 
-from .conftest import make_model, perturb
-
-
-def random_image(h=37, w=53, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+from .conftest import make_model, perturb, random_image
 
 
 @pytest.mark.parametrize(

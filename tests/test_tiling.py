@@ -8,7 +8,7 @@ from PIL import Image
 import irae_hf.tiling as tiling
 from irae_hf.restore import restore
 
-from .test_restore import random_image
+from .conftest import random_image
 
 
 def test_tiled_equals_untiled(denoiser):

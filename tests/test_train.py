@@ -357,7 +357,7 @@ def test_dncnn_baseline_trains_with_the_same_script(images, tmp_path):
         ]
     )
     model = load_model(out)
-    assert isinstance(model, DnCNN) and model.config["width"] == 8 and model.config["arch"] == "dncnn"
+    assert isinstance(model, DnCNN) and model.config["width"] == 8 and model.arch == "dncnn"
     card = (out / "README.md").read_text()
     assert "DnCNN baseline (jpeg)" in card and "| 10 | DnCNN |" in card
     with pytest.raises(ValueError, match="not invertible"):

@@ -15,7 +15,7 @@ from irae_hf.cli import main
 from irae_hf.images import load_image
 from irae_hf.restore import restore
 
-from .conftest import make_model
+from .conftest import make_model, png_declaring
 
 #: every format this Pillow writes and reads back (JPEG 2000, AVIF, ICNS where built in)
 FORMATS = ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "ICO", "PPM", "TGA", "PCX", "SGI", "IM", "DDS", "QOI"]
@@ -90,18 +90,6 @@ def test_fuzzed_files_in_every_format_give_a_clear_error_or_a_correct_result(tmp
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
     assert counts["restored"] > 20 and counts["refused"] > 20, counts
     assert grown_mb < 500, f"peak memory grew by {grown_mb:.0f} MB"
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A tiny PNG whose header declares width × height (the pixel data is a few bytes): a decompression bomb."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-    )
 
 
 @pytest.mark.parametrize("size", [(12000, 12000), (32, 5_439_492), (100_000, 1000)])

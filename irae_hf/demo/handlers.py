@@ -1,0 +1,227 @@
+"""The app's event handlers, module-level functions of the loaded models (``functools.partial`` binds them)."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import torch
+
+from ..degradations import apply_mask, degrade
+from ..images import to_tensor, to_uint8
+from ..metrics import psnr
+from ..restore import choose_level, estimate_seconds, recover_input, restore
+from .downloads import save_png
+from .inpainting import LARGE_FILL_WIDTH, fill_size, painted_mask, telea
+from .models import Loaded
+from . import serving
+from .serving import SAY_TIME_ABOVE_PIXELS, TIMES, ClientGone, client_gone
+from .session import Session
+from .uploads import Upload, check_image, digest
+
+#: where a level came from (``choose_level``'s answer, or the level of a degradation made in the app), in words
+LEVEL_SOURCES = {
+    "chosen": "the one you degraded the image with.",
+    "tables": "read from the JPEG file's quantization tables (untick Auto to set it).",
+    "pixels": "estimated from the image (untick Auto to set it).",
+    "given": "as set.",
+}
+RECOVER_MAX_PIXELS = 1_000_000  # the float64 exact inverse of larger results would hold the worker for minutes
+
+
+def add_noise(image: np.ndarray, sigma: float, session: Session) -> tuple[np.ndarray, Session]:
+    """Degrade a clean image with σ noise (clipped to 8 bits, as a saved file would be)."""
+    clean = check_image(image)
+    noisy = to_uint8(degrade(to_tensor(clean), "denoise", float(sigma), seed=0)[0])  # clipped to 8 bits
+    session.clean["denoise"], session.degraded["denoise"] = clean, noisy
+    session.chosen["denoise"] = {"sigma": float(sigma)}
+    return noisy, session
+
+
+def compress(image: np.ndarray, quality: float, session: Session) -> tuple[np.ndarray, Session]:
+    """Degrade a clean image by JPEG compression at ``quality``."""
+    clean = check_image(image)
+    out = to_uint8(degrade(to_tensor(clean), "jpeg", int(quality))[0])
+    session.clean["jpeg"], session.degraded["jpeg"] = clean, out
+    session.chosen["jpeg"] = {"quality": int(quality)}
+    return out, session
+
+
+def _words(level: dict) -> str:
+    return f"σ {level['sigma']:g}" if "sigma" in level else f"JPEG quality {level['quality']}"
+
+
+def _psnr_note(task: str, image: np.ndarray, restored: np.ndarray, session: Session, mask=None) -> str:
+    clean = session.clean.get(task)
+    if clean is None or not np.array_equal(session.degraded.get(task), image):
+        return "PSNR: degrade a clean image with the button above to measure it."
+    before, after = psnr(image, clean, mask=mask), psnr(restored, clean, mask=mask)
+    where = " in the filled region" if mask is not None else ""
+    return f"PSNR{where} against the clean image: **{before:.2f} dB → {after:.2f} dB** ({after - before:+.2f} dB)"
+
+
+def _run(
+    models: dict[str, Loaded],
+    task: str,
+    image: np.ndarray,
+    level: dict,
+    session: Session,
+    progress,
+    ensemble: bool = False,
+    fast: bool = False,
+) -> np.ndarray:
+    """Restore ``image`` (H×W×3 uint8) keeping what /recover needs to rerun the plain map exactly."""
+    with serving.LANES.slot(image.shape[0] * image.shape[1]):
+        return _restore_now(models[task].model, task, image, level, session, progress, ensemble, fast)
+
+
+def _restore_now(model, task, image, level, session, progress, ensemble, fast) -> np.ndarray:  # noqa: ANN001
+    """``_run`` once its lane has a slot: stops between tiles when the client has gone."""
+
+    def tile_done(done: int, total: int) -> None:
+        if client_gone():
+            raise ClientGone
+        progress(done / total, desc=f"{task}: tile {done}/{total}{guess}")
+
+    x = to_tensor(image)
+    precision, megapixels = "bf16" if fast else "fp32", x.shape[-2] * x.shape[-1] / 1e6
+    variant = (task, bool(ensemble), precision)
+    seconds = TIMES.estimate(variant, megapixels)  # this server's own past runs of this variant
+    if seconds is None and megapixels * 1e6 > SAY_TIME_ABOVE_PIXELS:  # a big photo and no past run: time the model
+        seconds = estimate_seconds(model, *x.shape[-2:], ensemble=bool(ensemble), precision=precision)
+    guess = f" (about {seconds:.0f} s in all)" if seconds is not None else ""
+    progress(0, desc=f"{task}: {x.shape[-1]}×{x.shape[-2]}{guess}")
+    t0 = time.perf_counter()
+    restored = restore(model, x[None], **level, ensemble=bool(ensemble), precision=precision, progress=tile_done)
+    TIMES.record(variant, megapixels, time.perf_counter() - t0)
+    session.result, session.task = (x, level), task  # /recover reruns it exactly (float64) on demand
+    session.model_input = apply_mask(x, level["mask"]) if task == "inpaint" else x  # what the model saw
+    return to_uint8(restored[0])
+
+
+def leveled(
+    models: dict[str, Loaded], task: str, image, level: dict, session: Session, progress, ensemble: bool, auto: bool,
+    fast: bool,
+) -> tuple:  # fmt: skip
+    """Denoise or JPEG: the level chosen here, read from the file, estimated, or as set; then restore."""
+    image = check_image(image)
+    if auto and np.array_equal(session.degraded.get(task), image):  # degraded here: the level the user chose
+        level, source = session.chosen[task], "chosen"
+    else:
+        level, source = choose_level(models[task].model, image, **({} if auto else level))
+    if level.get("quality", 0) is None:
+        note = "No sign of JPEG compression in this image: left unchanged (untick Auto to force a quality)."
+        session.result = session.task = None  # nothing ran: there is no result to invert
+        return (image, image), note, save_png(image, task, like=image), session
+    said = f"Level: **{_words(level)}**, " + LEVEL_SOURCES[source]
+    restored = _run(models, task, image, level, session, progress, ensemble, fast)
+    note = said + "\n\n" + _psnr_note(task, image, restored, session)
+    return (image, restored), note, save_png(restored, task, like=image), session
+
+
+def denoise(models, image, sigma, ensemble=False, auto=True, fast=False, session=None, progress=gr.Progress()):
+    return leveled(models, "denoise", image, {"sigma": float(sigma)}, session, progress, ensemble, auto, fast)
+
+
+def jpeg(models, image, quality, ensemble=False, auto=True, fast=False, session=None, progress=gr.Progress()):
+    return leveled(models, "jpeg", image, {"quality": int(quality)}, session, progress, ensemble, auto, fast)
+
+
+def inpaint(models, editor, ensemble=False, fast=False, session=None, progress=gr.Progress()):
+    """Fill the painted region; say how large it was, and show OpenCV's Telea beside a large one."""
+    if editor is None or editor.get("background") is None:
+        raise gr.Error("Upload an image and paint the region to fill.")
+    background = check_image(editor["background"])
+    mask = painted_mask(editor, background.shape[:2])
+    if not mask.any():
+        raise gr.Error("Paint over the region to fill with the brush first.")
+    level = {"mask": torch.from_numpy(mask.astype(np.float32))}
+    restored = _run(models, "inpaint", background, level, session, progress, ensemble, fast)
+    holed = to_uint8(session.model_input)
+    note, comparison = _fill_note(background, holed, restored, mask)
+    named = editor["background"]
+    if session.upload_name and session.upload_digest == digest(background):  # still the photo uploaded above
+        named = background.view(Upload)
+        named.name = session.upload_name
+    return (holed, restored), note, save_png(restored, "inpaint", like=named), comparison, session
+
+
+def _fill_note(background: np.ndarray, holed: np.ndarray, restored: np.ndarray, mask: np.ndarray) -> tuple:
+    """What the fill did, in words, and OpenCV's Telea beside a region too large for the model (else hidden)."""
+    before, after = psnr(holed, background, mask=mask), psnr(restored, background, mask=mask)
+    pixels, share, width = fill_size(mask)
+    outside = int(np.abs(restored[~mask].astype(int) - background[~mask]).max()) if (~mask).any() else 0
+    note = (
+        f"Filled **{pixels:,} pixels** ({share:.1%} of the image; {width} px across at the widest). PSNR in the "
+        f"painted region against the original picture: **{before:.2f} dB (grey hole) → {after:.2f} dB** "
+        f"({after - before:+.2f} dB); pixels outside it differ by at most {outside}/255."
+    )
+    comparison = gr.Image(value=None, visible=False)
+    if width > LARGE_FILL_WIDTH:
+        note += (
+            f"\n\nA region over {LARGE_FILL_WIDTH} px across is large for this model: it fills from the "
+            "surroundings and comes out smooth (it does not invent objects)."
+        )
+        classic = telea(background, mask)
+        if classic is not None:
+            score = psnr(classic, background, mask=mask)
+            comparison = gr.Image(
+                value=classic, visible=True, label=f"OpenCV Telea, for comparison: {score:.2f} dB in the region"
+            )
+            note += f" OpenCV's Telea is shown beside it ({score:.2f} dB)."
+    return note, comparison
+
+
+def recover(models, session, progress=gr.Progress()):
+    """The exact inverse of the last result (float64 flow 2): the input back, and how close it is."""
+    if session.result is None:
+        raise gr.Error("Restore an image first.")
+    model = models[session.task].model
+    x, level = session.result
+    if x.shape[-2] * x.shape[-1] > RECOVER_MAX_PIXELS:
+        raise gr.Error(
+            f"The exact inverse runs partly in float64 and is slow: it is offered up to {RECOVER_MAX_PIXELS / 1e6:g} "
+            f"megapixels here ({x.shape[-1]}×{x.shape[-2]} is larger); use recover_input in Python for big images."
+        )
+    megapixels = x.shape[-2] * x.shape[-1] / 1e6
+    seconds = TIMES.estimate(("recover",), megapixels)  # measured by this server's earlier inverses
+    guess = f"about {seconds:.0f} s" if seconds is not None else "no estimate yet (first run)"
+    progress(0, desc=f"exact forward and inverse of {x.shape[-1]}×{x.shape[-2]}: {guess}")
+    with serving.LANES.inverse_slot():
+        t0 = time.perf_counter()
+        exact = restore(model, x[None], **level, return_float=True)  # float64: the inverse is exact
+        progress(0.5, desc=f"exact inverse: {guess}")
+        recovered = recover_input(model, exact)[0]
+        seconds = time.perf_counter() - t0
+    TIMES.record(("recover",), megapixels, seconds)
+    diff = (recovered.float().cpu() - session.model_input).abs().max().item() * 255
+    text = (
+        f"Ran the exact inverse of the {session.task} model on its float output for the last {session.task} result "
+        f"({x.shape[-1]}×{x.shape[-2]}) in {seconds:.0f} s: the recovered "
+        f"input differs from the input the model saw by at most **{diff:.2e}** (in 0–255 pixel units). Flow 2 runs "
+        "in float64 because, trained, it magnifies float32 rounding up to 10 million times (far beyond a pixel)."
+    )
+    return to_uint8(recovered), to_uint8(session.model_input), text
+
+
+def new_result(session: Session) -> tuple:
+    """Clear the inverse's panel when a new result arrives: what it showed belonged to the previous one."""
+    if session.result is None:
+        return None, None, ""
+    x = session.result[0]
+    seconds = TIMES.estimate(("recover",), x.shape[-2] * x.shape[-1] / 1e6)
+    guess = f", about {seconds:.0f} s" if seconds is not None else ""
+    return (
+        None,
+        None,
+        f"New {session.task} result ({x.shape[-1]}×{x.shape[-2]}): press Recover to run its exact inverse{guess}.",
+    )
+
+
+def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
+    """The event functions, bound to the loaded models."""
+    bound = {name: partial(fn, models) for name, fn in (("denoise", denoise), ("jpeg", jpeg), ("inpaint", inpaint))}
+    return {**bound, "recover": partial(recover, models), "new_result": new_result}

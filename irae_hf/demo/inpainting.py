@@ -1,0 +1,99 @@
+"""The Inpaint tab's parts: the painted mask and its size, the brush sized to the photo, OpenCV's Telea beside large fills."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from .session import Session
+from .uploads import NOT_UPLOADED, digest, from_upload_cache, upload_problem
+
+LARGE_FILL_WIDTH = 24  # px across at the widest: larger holes come out smooth, and Telea is shown beside them
+
+
+def painted_mask(editor: dict, shape: tuple[int, int]) -> np.ndarray:
+    """The pixels painted on the editor's layers (any colour, any opacity), as an H×W bool mask."""
+    mask = np.zeros(shape, bool)
+    for layer in editor.get("layers") or []:
+        if layer is None:
+            continue
+        if layer.shape[:2] != mask.shape:
+            raise gr.Error(
+                f"The painted layer is {layer.shape[1]}×{layer.shape[0]} but the image is {mask.shape[1]}×"
+                f"{mask.shape[0]}: paint on the image itself, at its size."
+            )
+        mask |= (layer[..., 3] if layer.ndim == 3 and layer.shape[2] == 4 else np.atleast_3d(layer).max(2)) > 0
+    return mask
+
+
+def painted_size(editor: dict | None) -> str:
+    """What the brush has painted so far, in words (shown before Fill): pixels, share and width at the widest."""
+    background = (editor or {}).get("background")
+    if background is None:
+        return ""
+    mask = painted_mask(editor, background.shape[:2])
+    if not mask.any():
+        return "Nothing painted yet."
+    pixels, share, width = fill_size(mask)
+    large = f" (over {LARGE_FILL_WIDTH} px: it will come out smooth)" if width > LARGE_FILL_WIDTH else ""
+    return f"Painted: **{pixels:,} pixels** ({share:.1%} of the image), **{width} px across** at the widest{large}."
+
+
+def fill_size(mask: np.ndarray) -> tuple[int, float, int]:
+    """(pixels to fill, their share of the image, the region's width in pixels at its widest)."""
+    from scipy.ndimage import distance_transform_edt
+
+    width = int(round(2 * distance_transform_edt(mask).max())) if mask.any() else 0
+    return int(mask.sum()), float(mask.mean()), width
+
+
+def telea(image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """OpenCV's Telea inpainting of ``mask`` (the classical fill people compare with); None without OpenCV."""
+    try:
+        import cv2
+    except ImportError:
+        return None
+    return cv2.inpaint(np.ascontiguousarray(image), mask.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+
+
+BRUSH_DEFAULT_RADIUS = 3  # px: a 6-px stroke, a scratch's width on a 768×512 photo
+
+
+def brush_radius(height: int, width: int) -> int:
+    """The brush's radius for a photo: a stroke about 1/85 of its shorter side across (6 px on a 768×512 photo, 36 on
+    a 12-megapixel one), the width of a scratch or a power line at that size."""
+    return max(1, round(min(height, width) / 170))
+
+
+def _brush(radius: int) -> gr.Brush:
+    return gr.Brush(colors=["#ff00ff"], color_mode="fixed", default_size=radius)
+
+
+def photo_for_painting(path: str | None, session: Session) -> tuple:
+    """The Inpaint tab's upload button: the photo into the editor with the brush sized to it (and its width on the
+    slider); the file's name is kept for the download (the editor itself calls every picture "background")."""
+    from ..images import load_image
+
+    if path is None:
+        return gr.ImageEditor(), gr.Slider(), session
+    if not from_upload_cache(path):
+        raise gr.Error(NOT_UPLOADED)
+    name = Path(path).name
+    problem = upload_problem(path, name)
+    if problem:
+        raise gr.Error(problem)
+    try:
+        photo = np.asarray(load_image(path).convert("RGB"))
+    except ValueError as e:
+        raise gr.Error(f"{name} cannot be read as an image ({str(e).rsplit(': ', 1)[-1][:80]}).") from None
+    session.upload_name, session.upload_digest = name, digest(photo)
+    radius = brush_radius(*photo.shape[:2])
+    value = {"background": photo, "layers": [], "composite": photo}
+    return gr.ImageEditor(value=value, brush=_brush(radius)), gr.Slider(value=2 * radius), session
+
+
+def brush_of_width(width: float) -> gr.ImageEditor:
+    """The brush at ``width`` px across (the slider beside the editor)."""
+    return gr.ImageEditor(brush=_brush(max(1, round(float(width) / 2))))

@@ -1,0 +1,103 @@
+"""Loading the app's models (a folder, a Hub id or the shipped weights) and what the page says about them."""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..base import RestorationModel, WeightsError
+from ..tasks import TASK_NAMES, TASKS
+from ..zoo import build, load_model, split_revision
+
+ENV_VARS = {task: f"IRAE_{task.upper()}_MODEL" for task in TASK_NAMES}
+#: the weights shipped beside the package in this repository (pretrained/<task>)
+PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained"
+
+
+@dataclass
+class Loaded:
+    """A task's model and where it came from (shown on the page)."""
+
+    model: RestorationModel
+    source: str
+    trained: bool = True
+    card: str | None = None  # the model card (README.md) of the folder or Hub repo, when there is one
+    note: str | None = None  # why the configured model was not used (shown on the page)
+
+
+def load_models(
+    sources: dict[str, str | None], device: str = "cpu", pretrained: str | Path = PRETRAINED
+) -> dict[str, Loaded]:
+    """One model per task: the given path/Hub id (``org/name@revision`` pins one), else $IRAE_<TASK>_MODEL, else
+    ``pretrained/<task>``.
+
+    A configured model that cannot be loaded (Hub unreachable and not cached, no such repo) falls back to the shipped
+    weights with a visible note; a missing default folder gives an untrained (identity) model, clearly labelled, so
+    the app still starts.
+    """
+    models = {}
+    for task in TASK_NAMES:
+        src = sources.get(task) or os.environ.get(ENV_VARS[task])
+        shipped = Path(pretrained) / task
+        note = None
+        if src is not None:
+            try:
+                model = load_model(src).to(device).eval()
+            except WeightsError as e:
+                if not (shipped / "model.safetensors").exists():
+                    raise
+                note, src = f"{e} — using the shipped pretrained/{task} instead", None
+                warnings.warn(note, stacklevel=2)
+            else:
+                if model.task != task:
+                    raise ValueError(f"{src} is a {model.task!r} model, not a {task!r} model")
+                models[task] = Loaded(model, src, card=_read_card(src))
+                continue
+        if not (shipped / "model.safetensors").exists():
+            models[task] = Loaded(
+                build("irae", task=task).to(device).eval(), f"UNTRAINED: no weights in pretrained/{task}", False
+            )
+            continue
+        model = load_model(shipped).to(device).eval()
+        models[task] = Loaded(model, f"pretrained/{task} (shipped)", card=_read_card(shipped), note=note)
+    return models
+
+
+def _read_card(source: str | Path) -> str | None:
+    """The model card of a local folder, or of a Hub repo (``org/name@rev`` pinned) from the cache or the Hub."""
+    folder = Path(source)
+    if folder.is_dir():
+        card = folder / "README.md"
+        return card.read_text(encoding="utf-8", errors="replace") if card.is_file() else None
+    try:
+        from huggingface_hub import hf_hub_download
+
+        repo, revision = split_revision(source)
+        return Path(hf_hub_download(str(repo), "README.md", revision=revision)).read_text(errors="replace")
+    except Exception:  # noqa: BLE001 - no card is not an error: the page says so
+        return None
+
+
+def card_section(card: str | None, heading: str = "Evaluation") -> str | None:
+    """The text of a card's ``## heading`` section (up to the next ``## ``), or None."""
+    if not card:
+        return None
+    found = re.search(rf"^## {re.escape(heading)}\s*$(.*?)(?=^## |\Z)", card, flags=re.M | re.S)
+    return found.group(1).strip() if found else None
+
+
+def about_models(models: dict[str, Loaded]) -> str:
+    """The "About the models" text: each model's source, size and its card's evaluation table."""
+    parts = []
+    for task, m in models.items():
+        params = sum(p.numel() for p in m.model.parameters())
+        head = f"**{TASKS[task].label}** — `{m.source}`, {params / 1e6:.2f} M parameters"
+        if not m.trained:
+            parts.append(head + "\n\n⚠️ untrained identity model: results equal the input.")
+            continue
+        numbers = card_section(m.card)
+        parts.append(head + "\n\n" + (numbers or "(its model card has no evaluation section)"))
+    return "\n\n".join(parts)

@@ -1,0 +1,22 @@
+"""What the app remembers per browser session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+
+@dataclass
+class Session:
+    """Per-browser-session memory: the clean image behind a degradation, and the last exact result."""
+
+    clean: dict[str, np.ndarray] = field(default_factory=dict)
+    degraded: dict[str, np.ndarray] = field(default_factory=dict)
+    chosen: dict[str, dict] = field(default_factory=dict)  # the level of the degradation made in the app
+    result: tuple[torch.Tensor, dict] | None = None  # the last (input, level), for /recover
+    model_input: torch.Tensor | None = None
+    task: str | None = None
+    upload_name: str | None = None  # the editor keeps no file name: the Inpaint upload's, for its download
+    upload_digest: str | None = None  # ... while the editor still holds that upload's pixels

@@ -1,0 +1,158 @@
+"""What a client sends, checked: uploads only from Gradio's cache, readable images under the pixel limit, levels in range."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from ..estimate import jpeg_quality_from_tables
+from ..formats import MAX_PIXELS
+
+
+def check_image(image: np.ndarray | None) -> np.ndarray:
+    """An uploaded picture as H×W×3 (alpha dropped, grey repeated), or the reason it cannot be used."""
+    if image is None:
+        raise gr.Error("Upload an image first.")
+    if image.shape[0] * image.shape[1] > MAX_PIXELS:
+        raise gr.Error(f"Image too large ({image.shape[1]}×{image.shape[0]}); the limit is {MAX_PIXELS // 10**6} MP.")
+    return image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+
+
+class Upload(np.ndarray):
+    """An uploaded picture's pixels that remember the file's name (for the download's name) and, for a JPEG file,
+    the quality its quantization tables say (decoded pixels alone only allow an estimate)."""
+
+    name: str | None = None
+    jpeg_quality: int | None = None
+
+    def __array_finalize__(self, obj: np.ndarray | None) -> None:  # views and slices keep what the file said
+        self.name = getattr(obj, "name", None)
+        self.jpeg_quality = getattr(obj, "jpeg_quality", None)
+
+
+def upload_problem(path: str | None, name: str | None) -> str | None:
+    """What is wrong with an uploaded file, in words (None: an image under the pixel limit), before anything is
+    decoded: Gradio's own decoding would fail with a bare "Error" badge, or decode a decompression bomb."""
+    from PIL import Image, UnidentifiedImageError
+
+    name = name or "the file"
+    if path is None or not Path(path).is_file():
+        return None
+    if Path(path).stat().st_size == 0:
+        return f"{name} is empty (0 bytes)."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                width, height = im.size
+    except UnidentifiedImageError:
+        return f"{name} is not an image this app can read (PNG, JPEG, WebP, TIFF, BMP, GIF, ...)."
+    except Exception as e:  # noqa: BLE001 - Image.DecompressionBombError and broken headers
+        return f"{name} cannot be read as an image ({type(e).__name__})."
+    if width * height > MAX_PIXELS:
+        return f"{name} is {width}×{height}, over the limit of {MAX_PIXELS // 10**6} megapixels."
+    return None
+
+
+NOT_UPLOADED = "Only images uploaded to this app can be restored: send the file itself, not a path."
+
+
+def payload_paths(payload: Any) -> list[str]:
+    """Every file path a client's payload names: an Image's file, or an editor's background, layers and composite."""
+    files = [payload]
+    if hasattr(payload, "background"):
+        files = [payload.background, payload.composite, *(payload.layers or [])]
+    return [str(f.path) for f in files if getattr(f, "path", None) is not None]
+
+
+def from_upload_cache(path: str) -> bool:
+    """Whether ``path`` (resolved, links followed) lies inside Gradio's upload cache, where this server stores what
+    clients upload: a client can name any path in a payload, and Gradio checks it only where the payload says it is a
+    file (``meta``), so every path is checked again here before a byte of it is read."""
+    from gradio.utils import get_upload_folder
+
+    cache = Path(get_upload_folder()).resolve()
+    try:
+        return Path(path).resolve().is_relative_to(cache)
+    except (OSError, RuntimeError, ValueError):  # a loop of links, a NUL byte
+        return False
+
+
+def checked_uploads(component: gr.components.Component) -> gr.components.Component:
+    """``component`` (an Image or ImageEditor) checking its upload when it arrives and saying what is wrong in words.
+
+    The check wraps this instance's ``preprocess`` (a subclass would make Gradio write a .pyi beside app.py)."""
+    decode = component.preprocess
+
+    def preprocess(payload):  # noqa: ANN001, ANN202 - Gradio's signature
+        if not all(from_upload_cache(path) for path in payload_paths(payload)):
+            raise gr.Error(NOT_UPLOADED)  # the same words whether or not the path exists on the server
+        upload = getattr(payload, "background", payload)  # the editor's uploaded picture is its background
+        problem = upload_problem(getattr(upload, "path", None), getattr(upload, "orig_name", None))
+        if problem:
+            raise gr.Error(problem)
+        try:
+            pixels = decode(payload)
+        except gr.Error:
+            raise
+        except Exception as e:  # noqa: BLE001 - whatever the decoder raises, one sentence for the user
+            raise gr.Error(f"The upload cannot be read as an image ({type(e).__name__}).") from None
+        if isinstance(pixels, np.ndarray):  # keep the file's name (and JPEG tables) with the pixels
+            pixels = _remembering(pixels, upload)
+        elif isinstance(pixels, dict) and isinstance(pixels.get("background"), np.ndarray):
+            pixels["background"] = _remembering(pixels["background"], upload)
+        return pixels
+
+    component.preprocess = preprocess
+    return component
+
+
+def _remembering(pixels: np.ndarray, upload: Any) -> Upload:
+    """The decoded pixels as an :class:`Upload` holding the file's name and, for a JPEG, its tables' quality."""
+    from PIL import Image
+
+    pixels = pixels.view(Upload)
+    pixels.name = getattr(upload, "orig_name", None)
+    path = getattr(upload, "path", None)
+    if path and Path(path).is_file():
+        with Image.open(path) as opened:  # the uploaded bytes, as sent: Gradio caches the file unchanged
+            pixels.jpeg_quality = jpeg_quality_from_tables(opened)
+    return pixels
+
+
+def checked_number(slider: gr.Slider, words: str, whole: bool = False) -> gr.Slider:
+    """``slider`` refusing, in words, a value that is not a (whole) number in its range: an API client can send
+    anything, and Gradio would answer a generic error or silently round."""
+    decode = slider.preprocess
+    low, high = slider.minimum, slider.maximum
+    wanted = f"{words} must be a {'whole ' if whole else ''}number from {low:g} to {high:g}"
+
+    def preprocess(payload):  # noqa: ANN001, ANN202 - Gradio's signature
+        try:
+            value = float(payload) if not isinstance(payload, bool) else float("nan")
+        except (TypeError, ValueError):
+            raise gr.Error(f"{wanted}, not {str(payload)[:40]!r}.") from None
+        if not (math.isfinite(value) and low <= value <= high) or (whole and value != int(value)):
+            raise gr.Error(f"{wanted}, not {str(payload)[:40]}.")
+        return decode(value)
+
+    slider.preprocess = preprocess
+    return slider
+
+
+def digest(pixels: np.ndarray) -> str:
+    """A fingerprint of a picture's RGB pixels: is the editor's picture still the upload whose name we keep?"""
+    import hashlib
+
+    rgb = np.ascontiguousarray(pixels[..., :3])
+    return hashlib.blake2b(rgb.tobytes() + str(rgb.shape).encode(), digest_size=16).hexdigest()
+
+
+def said_on_upload(value: Any) -> None:
+    """Nothing to do: the upload's checks (``checked_uploads``) ran when Gradio decoded it, and a problem was said."""
+    return None
