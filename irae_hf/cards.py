@@ -29,6 +29,10 @@ def validation_sentence(args: Any, last: dict, weights: str) -> str:
     )
 
 
+#: how the model card names each training loss (``--loss``)
+LOSS_NAMES = {"l1": "L1", "l2": "L2 (mean squared error)", "charbonnier": "Charbonnier"}
+
+
 def training_section(
     args: Any, step: int, throughput: float | None, last: dict, history: list[dict], weights: str
 ) -> str:
@@ -53,7 +57,7 @@ def training_section(
         f"{args.training_data_note or 'Data: ' + args.dataset + ' (split ' + args.split + ')'}.\n\n"
         f"Trained with `train_accelerate.py` for {step} steps of batch {args.batch_size} × "
         f"{args.gradient_accumulation_steps} accumulation, {args.crop_size}×{args.crop_size} random crops with flips "
-        f"and rotations; {ranges}. L1 loss, Adam lr {args.learning_rate} with ×{args.lr_gamma} steps at "
+        f"and rotations; {ranges}. {LOSS_NAMES[getattr(args, 'loss', 'l1')]} loss, Adam lr {args.learning_rate} with ×{args.lr_gamma} steps at "
         f"{args.lr_milestones} of training"
         + (f" after {args.lr_warmup_steps} warm-up steps" if args.lr_warmup_steps else "")
         + (f", {args.max_minutes} minutes at most" if args.max_minutes is not None else "")

@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: dev-only distributions and the only modules allowed to import them (lazily, inside the functions that need them)
 DEV_ONLY = {
-    "accelerate": {"training.py"},
+    "accelerate": {"training.py", "trainer.py"},  # the trainer: requirements-dev.txt
     "datasets": {"data.py"},
     "bm3d": {"evaluate.py"},
     "onnxruntime": {"runtime.py"},

@@ -539,3 +539,17 @@ def test_a_local_folder_trains_on_every_image_whatever_its_name(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (16, 16), (10, 20, 30)).save(tmp_path / name)
     assert len(load_image_dataset(str(tmp_path))) == 8  # all but the hidden file
+
+
+@pytest.mark.parametrize("loss", ["l2", "charbonnier"])
+def test_the_loss_is_chosen_by_name_and_named_on_the_card(images, tmp_path, loss):
+    from irae_hf.trainer import LOSSES, charbonnier
+
+    x, y = torch.zeros(4), torch.full((4,), 0.5)
+    assert abs(charbonnier(x, y).item() - (0.25 + 1e-6) ** 0.5) < 1e-7 and set(LOSSES) == {"l1", "l2", "charbonnier"}
+    out = tmp_path / loss
+    train_accelerate.main([*data_args(images, out), "--max_steps", "2", "--loss", loss, *TINY])
+    card = (out / "README.md").read_text()
+    assert {"l2": "L2 (mean squared error) loss", "charbonnier": "Charbonnier loss"}[loss] in card
+    with pytest.raises(SystemExit):
+        train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--loss", "huber"])
