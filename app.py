@@ -192,8 +192,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             help=f"folder or Hub id, ORG/NAME@REVISION to pin one (default ${ENV_VARS[task]} or pretrained/{task})",
         )
     p.add_argument("--device", default="cpu")
-    p.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1 unless told otherwise)")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--host", help="bind address (default $GRADIO_SERVER_NAME, as a Space sets it, else 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default $GRADIO_SERVER_PORT, else 7860)")
     p.add_argument("--share", action="store_true")
     p.add_argument(
         "--concurrency",
@@ -206,6 +206,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def address(args: argparse.Namespace, environ: dict | None = None) -> tuple[str, int]:
+    """Where to listen: --host / --port, else Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (a Hugging Face Space
+    sets 0.0.0.0:7860), else 127.0.0.1:7860, loopback only."""
+    environ = os.environ if environ is None else environ
+    host = args.host or environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    port = args.port or environ.get("GRADIO_SERVER_PORT") or 7860
+    try:
+        return host, int(port)
+    except ValueError:
+        raise SystemExit(f"error: GRADIO_SERVER_PORT must be a port number, got {port!r}") from None
+
+
 def main(argv: list[str] | None = None, **launch_kwargs: Any) -> gr.Blocks:
     """Load the weights, build the page and serve it (``prevent_thread_lock=True`` returns at once)."""
     args = parse_args(argv)
@@ -216,14 +228,13 @@ def main(argv: list[str] | None = None, **launch_kwargs: Any) -> gr.Blocks:
     # Gradio notices a client has gone when it next writes to it: a heartbeat every 2 s (not 15) stops abandoned
     # work within a tile or two
     os.environ.setdefault("GRADIO_HEARTBEAT_INTERVAL", "2")
-    serving.LANES = serving.Lanes(
-        small=args.concurrency
-    )  # the restore events run in these lanes, not in Gradio's one queue
+    serving.LANES = serving.Lanes(small=args.concurrency)  # the restorations wait in these lanes
     demo.queue(max_size=args.queue_size, default_concurrency_limit=args.concurrency)
     serving.hide_gradio_eta(demo)
+    host, port = address(args)
     demo.launch(
-        server_name=args.host,
-        server_port=args.port,
+        server_name=host,
+        server_port=port,
         share=args.share,
         max_file_size=args.max_file_size,
         **launch_kwargs,

@@ -100,6 +100,54 @@ def check_app_and_client_block(folder: Path, clean: np.ndarray) -> None:
         app.kill()
 
 
+def lan_address() -> str:
+    """An address of this machine other than loopback (where a Space's visitors reach the container)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("10.254.254.254", 1))  # chooses the outgoing interface; sends nothing
+        address = s.getsockname()[0]
+    assert not address.startswith("127."), "this machine has no address other than loopback"
+    return address
+
+
+def check_as_a_space(folder: Path) -> None:
+    """``python app.py`` from a clean copy of the repository (its tracked files) with the environment a Hugging Face
+    Space gives and no flags: it must listen on every interface and restore through a non-loopback address."""
+    import shutil
+
+    copy = folder / "space"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for name in filter(None, tracked.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, copy / name)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SPACE_ID": "irae-hf/check", "GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": str(port)}
+    t0 = time.time()
+    app = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        host = lan_address()
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex((host, port)) == 0:
+                    break
+            assert app.poll() is None and time.time() - t0 < 300, "the app did not start as a Space"
+            time.sleep(0.5)
+        started = time.time() - t0
+        from gradio_client import Client, handle_file
+
+        (_, after), note, _ = Client(f"http://{host}:{port}/", verbose=False).predict(
+            handle_file(str(folder / "noisy.png")), api_name="/denoise"
+        )
+        assert Path(after).is_file() and "Level:" in note, note
+        print(f"ok: as a Space (SPACE_ID, GRADIO_SERVER_NAME=0.0.0.0): started in {started:.0f} s, /denoise via {host}")
+    finally:
+        app.kill()
+
+
 def check_python_block() -> None:
     """The README's Python section as written, and the figures its comments state."""
     import torch
@@ -130,8 +178,11 @@ def main() -> None:
         check_cli(folder, clean)
         check_python_block()
         check_app_and_client_block(folder, clean)
+        check_as_a_space(folder)
     ran = len(python_blocks()) - len(placeholders)
-    print(f"ok: {ran} README Python blocks ran; {len(placeholders)} name a Hub repo ORG/... (tests/test_hub.py)")
+    print(
+        f"ok: {ran} README Python blocks ran; {len(placeholders)} name a Hub repo ORG/... of the reader's own: not run"
+    )
 
 
 if __name__ == "__main__":

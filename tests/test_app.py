@@ -135,7 +135,15 @@ def test_untrained_fallback_and_cli_options(tmp_path, monkeypatch):
     models = app.load_models({}, pretrained=tmp_path)
     assert not models["denoise"].trained and "UNTRAINED" in models["denoise"].source
     args = app.parse_args([])
-    assert args.host == "127.0.0.1" and args.port == 7860 and not args.share
+    assert app.address(args, {}) == ("127.0.0.1", 7860) and not args.share
+
+
+def test_a_space_sets_where_the_app_listens_unless_the_flags_do():
+    space = {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7861", "SPACE_ID": "someone/irae"}
+    assert app.address(app.parse_args([]), space) == ("0.0.0.0", 7861)
+    assert app.address(app.parse_args(["--host", "127.0.0.1", "--port", "8080"]), space) == ("127.0.0.1", 8080)
+    with pytest.raises(SystemExit, match="GRADIO_SERVER_PORT must be a port number"):
+        app.address(app.parse_args([]), {"GRADIO_SERVER_PORT": "http"})
 
 
 def _chromium() -> str | None:

@@ -205,3 +205,10 @@ def test_a_small_photo_is_not_held_up_by_big_ones(server, monkeypatch, tmp_path)
     assert small_seconds < 6 and big_done <= 1, (small_seconds, big_done)
     for job in jobs:
         job.result(timeout=60)
+
+
+def test_the_pixel_limit_can_be_lowered_for_a_small_server():
+    assert uploads.pixel_limit({}) == 40_000_000 and uploads.pixel_limit({"IRAE_MAX_PIXELS": "4e6"}) == 4_000_000
+    for bad in ("lots", "0", "5e7"):
+        with pytest.raises(SystemExit, match="IRAE_MAX_PIXELS must be a number of pixels"):
+            uploads.pixel_limit({"IRAE_MAX_PIXELS": bad})

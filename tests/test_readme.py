@@ -54,3 +54,16 @@ def test_hub_section_commands_parse():
             train_accelerate.parse_args(
                 [w for w in words[3:] if w not in ("...", "[--hub_private]")] + ["--output_dir", "o"]
             )
+
+
+def test_front_matter_makes_the_repository_a_space_of_the_pinned_gradio():
+    """README.md's YAML front matter (a Hugging Face Space reads it) names the Gradio pinned in requirements.txt, the
+    app file and the licence, and the two commands follow it at once."""
+    head, rest = README.split("---\n", 2)[1:]
+    meta = dict(line.split(": ", 1) for line in head.strip().splitlines())
+    pinned = next(line.split("==")[1] for line in (ROOT / "requirements.txt").read_text().splitlines()
+                  if line.startswith("gradio=="))  # fmt: skip
+    assert README.startswith("---\n") and meta["sdk"] == "gradio" and meta["sdk_version"] == pinned
+    assert (ROOT / meta["app_file"]).is_file() and meta["license"] == "apache-2.0"
+    assert "Apache License, Version 2.0" in (ROOT / "LICENSE").read_text() and len(meta["short_description"]) <= 60
+    assert rest.lstrip().startswith("```bash\npip install -r requirements.txt && python app.py")

@@ -22,7 +22,8 @@ def test_no_pickle_or_remote_code_anywhere():
 
 def test_app_defaults_to_loopback_and_bounded_uploads():
     args = app.parse_args([])
-    assert args.host == "127.0.0.1" and not args.share and args.max_file_size and args.queue_size > 0
+    assert app.address(args, {}) == ("127.0.0.1", 7860) and not args.share and args.max_file_size
+    assert args.queue_size > 0
 
 
 def test_downloads_are_sanitised_names_in_a_generated_folder(tmp_path, monkeypatch):

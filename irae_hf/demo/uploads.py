@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,27 @@ import gradio as gr
 import numpy as np
 
 from ..estimate import jpeg_quality_from_tables
-from ..formats import MAX_PIXELS
+from .. import formats
+
+
+def pixel_limit(environ: dict | None = None) -> int:
+    """The app's largest upload in pixels: $IRAE_MAX_PIXELS (lower it on a small server or a free Space), else the
+    package's limit (``formats.MAX_PIXELS``, 40 megapixels, which it cannot exceed)."""
+    text = (os.environ if environ is None else environ).get("IRAE_MAX_PIXELS")
+    if text is None:
+        return formats.MAX_PIXELS
+    try:
+        value = int(float(text))
+    except ValueError:
+        value = 0
+    if not 1 <= value <= formats.MAX_PIXELS:
+        raise SystemExit(
+            f"error: IRAE_MAX_PIXELS must be a number of pixels from 1 to {formats.MAX_PIXELS}, got {text!r}"
+        )
+    return value
+
+
+MAX_PIXELS = pixel_limit()
 
 
 def check_image(image: np.ndarray | None) -> np.ndarray:
@@ -19,7 +40,7 @@ def check_image(image: np.ndarray | None) -> np.ndarray:
     if image is None:
         raise gr.Error("Upload an image first.")
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
-        raise gr.Error(f"Image too large ({image.shape[1]}×{image.shape[0]}); the limit is {MAX_PIXELS // 10**6} MP.")
+        raise gr.Error(f"Image too large ({image.shape[1]}×{image.shape[0]}); the limit is {MAX_PIXELS / 1e6:g} MP.")
     return image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
 
 
@@ -55,7 +76,7 @@ def upload_problem(path: str | None, name: str | None) -> str | None:
     except Exception as e:  # noqa: BLE001 - Image.DecompressionBombError and broken headers
         return f"{name} cannot be read as an image ({type(e).__name__})."
     if width * height > MAX_PIXELS:
-        return f"{name} is {width}×{height}, over the limit of {MAX_PIXELS // 10**6} megapixels."
+        return f"{name} is {width}×{height}, over the limit of {MAX_PIXELS / 1e6:g} megapixels."
     return None
 
 
