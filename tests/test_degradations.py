@@ -109,3 +109,19 @@ def test_as_8bit_file_clips_and_rounds_like_a_saved_png():
     x = torch.tensor([-0.2, 0.0, 0.31, 0.50001, 1.0, 1.7])
     y = as_8bit_file(x)
     assert torch.allclose(y * 255, torch.tensor([0.0, 0.0, 79.0, 128.0, 255.0, 255.0]), atol=1e-4)
+
+
+def test_camera_noise_is_signal_dependent_clipped_8_bit_and_seeded():
+    from irae_hf.degradations import CAMERA_NOISE, camera_noise, linear_to_srgb, srgb_to_linear
+
+    x = torch.linspace(0, 1, 256).repeat(3, 64, 1)  # dark to bright
+    assert torch.allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-5)
+    a, b = CAMERA_NOISE["low light"]
+    y = camera_noise(x, a, b, seed=3)
+    assert torch.equal(y, camera_noise(x, a, b, seed=3)) and not torch.equal(y, camera_noise(x, a, b, seed=4))
+    assert y.min() >= 0 and y.max() <= 1 and torch.equal(y, (y * 255).round() / 255)
+    err = (y - x).abs()
+    assert err[..., 96:128].mean() > err[..., 250:].mean()  # mid-tones noisier than the clipped highlights
+    assert (
+        err[..., 128:160].mean() > camera_noise(x, *CAMERA_NOISE["moderate"], seed=3).sub(x).abs()[..., 128:160].mean()
+    )

@@ -16,6 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from irae_hf.degradations import as_8bit_file
@@ -40,6 +41,54 @@ def ffdnet_restorer():
     return run
 
 
+def blind_sigma(x: torch.Tensor) -> float:
+    """The σ a user of BM3D or FFDNet would give without knowing it: scikit-image's wavelet estimate, 0–255 units."""
+    from skimage.restoration import estimate_sigma
+
+    return float(estimate_sigma(x.permute(1, 2, 0).double().numpy(), average_sigmas=True, channel_axis=-1)) * 255
+
+
+def camera_cases(images: list, kind: str, jpeg: int | None, seed: int) -> list[tuple]:
+    """(clean, noisy, RMS-equivalent σ) per image: camera-like noise of ``CAMERA_NOISE[kind]`` as an 8-bit file,
+    then saved as JPEG at ``jpeg`` (Pillow, 4:2:0) when given, as phones write it."""
+    from irae_hf.degradations import CAMERA_NOISE, camera_noise, jpeg_compress
+
+    cases = []
+    for i, (_, clean) in enumerate(images):
+        noisy = camera_noise(clean, *CAMERA_NOISE[kind], seed=seed + i)
+        noisy = jpeg_compress(noisy, jpeg) if jpeg else noisy
+        cases.append((clean, noisy, float((noisy - clean).pow(2).mean().sqrt()) * 255))
+    return cases
+
+
+def evaluate_users(methods: dict, images: list, kind: str, jpeg: int | None, seed: int, ours: set) -> list[dict]:
+    """Each method at the true (RMS-equivalent) σ and blind (ours: its auto level; the others: ``blind_sigma``)."""
+    import time
+
+    from irae_hf.metrics import psnr, ssim
+
+    cases = camera_cases(images, kind, jpeg, seed)
+    setting = kind + (f", JPEG q{jpeg}" if jpeg else "")
+    rows = []
+    for name, run in methods.items():
+        for how in ("true σ", "blind"):
+            scores, seconds = [], 0.0
+            for clean, noisy, sigma in cases:
+                own_auto = name in ours and how == "blind"
+                level = {"sigma": "auto" if own_auto else sigma if how == "true σ" else blind_sigma(noisy)}
+                t0 = time.perf_counter()
+                out = run(noisy, level)
+                seconds += time.perf_counter() - t0
+                scores.append((psnr(out, clean), ssim(out, clean)))
+            rows.append({"task": "denoise", "setting": setting, "method": f"{name} ({how})", "images": len(cases),
+                         "seconds": seconds, "psnr": float(np.mean([p for p, _ in scores])),
+                         "ssim": float(np.mean([q for _, q in scores])),
+                         "rms_sigma": float(np.mean([c[2] for c in cases]))})  # fmt: skip
+            if name == "input":
+                break
+    return rows
+
+
 def as_files(run):
     """The same method given the noisy image as an 8-bit file holds it."""
     return lambda x, level: run(as_8bit_file(x), level)
@@ -50,9 +99,18 @@ def main() -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--models", nargs="*", default=["IRAE=pretrained/denoise"], help="NAME=FOLDER ...")
     p.add_argument("--sigma", type=float, nargs="+", default=[15, 25, 50])
-    p.add_argument("--input", choices=["float", "file"], default="float")
+    p.add_argument("--input", choices=["float", "file", "camera"], default="float")
+    p.add_argument(
+        "--camera", nargs="+", default=["low light", "moderate"], help="camera noise strengths (--input camera)"
+    )
+    p.add_argument("--jpeg", type=int, help="--input camera: save the noisy photos as JPEG at this quality (4:2:0)")
     p.add_argument("--limit", type=int)
-    p.add_argument("--bm3d_limit", type=int, default=8, help="BM3D on the first N images only (0: none): it is slow")
+    p.add_argument(
+        "--bm3d_limit",
+        type=int,
+        default=8,
+        help="BM3D on the first N images only (0: none): it is slow; with --input camera, on every image when N > 0",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json")
     a = p.parse_args()
@@ -65,6 +123,13 @@ def main() -> None:
     ffdnet = ffdnet_restorer()
     methods["FFDNet"], params["FFDNet"] = ffdnet, ffdnet.parameters
     methods["input"] = BASELINES["denoise"]["input"]
+    if a.input == "camera":  # what users have: camera-like noise in 8-bit files, true σ and blind
+        if a.bm3d_limit:
+            methods["BM3D"] = BASELINES["denoise"]["BM3D"]
+        ours = {spec.split("=", 1)[0] for spec in a.models}
+        rows = [r for kind in a.camera for r in evaluate_users(methods, images, kind, a.jpeg, a.seed, ours)]
+        report(rows, a, params)
+        return
     wrap = as_files if a.input == "file" else (lambda run: run)
     rows = evaluate({k: wrap(v) for k, v in methods.items()}, images, "denoise", a.sigma, a.seed)
     if a.bm3d_limit:  # BM3D beside the others on the same first images: its speed and quality side by side
@@ -76,14 +141,19 @@ def main() -> None:
         subset = images[: a.bm3d_limit] if "(first" in r["method"] else images
         r["megapixels"] = sum(x.shape[-2] * x.shape[-1] for _, x in subset) / 1e6
         r["s_per_mp"] = r["seconds"] / r["megapixels"]
-        r["parameters"] = params.get(r["method"].split(" (first")[0])
-        r["input"] = a.input
-    print("| σ | method | PSNR (dB) | SSIM | s / MP | parameters |\n|---|---|---|---|---|---|")
+    report(rows, a, params)
+
+
+def report(rows: list[dict], a: argparse.Namespace, params: dict) -> None:
+    """The rows as a markdown table on stdout, and as JSON where asked."""
     for r in rows:
-        print(
-            f"| {r['setting']:g} | {r['method']} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['s_per_mp']:.2f} | "
-            f"{r['parameters'] or '–'} |"
-        )
+        r["parameters"] = params.get(r["method"].split(" (")[0])
+        r["input"] = a.input + (f" {a.jpeg}" if a.input == "camera" and a.jpeg else "")
+    print("| σ / noise | method | PSNR (dB) | SSIM | s / MP | parameters |\n|---|---|---|---|---|---|")
+    for r in rows:
+        speed = f"{r['s_per_mp']:.2f}" if "s_per_mp" in r else "–"
+        setting = f"{r['setting']:g}" if isinstance(r["setting"], float) else r["setting"]
+        print(f"| {setting} | {r['method']} | {r['psnr']:.2f} | {r['ssim']:.4f} | {speed} | {r['parameters'] or '–'} |")
     if a.json:
         info = {"data": Path(a.data).name, "seed": a.seed, "input": a.input, "threads": torch.get_num_threads()}
         Path(a.json).write_text(json.dumps({**info, "rows": rows}, indent=1))
