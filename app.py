@@ -59,7 +59,7 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
         gr.Markdown(
             "# IRAE — restore a photo, and get the original back exactly\n"
             "1. Pick a tab — **Denoise** (grainy, noisy photos), **JPEG** (blocky, over-compressed ones) or "
-            "**Inpaint** (scratches, blemishes, small objects) — and upload a photo or click an example.\n"
+            "**Inpaint** (blemishes, power lines, small objects) — and upload a photo or click an example.\n"
             "2. Press the button. **Auto** reads the noise level or JPEG quality from the photo; untick it to set "
             "one. Paint the part to fill in the Inpaint tab.\n"
             "3. Drag the before / after slider, download the PNG, and if you like, recover the exact input from "
@@ -131,9 +131,10 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
                         2, 120, 2 * BRUSH_DEFAULT_RADIUS, step=2, label="Brush width (px across; set for each photo)"
                     )
                     gr.Markdown(
-                        "Good at what is thin or small: scratches, blemishes, power lines, small objects, text and "
-                        f"watermarks. Regions over {LARGE_FILL_WIDTH} px across come out smooth (it fills from the "
-                        "surroundings; it does not invent objects); for those, OpenCV's Telea is shown beside it."
+                        "Best on strokes and regions from about 6 to 24 px across (blemishes, power lines, small "
+                        "objects), where it measured 0.2–1.3 dB above OpenCV. Hair-thin scratches and text come out "
+                        f"better with OpenCV's Navier-Stokes, and regions over {LARGE_FILL_WIDTH} px across smooth (it "
+                        "fills from the surroundings; it does not invent objects): for both, OpenCV is shown beside."
                     )
                     i_btn = gr.Button("Fill", variant="primary")
                 with gr.Column():

@@ -25,6 +25,9 @@ __all__ = [
     "CAMERA_NOISE",
     "jpeg_compress",
     "box_mask",
+    "bar_mask",
+    "scratch_mask",
+    "text_mask",
     "free_form_mask",
     "apply_mask",
     "MASK_FILL",
@@ -153,6 +156,48 @@ def free_form_mask(
             if m.mean() >= target:
                 return torch.from_numpy(m.astype(np.float32))[None]
     return torch.from_numpy(m.astype(np.float32))[None]
+
+
+def bar_mask(height: int, width: int, size: tuple[int, int] = (128, 32), seed: Seed = None) -> Tensor:
+    """A 1×H×W mask with one ``size`` (width × height) bar at a random position (a caption strip, a wire's shadow)."""
+    rng = rng_from(seed)
+    bw, bh = min(size[0], width), min(size[1], height)
+    top, left = int(rng.integers(0, height - bh + 1)), int(rng.integers(0, width - bw + 1))
+    m = torch.zeros(1, height, width)
+    m[:, top : top + bh, left : left + bw] = 1
+    return m
+
+
+def scratch_mask(height: int, width: int, thickness: int = 3, count: int = 6, seed: Seed = None) -> Tensor:
+    """A 1×H×W mask of ``count`` thin scratches: polylines ``thickness`` pixels wide across the image."""
+    rng = rng_from(seed)
+    canvas = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(count):
+        points = [(float(rng.uniform(0, width)), float(rng.uniform(0, height)))]
+        for _ in range(int(rng.integers(1, 4))):
+            angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(0.1, 0.4) * max(height, width)
+            x, y = points[-1]
+            points.append((x + length * np.cos(angle), y + length * np.sin(angle)))
+        draw.line(points, fill=255, width=thickness)
+    return torch.from_numpy((np.asarray(canvas) > 0).astype(np.float32))[None]
+
+
+def text_mask(height: int, width: int, size: int = 24, seed: Seed = None) -> Tensor:
+    """A 1×H×W mask of a line of rendered text (a caption or a date stamp burnt into a photo), ``size`` px high."""
+    from PIL import ImageFont
+
+    rng = rng_from(seed)
+    words = ["IMG_2024", "SUMMER", "holiday", "12.07.2019", "draft", "sample", "PROOF", "2021"]
+    text = " ".join(words[int(i)] for i in rng.integers(0, len(words), 3))
+    font = ImageFont.load_default(size=size)
+    canvas = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(canvas)
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    x = int(rng.integers(0, max(1, width - (right - left))))
+    y = int(rng.integers(0, max(1, height - (bottom - top))))
+    draw.text((x - left, y - top), text, fill=255, font=font)
+    return torch.from_numpy((np.asarray(canvas) > 0).astype(np.float32))[None]
 
 
 def apply_mask(x: Tensor, mask: Tensor, fill: float = MASK_FILL) -> Tensor:

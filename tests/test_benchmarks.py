@@ -215,3 +215,21 @@ def test_peers_study_on_camera_like_noise_true_sigma_and_blind(tmp_path, monkeyp
     assert rows["FFDNet (true σ)"]["setting"] == "moderate, JPEG q90" and rows["input (true σ)"]["rms_sigma"] > 1
     assert rows["FFDNet (true σ)"]["psnr"] > rows["input (true σ)"]["psnr"]
     assert "| moderate, JPEG q90 | FFDNet (blind) |" in capsys.readouterr().out
+
+
+def test_inpainting_by_mask_kind_against_opencv(tmp_path, monkeypatch, capsys):
+    from skimage import data
+
+    from .conftest import make_model
+
+    (tmp_path / "data").mkdir()
+    Image.fromarray(data.astronaut()[::4, ::4]).save(tmp_path / "data" / "a.png")
+    make_model("inpaint").save_pretrained(tmp_path / "m")
+    out = tmp_path / "masks.json"
+    argv = ["x", "--data", str(tmp_path / "data"), "--model", str(tmp_path / "m"), "--json", str(out)]
+    monkeypatch.setattr("sys.argv", argv)
+    study = load("studies/inpaint_masks")
+    study.main()
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["mask"] for r in rows] == list(study.MASKS) and all(len(r["psnr_mask"]) == 3 for r in rows)
+    assert "| 3-px scratches |" in capsys.readouterr().out

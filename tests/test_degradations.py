@@ -125,3 +125,17 @@ def test_camera_noise_is_signal_dependent_clipped_8_bit_and_seeded():
     assert (
         err[..., 128:160].mean() > camera_noise(x, *CAMERA_NOISE["moderate"], seed=3).sub(x).abs()[..., 128:160].mean()
     )
+
+
+def test_bar_scratch_and_text_masks_are_seeded_and_sized():
+    from scipy.ndimage import distance_transform_edt
+
+    from irae_hf.degradations import bar_mask, scratch_mask, text_mask
+
+    for make in (bar_mask, scratch_mask, text_mask):
+        m = make(96, 160, seed=2)
+        assert m.shape == (1, 96, 160) and torch.equal(m, make(96, 160, seed=2)) and 0 < m.mean() < 0.5
+    assert bar_mask(96, 160, (128, 32), seed=0).sum() == 128 * 32
+    for thickness in (3, 6):  # a scratch is its thickness across (wider only where two cross)
+        widest = 2 * distance_transform_edt(scratch_mask(200, 300, thickness, seed=1)[0].numpy()).max()
+        assert thickness - 1 <= widest <= 2 * thickness

@@ -15,7 +15,7 @@ from ..images import to_tensor, to_uint8
 from ..metrics import psnr
 from ..restore import choose_level, estimate_seconds, recover_input, restore
 from .downloads import save_png
-from .inpainting import LARGE_FILL_WIDTH, fill_size, painted_mask, telea
+from .inpainting import LARGE_FILL_WIDTH, THIN_FILL_WIDTH, fill_size, opencv_fill, painted_mask
 from .models import Loaded
 from . import serving
 from .serving import SAY_TIME_ABOVE_PIXELS, TIMES, ClientGone, client_gone
@@ -161,17 +161,25 @@ def _fill_note(background: np.ndarray, holed: np.ndarray, restored: np.ndarray, 
     )
     comparison = gr.Image(value=None, visible=False)
     if width > LARGE_FILL_WIDTH:
+        method = "Telea"
         note += (
             f"\n\nA region over {LARGE_FILL_WIDTH} px across is large for this model: it fills from the "
             "surroundings and comes out smooth (it does not invent objects)."
         )
-        classic = telea(background, mask)
-        if classic is not None:
-            score = psnr(classic, background, mask=mask)
-            comparison = gr.Image(
-                value=classic, visible=True, label=f"OpenCV Telea, for comparison: {score:.2f} dB in the region"
-            )
-            note += f" OpenCV's Telea is shown beside it ({score:.2f} dB)."
+    elif width <= THIN_FILL_WIDTH:
+        method = "Navier-Stokes"
+        note += (
+            f"\n\nA fill at most {THIN_FILL_WIDTH} px across is hair-thin: on such scratches and on text, OpenCV's "
+            "Navier-Stokes measured better than this model."
+        )
+    else:
+        return note, comparison
+    classic = opencv_fill(background, mask, method)
+    if classic is not None:
+        score = psnr(classic, background, mask=mask)
+        label = f"OpenCV {method}, for comparison: {score:.2f} dB in the region"
+        comparison = gr.Image(value=classic, visible=True, label=label)
+        note += f" OpenCV's {method} is shown beside it ({score:.2f} dB)."
     return note, comparison
 
 

@@ -11,6 +11,9 @@ from .session import Session
 from .uploads import NOT_UPLOADED, digest, from_upload_cache, upload_problem
 
 LARGE_FILL_WIDTH = 24  # px across at the widest: larger holes come out smooth, and Telea is shown beside them
+#: px across at the widest: hair-thin fills (3-px scratches, text glyphs) where OpenCV's Navier-Stokes measured better
+#: than the model (benchmarks/results/inpaint-masks.json), so the app shows it beside them
+THIN_FILL_WIDTH = 4
 
 
 def painted_mask(editor: dict, shape: tuple[int, int]) -> np.ndarray:
@@ -49,13 +52,15 @@ def fill_size(mask: np.ndarray) -> tuple[int, float, int]:
     return int(mask.sum()), float(mask.mean()), width
 
 
-def telea(image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
-    """OpenCV's Telea inpainting of ``mask`` (the classical fill people compare with); None without OpenCV."""
+def opencv_fill(image: np.ndarray, mask: np.ndarray, method: str = "Telea") -> np.ndarray | None:
+    """OpenCV's inpainting of ``mask`` ("Telea" or "Navier-Stokes", radius 3; the classical fills people compare
+    with); None without OpenCV."""
     try:
         import cv2
     except ImportError:
         return None
-    return cv2.inpaint(np.ascontiguousarray(image), mask.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+    flag = cv2.INPAINT_TELEA if method == "Telea" else cv2.INPAINT_NS
+    return cv2.inpaint(np.ascontiguousarray(image), mask.astype(np.uint8) * 255, 3, flag)
 
 
 BRUSH_DEFAULT_RADIUS = 3  # px: a 6-px stroke, a scratch's width on a 768×512 photo
