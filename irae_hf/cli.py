@@ -11,13 +11,10 @@ from pathlib import Path
 from PIL import Image
 
 from .formats import IMAGE_SUFFIXES, MAX_PIXELS
-from .files import OutputExists, write_file
-from .tasks import LEVEL_RANGES, MASK_KINDS, TASK_NAMES
+from .files import PARTIAL, write_file
+from .tasks import LEVEL_RANGES, MASK_KINDS, TASK_NAMES, TASKS
 
 __all__ = ["main", "build_parser", "find_images"]
-
-#: the marker of a file being written (irae_hf.files): never an input
-PARTIAL = ".irae-partial-"
 
 
 def find_images(inputs: Sequence[str], skipped: list[str] | None = None) -> Iterator[tuple[Path, Path]]:
@@ -302,10 +299,7 @@ def levels_for(model: object, image: Image.Image, args: argparse.Namespace) -> t
     say about an estimate; None for a JPEG-task image that shows no sign of compression (left unchanged)."""
     from .restore import choose_level
 
-    given = (
-        {"sigma": args.sigma} if model.task == "denoise" else {"quality": args.quality} if model.task == "jpeg" else {}
-    )
-    level, source = choose_level(model, image, **given)
+    level, source = choose_level(model, image, sigma=args.sigma, quality=args.quality)  # the other flag is refused
     if source == "given":
         return level, None
     if model.task == "denoise":
@@ -366,11 +360,10 @@ def output_folder_problem(out_dir: Path) -> str | None:
 
 def level_flag_problem(args: argparse.Namespace, task: str) -> str | None:
     """A level flag the model's task does not use (it would be silently ignored), or inpainting without --mask."""
-    uses = {"denoise": "--sigma", "jpeg": "--quality", "inpaint": "--mask"}
-    given = {"--sigma": args.sigma, "--quality": args.quality, "--mask": args.mask}
-    for flag, value in given.items():
-        if value is not None and flag != uses[task]:
-            return f"{flag} is not a level of a {task} model (it takes {uses[task]})"
+    wanted = f"--{TASKS[task].keyword}"
+    for flag, value in {"--sigma": args.sigma, "--quality": args.quality, "--mask": args.mask}.items():
+        if value is not None and flag != wanted:
+            return f"{flag} is not a level of a {task} model (it takes {wanted})"
     if task == "inpaint" and args.mask is None:
         return (
             "an inpainting model needs --mask (an image, white = missing, or a folder of masks named like the inputs)"
@@ -447,10 +440,7 @@ def restore_one(model: object, path: Path, rel: Path, target: Path, args: argpar
         for note in [n.message for n in caught] + ([changed] if changed else []):
             tqdm.write(f"note: {path}: {note}", file=sys.stderr)
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_file(target, result.save, overwrite=args.overwrite)
-    except OutputExists as e:
-        tqdm.write(f"error: {path}: {e}", file=sys.stderr)
-        return False
+        write_file(target, result.save, overwrite=args.overwrite)  # OutputExists: another run took the name
     except Exception as e:  # noqa: BLE001 - reported per file, counted in the exit code
         tqdm.write(f"error: {path}: {e}", file=sys.stderr)
         return False

@@ -29,7 +29,7 @@ from .base import RestorationModel
 from .restore import restore
 from .tasks import TASKS, level_kwargs
 
-__all__ = ["BASELINES", "evaluate", "markdown_table", "load_folder", "evaluate_model_card_table"]
+__all__ = ["BASELINES", "evaluate", "score", "markdown_table", "load_folder", "evaluate_model_card_table"]
 
 Restorer = Callable[[Tensor, dict], Tensor]  # (degraded 3×H×W, {"sigma"|"quality"|"mask": ...}) -> restored
 
@@ -123,21 +123,29 @@ def evaluate(
         for i, (_, clean) in enumerate(images):
             degraded, level = degrade(clean, task, setting, seed + i)
             cases.append((clean, degraded, level_kwargs(task, level)))
-        for name, run in methods.items():
-            scores, seconds = [], 0.0
-            for clean, degraded, level in cases:
-                t0 = time.perf_counter()
-                restored = run(degraded, level)
-                seconds += time.perf_counter() - t0
-                s = {"psnr": psnr(restored, clean), "ssim": ssim(restored, clean)}
-                if task == "inpaint":
-                    s["psnr_mask"] = psnr(restored, clean, mask=level["mask"].squeeze().numpy() > 0.5)
-                scores.append(s)
-            megapixels = sum(clean.shape[-2] * clean.shape[-1] for clean, _, _ in cases) / 1e6
-            row = {"task": task, "setting": setting, "method": name, "images": len(cases), "seconds": seconds}
-            row["megapixels"] = megapixels
-            row.update({k: float(np.mean([s[k] for s in scores])) for k in scores[0]})
-            rows.append(row)
+        rows += score(methods, cases, task, setting)
+    return rows
+
+
+def score(methods: dict[str, Restorer], cases: Sequence[tuple[Tensor, Tensor, dict]], task: str, setting) -> list[dict]:
+    """One row per method over ``cases`` of (clean, degraded, level keywords): mean PSNR/SSIM (and PSNR in the mask
+    for inpainting), seconds and megapixels."""
+    rows = []
+    for name, run in methods.items():
+        scores, seconds = [], 0.0
+        for clean, degraded, level in cases:
+            t0 = time.perf_counter()
+            restored = run(degraded, level)
+            seconds += time.perf_counter() - t0
+            s = {"psnr": psnr(restored, clean), "ssim": ssim(restored, clean)}
+            if task == "inpaint":
+                s["psnr_mask"] = psnr(restored, clean, mask=level["mask"].squeeze().numpy() > 0.5)
+            scores.append(s)
+        megapixels = sum(clean.shape[-2] * clean.shape[-1] for clean, _, _ in cases) / 1e6
+        row = {"task": task, "setting": setting, "method": name, "images": len(cases), "seconds": seconds}
+        row["megapixels"] = megapixels
+        row.update({k: float(np.mean([s[k] for s in scores])) for k in scores[0]})
+        rows.append(row)
     return rows
 
 

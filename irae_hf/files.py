@@ -13,7 +13,10 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["write_file", "partial_name", "OutputExists"]
+__all__ = ["write_file", "partial_name", "OutputExists", "PARTIAL"]
+
+#: the mark in the name of a file being written: such a file is never an output, nor an input
+PARTIAL = ".irae-partial-"
 
 
 class OutputExists(FileExistsError):
@@ -22,7 +25,7 @@ class OutputExists(FileExistsError):
 
 def partial_name(target: Path) -> Path:
     """A hidden temporary name beside ``target`` that keeps its suffix (writers pick the format by it)."""
-    return target.with_name(f".{target.stem}.irae-partial-{uuid.uuid4().hex[:8]}{target.suffix}")
+    return target.with_name(f".{target.stem}{PARTIAL}{uuid.uuid4().hex[:8]}{target.suffix}")
 
 
 def write_file(target: str | Path, write: Callable[[Path], None], overwrite: bool = False) -> Path:

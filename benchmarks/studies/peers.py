@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from irae_hf.degradations import as_8bit_file
-from irae_hf.evaluate import BASELINES, evaluate, load_folder, model_restorer
+from irae_hf.evaluate import BASELINES, evaluate, load_folder, model_restorer, score
 from irae_hf.zoo import load_model
 
 
@@ -63,30 +63,18 @@ def camera_cases(images: list, kind: str, jpeg: int | None, seed: int) -> list[t
 
 def evaluate_users(methods: dict, images: list, kind: str, jpeg: int | None, seed: int, ours: set) -> list[dict]:
     """Each method at the true (RMS-equivalent) σ and blind (ours: its auto level; the others: ``blind_sigma``)."""
-    import time
-
-    from irae_hf.metrics import psnr, ssim
-
     cases = camera_cases(images, kind, jpeg, seed)
-    setting = kind + (f", JPEG q{jpeg}" if jpeg else "")
-    rows = []
+    runs = {}
     for name, run in methods.items():
-        for how in ("true σ", "blind"):
-            scores, seconds = [], 0.0
-            for clean, noisy, sigma in cases:
-                own_auto = name in ours and how == "blind"
-                level = {"sigma": "auto" if own_auto else sigma if how == "true σ" else blind_sigma(noisy)}
-                t0 = time.perf_counter()
-                out = run(noisy, level)
-                seconds += time.perf_counter() - t0
-                scores.append((psnr(out, clean), ssim(out, clean)))
-            rows.append({"task": "denoise", "setting": setting, "method": f"{name} ({how})", "images": len(cases),
-                         "seconds": seconds, "psnr": float(np.mean([p for p, _ in scores])),
-                         "ssim": float(np.mean([q for _, q in scores])),
-                         "rms_sigma": float(np.mean([c[2] for c in cases]))})  # fmt: skip
-            if name == "input":
-                break
-    return rows
+        runs[f"{name} (true σ)"] = run
+        if name in ours:
+            runs[f"{name} (blind)"] = lambda x, level, run=run: run(x, {"sigma": "auto"})
+        elif name != "input":
+            runs[f"{name} (blind)"] = lambda x, level, run=run: run(x, {"sigma": blind_sigma(x)})
+    cases = [(clean, noisy, {"sigma": sigma}) for clean, noisy, sigma in cases]
+    rows = score(runs, cases, "denoise", kind + (f", JPEG q{jpeg}" if jpeg else ""))
+    rms = float(np.mean([case[2]["sigma"] for case in cases]))
+    return [{**row, "rms_sigma": rms} for row in rows]
 
 
 def as_files(run):
