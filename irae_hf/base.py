@@ -18,7 +18,7 @@ from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 from torch import Tensor, nn
 
-from .tasks import LEVEL_RANGES, TASKS
+from .tasks import TASKS
 
 __all__ = ["RestorationModel", "WeightsError", "WEIGHTS_NAME", "SIZE_LIMITS"]
 
@@ -93,37 +93,18 @@ class RestorationModel(
     def condition(
         self,
         x: Tensor,
-        *,
-        sigma: float | Tensor | None = None,
-        quality: float | Tensor | None = None,
-        mask: Tensor | None = None,
+        **level: Any,
     ) -> Tensor:
-        """The B×1×H×W conditioning map for ``x`` from this task's keyword (and only that one)."""
-        given = {k: v for k, v in (("sigma", sigma), ("quality", quality), ("mask", mask)) if v is not None}
+        """The B×1×H×W conditioning map for ``x`` from this task's keyword (and only that one): ``sigma=``,
+        ``quality=``, ``mask=``, or a registered task's own (``Task.condition`` makes the map)."""
+        given = {k: v for k, v in level.items() if v is not None}
         key = TASKS[self.task].keyword
         extra = sorted(set(given) - {key})
         if extra:
             raise ValueError(f"a {self.task!r} model takes {key}=, not {', '.join(e + '=' for e in extra)}")
         if key not in given:
             raise ValueError(f"a {self.task!r} model needs {key}= (the degradation level to undo)")
-        b, _, h, w = x.shape
-        if key == "mask":
-            m = torch.as_tensor(mask, device=x.device)
-            if m.ndim == 2:
-                m = m[None, None]
-            elif m.ndim == 3:
-                m = m[:, None]
-            if m.shape[-2:] != (h, w) or m.shape[1] != 1 or m.shape[0] not in (1, b):
-                raise ValueError(f"mask of shape {tuple(m.shape)} does not match the image {tuple(x.shape)}")
-            return (m > 0.5).to(x.dtype).expand(b, 1, h, w)
-        value = torch.as_tensor(given[key], dtype=torch.float64)
-        lo, hi, scale = LEVEL_RANGES[key]
-        if not torch.isfinite(value).all() or (value < lo).any() or (value > hi).any():
-            raise ValueError(f"{key} must be in [{lo:g}, {hi:g}], got {given[key]!r}")
-        value = (value / scale).to(device=x.device, dtype=x.dtype).reshape(-1, 1, 1, 1)
-        if value.shape[0] not in (1, b):
-            raise ValueError(f"{key} has {value.shape[0]} values for a batch of {b}")
-        return value.expand(b, 1, h, w)
+        return TASKS[self.task].condition(x, given[key])
 
     def _cond(self, x: Tensor, cond: Tensor | None, level: dict[str, Any]) -> Tensor:
         if cond is not None:
@@ -259,30 +240,44 @@ class RestorationModel(
 
     def load_weights(self, path: str | Path, map_location: str | torch.device = "cpu", strict: bool = True) -> None:
         """Load a safetensors file with clear errors for corrupt files and missing or mismatched tensors."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        try:
-            state = load_file(str(path), device=str(map_location))
-        except (SafetensorError, OSError, ValueError) as e:
-            raise WeightsError(f"cannot read {path}: corrupt or not a safetensors file ({e})") from e
-        # actnorm's "initialized" flag of irae-hf <= 0.1 was written and never read: old weights drop it
-        state = {k: v for k, v in state.items() if not k.endswith(".initialized")}
-        own = self.state_dict()
-        missing = sorted(k for k in own if k not in state)
-        unexpected = sorted(k for k in state if k not in own)
-        not_float = sorted(k for k in state if k in own and own[k].is_floating_point() != state[k].is_floating_point())
-        if not_float:  # int8 weights would load and restore garbage; bool ones make a singular 1×1 convolution
-            kinds = sorted({str(state[k].dtype).removeprefix("torch.") for k in not_float})
-            raise WeightsError(
-                f"{path}: {'/'.join(kinds)} tensors where floating-point weights belong: {_few(not_float)}"
-            )
-        wrong = sorted(k for k in state if k in own and state[k].shape != own[k].shape)
-        if wrong:
-            raise WeightsError(f"{path}: tensors of the wrong shape for {self.config}: {_few(wrong)}")
-        if strict and (missing or unexpected):
-            raise WeightsError(f"{path}: missing tensors {_few(missing)}; unexpected tensors {_few(unexpected)}")
+        state = _read_safetensors(path, map_location)
+        problem = _weights_problem(state, self.state_dict(), strict, self.config)
+        if problem:
+            raise WeightsError(f"{path}: {problem}")
         self.load_state_dict(state, strict=False)
+
+
+def _read_safetensors(path: str | Path, map_location: str | torch.device) -> dict[str, Tensor]:
+    """The tensors of a safetensors file (without actnorm's "initialized" flag of irae-hf <= 0.1, written and never
+    read), or a WeightsError that says the file cannot be read."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(path), device=str(map_location))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise WeightsError(f"cannot read {path}: corrupt or not a safetensors file ({e})") from e
+    return {k: v for k, v in state.items() if not k.endswith(".initialized")}
+
+
+def _kind_mismatches(state: dict[str, Tensor], own: dict[str, Tensor]) -> list[str]:
+    """Tensors that are integer or bool where the model's are floating-point (or the other way round)."""
+    return sorted(k for k in state if k in own and own[k].is_floating_point() != state[k].is_floating_point())
+
+
+def _weights_problem(state: dict[str, Tensor], own: dict[str, Tensor], strict: bool, config: Any) -> str | None:
+    """What makes ``state`` wrong for a model whose own tensors are ``own``, in one sentence; None: it fits."""
+    not_float = _kind_mismatches(state, own)
+    if not_float:  # int8 weights would load and restore garbage; bool ones make a singular 1×1 convolution
+        kinds = sorted({str(state[k].dtype).removeprefix("torch.") for k in not_float})
+        return f"{'/'.join(kinds)} tensors where floating-point weights belong: {_few(not_float)}"
+    wrong = sorted(k for k in state if k in own and state[k].shape != own[k].shape)
+    if wrong:
+        return f"tensors of the wrong shape for {config}: {_few(wrong)}"
+    missing, unexpected = sorted(k for k in own if k not in state), sorted(k for k in state if k not in own)
+    if strict and (missing or unexpected):
+        return f"missing tensors {_few(missing)}; unexpected tensors {_few(unexpected)}"
+    return None
 
 
 def _eval_results(model: RestorationModel, evaluation: dict | None) -> list:

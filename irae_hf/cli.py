@@ -6,13 +6,14 @@ import argparse
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 from pathlib import Path
 
 from PIL import Image
 
 from .formats import IMAGE_SUFFIXES, MAX_PIXELS
 from .files import PARTIAL, write_file
-from .tasks import LEVEL_RANGES, MASK_KINDS, TASK_NAMES, TASKS
+from .tasks import TASKS, Task
 
 __all__ = ["main", "build_parser", "find_images"]
 
@@ -85,6 +86,11 @@ def level_arg(kind: type, low: float, high: float) -> Callable[[str], float | in
     return parse
 
 
+def restore_level_type(task: Task) -> Callable[[str], Any]:
+    """argparse type of a task's level flag: a number in its range or "auto"; a path where the level is a map."""
+    return str if task.level_range is None else level_arg(task.level_type, *task.level_range[:2])
+
+
 def tile_arg(text: str) -> int | str:
     """'auto', or a tile size in pixels (0: never tile)."""
     if text == "auto":
@@ -109,18 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("restore", help="restore image files or folders of images")
     r.add_argument("inputs", nargs="+", help="image files and/or folders (searched recursively)")
     r.add_argument("--model", required=True, help="a save_pretrained folder or a Hub model id")
-    r.add_argument("--task", choices=TASK_NAMES, help="checked against the model's task")
-    r.add_argument(
-        "--sigma",
-        type=level_arg(float, *LEVEL_RANGES["sigma"][:2]),
-        help="denoise: noise σ to remove, 0–255, or auto (estimated; the default)",
-    )
-    r.add_argument(
-        "--quality",
-        type=level_arg(int, *LEVEL_RANGES["quality"][:2]),
-        help="jpeg: the JPEG quality to undo, 1–100, or auto (from the file's tables, else its pixels; the default)",
-    )
-    r.add_argument("--mask", help="inpaint: mask image (white = missing), or a folder of masks named like the inputs")
+    r.add_argument("--task", choices=list(TASKS), help="checked against the model's task")
+    for task in TASKS.values():  # each task's level flag: --sigma, --quality, --mask, ...
+        r.add_argument(f"--{task.keyword}", type=restore_level_type(task), help=f"{task.name}: {task.level_help}")
     r.add_argument("-o", "--output", required=True, help="output folder (created)")
     r.add_argument("--format", default="png", choices=["png", "tiff", "webp", "jpg"], help="output format (png)")
     r.add_argument("--tile", default="auto", type=tile_arg, help="'auto', 0 (never) or a tile size in pixels")
@@ -156,11 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="PSNR/SSIM of a model and the classical baselines on a folder")
     e.add_argument("--model", help="a save_pretrained folder or Hub id (omit to run baselines only)")
     e.add_argument("--name", help="the model's name in the table (default: its class, IRAE or DnCNN)")
-    e.add_argument("--task", required=True, choices=TASK_NAMES)
+    e.add_argument("--task", required=True, choices=list(TASKS))
     e.add_argument("--data", required=True, help="folder of clean images")
-    e.add_argument("--sigma", type=float, nargs="+", help="denoise: σ values (default 15 25 50)")
-    e.add_argument("--quality", type=int, nargs="+", help="jpeg: qualities (default 10 20 30 40)")
-    e.add_argument("--masks", nargs="+", choices=MASK_KINDS, help="inpaint: mask kinds (default both)")
+    for task in TASKS.values():  # each task's settings: --sigma 15 25 50, --quality ..., --masks box ...
+        settings = " ".join(map(str, task.settings))
+        e.add_argument(
+            f"--{task.settings_flag}",
+            type=task.level_type,
+            nargs="+",
+            choices=task.settings if task.level_range is None else None,
+            help=f"{task.name}: the {task.label} settings (default {settings})",
+        )
     e.add_argument("--baselines", nargs="*", help="subset of the task's baselines (default all; the flag alone: none)")
     e.add_argument("--limit", type=int, help="only the first N images")
     e.add_argument("--ensemble", action="store_true", help="also the model's 8-fold self-ensemble (a row of its own)")
@@ -268,6 +271,14 @@ KEEPS = {
 
 def fit_format(image: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
     """``image`` in a mode ``fmt`` can store, and a note when bit depth, range or alpha had to change."""
+    from .deep import DEEP, deep_pixels
+
+    if fmt in ("webp", "jpg") and deep_pixels(image) is not None:  # PNG and TIFF keep 16-bit colour (save_image)
+        plain = image.copy()
+        plain.info.pop(DEEP)
+        converted, note = fit_format(plain, fmt)
+        said = f"16-bit colour saved as 8 bits in .{fmt} (use --format png or tiff to keep 16 bits)"
+        return converted, said + (f"; {note}" if note else "")
     if image.mode in KEEPS[fmt]:
         return image, None
     import numpy as np
@@ -299,15 +310,12 @@ def levels_for(model: object, image: Image.Image, args: argparse.Namespace) -> t
     say about an estimate; None for a JPEG-task image that shows no sign of compression (left unchanged)."""
     from .restore import choose_level
 
-    level, source = choose_level(model, image, sigma=args.sigma, quality=args.quality)  # the other flag is refused
+    task = TASKS[model.task]
+    given = {task.keyword: getattr(args, task.keyword, None)} if task.blind else {}  # a mask is read per input
+    level, source = choose_level(model, image, **given)
     if source == "given":
         return level, None
-    if model.task == "denoise":
-        return level, f"σ {level['sigma']:.1f} (estimated from the pixels)"
-    if level["quality"] is None:
-        return None, "no sign of JPEG compression: left unchanged"
-    where = "its JPEG tables" if source == "tables" else "the pixels"
-    return level, f"JPEG quality {level['quality']} (read from {where})"
+    return (None if task.unchanged(level[task.keyword]) else level), task.estimate_note(level, source)
 
 
 #: images over this many pixels get an up-front time estimate and a progress bar over their tiles
@@ -361,13 +369,11 @@ def output_folder_problem(out_dir: Path) -> str | None:
 def level_flag_problem(args: argparse.Namespace, task: str) -> str | None:
     """A level flag the model's task does not use (it would be silently ignored), or inpainting without --mask."""
     wanted = f"--{TASKS[task].keyword}"
-    for flag, value in {"--sigma": args.sigma, "--quality": args.quality, "--mask": args.mask}.items():
-        if value is not None and flag != wanted:
-            return f"{flag} is not a level of a {task} model (it takes {wanted})"
-    if task == "inpaint" and args.mask is None:
-        return (
-            "an inpainting model needs --mask (an image, white = missing, or a folder of masks named like the inputs)"
-        )
+    for other in TASKS.values():
+        if getattr(args, other.keyword, None) is not None and f"--{other.keyword}" != wanted:
+            return f"--{other.keyword} is not a level of a {task} model (it takes {wanted})"
+    if not TASKS[task].blind and getattr(args, TASKS[task].keyword, None) is None:
+        return TASKS[task].required_message
     return None
 
 
@@ -419,7 +425,7 @@ def restore_one(model: object, path: Path, rel: Path, target: Path, args: argpar
     """Restore one file into ``target`` (written whole, then named); whatever fails is said, and False returned."""
     from tqdm.auto import tqdm
 
-    from .images import load_image
+    from .images import load_image, save_image
 
     max_pixels = args.max_pixels or None
     try:  # one guard per file: whatever a decoder or the model raises, the batch goes on
@@ -440,7 +446,8 @@ def restore_one(model: object, path: Path, rel: Path, target: Path, args: argpar
         for note in [n.message for n in caught] + ([changed] if changed else []):
             tqdm.write(f"note: {path}: {note}", file=sys.stderr)
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_file(target, result.save, overwrite=args.overwrite)  # OutputExists: another run took the name
+        # written whole, then named (OutputExists: another run took the name); 16-bit colour stays 16-bit in PNG / TIFF
+        write_file(target, lambda partial: save_image(result, partial), overwrite=args.overwrite)
     except Exception as e:  # noqa: BLE001 - reported per file, counted in the exit code
         tqdm.write(f"error: {path}: {e}", file=sys.stderr)
         return False

@@ -19,8 +19,8 @@ from PIL import Image
 from torch import Tensor
 
 from .images import to_tensor
-from .degradations import Seed, as_8bit_file, box_mask, degrade, free_form_mask
-from .tasks import MASK_KINDS, TASKS
+from .degradations import Seed
+from .tasks import MASK_KINDS, TASKS, degrade
 
 __all__ = [
     "DegradationSpec",
@@ -47,32 +47,16 @@ class DegradationSpec:
     box_sizes: tuple[int, int] | None = None
     #: the fraction of noisy training inputs stored as 8-bit files (clipped, rounded), as users' photos are
     file_fraction: float = 0.0
+    #: the fraction of noisy inputs given camera-like noise (signal-dependent, in linear light) instead of Gaussian
+    camera_fraction: float = 0.0
+    #: the fraction of noisy inputs then saved as JPEG, at a quality drawn from ``noisy_jpeg_range`` (as phones do)
+    noisy_jpeg_fraction: float = 0.0
+    noisy_jpeg_range: tuple[int, int] = (70, 95)
 
     def sample(self, clean: Tensor, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
-        """(degraded image, level): level is σ, quality, or the 1×H×W mask, drawn from the ranges."""
-        if self.task == "denoise":
-            level = float(rng.uniform(*self.sigma_range))
-        elif self.task == "jpeg":
-            level = int(rng.integers(self.quality_range[0], self.quality_range[1] + 1))
-        else:
-            h, w = clean.shape[-2:]
-            kind = self.mask_types[int(rng.integers(len(self.mask_types)))]
-            if kind == "box":
-                level = box_mask(h, w, size=self._box_side(min(h, w), rng), seed=rng)
-            else:
-                level = free_form_mask(h, w, seed=rng, scale=self.mask_scale)
-        degraded, level = self._degrade(clean, level, rng)
-        if self.task == "denoise" and self.file_fraction > 0 and rng.random() < self.file_fraction:
-            degraded = as_8bit_file(degraded)
-        return degraded, level
-
-    def _box_side(self, side: int, rng: np.random.Generator) -> int:
-        """A training box's side for a crop whose shorter side is ``side``."""
-        if self.box_sizes is None:
-            return int(rng.integers(max(1, side // 8), side // 2 + 1))
-        cap = max(1, side * 3 // 4)
-        lo, hi = min(self.box_sizes[0], cap), min(self.box_sizes[1], cap)
-        return int(rng.integers(lo, hi + 1))
+        """(degraded image, level): level is σ, quality, or the 1×H×W mask, drawn from the ranges by the task."""
+        degraded, level = TASKS[self.task].sample(clean, rng, self)
+        return degraded, level if isinstance(level, Tensor) else torch.tensor(float(level))
 
     def fixed(self, clean: Tensor, index: int) -> tuple[Tensor, Tensor]:
         """A deterministic validation degradation at the task's ``validation`` level (σ 25, quality 20, or a

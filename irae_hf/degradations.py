@@ -1,6 +1,7 @@
-"""The degradations IRAE undoes, one seeded implementation each, and ``degrade``: the one way to corrupt an image.
+"""The degradations IRAE undoes, one seeded implementation each; the tasks (``irae_hf.tasks``) choose among them.
 
-Training, validation, evaluation, the app and the tests all corrupt images through ``degrade(clean, task, level)``.
+Training, validation, evaluation, the app and the tests all corrupt images through
+``irae_hf.tasks.degrade(clean, task, level)``.
 
 Images are float tensors in [0, 1], C×H×W or B×C×H×W. Every random function takes ``seed`` (an int,
 a ``numpy.random.Generator``, or None for fresh entropy): the same seed gives the same result.
@@ -16,7 +17,6 @@ from PIL import Image, ImageDraw
 from torch import Tensor
 
 from .images import to_uint8
-from .tasks import MASK_KINDS, TASKS
 
 __all__ = [
     "add_gaussian_noise",
@@ -32,7 +32,6 @@ __all__ = [
     "apply_mask",
     "MASK_FILL",
     "rng_from",
-    "degrade",
 ]
 
 #: value written into missing pixels before inpainting (mid-grey: neutral for the network)
@@ -204,27 +203,3 @@ def apply_mask(x: Tensor, mask: Tensor, fill: float = MASK_FILL) -> Tensor:
     """Replace missing pixels (mask > 0.5) with ``fill``; mask is 1×H×W or B×1×H×W."""
     m = (mask > 0.5).to(x.dtype).to(x.device)
     return x * (1 - m) + fill * m
-
-
-def degrade(clean: Tensor, task: str, level: float | int | str | Tensor, seed: Seed = None) -> tuple[Tensor, object]:
-    """(degraded image, the level a model of ``task`` is called with) for a clean [0, 1] image (C×H×W or B×C×H×W).
-
-    ``level``: σ in 0–255 (denoise), the JPEG quality 1–100 (jpeg), or for inpainting a mask kind of
-    ``MASK_KINDS`` (drawn from ``seed``) or a 1×H×W mask itself (1 = missing). Noise and masks are seeded.
-    """
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; expected one of {list(TASKS)}")
-    if task == "denoise":
-        return add_gaussian_noise(clean, float(level), seed=seed), float(level)
-    if task == "jpeg":
-        return jpeg_compress(clean, int(level)), int(level)
-    h, w = clean.shape[-2:]
-    if isinstance(level, Tensor):
-        mask = level
-    elif level == "box":
-        mask = box_mask(h, w, 64, seed=seed)
-    elif level == "free-form":
-        mask = free_form_mask(h, w, seed=seed)
-    else:
-        raise ValueError(f"an inpainting level is a mask or one of {MASK_KINDS}, not {level!r}")
-    return apply_mask(clean, mask), mask

@@ -15,78 +15,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from torch import Tensor
 
-from .degradations import degrade
-from .images import to_uint8
 from .metrics import psnr, ssim
 from .base import RestorationModel
 from .restore import restore
-from .tasks import TASKS, level_kwargs
+from .tasks import TASK_NAMES, TASKS, Restorer, degrade, level_kwargs
 
 __all__ = ["BASELINES", "evaluate", "score", "markdown_table", "load_folder", "evaluate_model_card_table"]
 
-Restorer = Callable[[Tensor, dict], Tensor]  # (degraded 3×H×W, {"sigma"|"quality"|"mask": ...}) -> restored
-
-
-def _hwc(x: Tensor) -> np.ndarray:
-    return x.permute(1, 2, 0).double().numpy()
-
-
-def _chw(a: np.ndarray) -> Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).permute(2, 0, 1)
-
-
-def _bm3d(x: Tensor, level: dict) -> Tensor:
-    import bm3d
-
-    return _chw(np.clip(bm3d.bm3d_rgb(_hwc(x), sigma_psd=level["sigma"] / 255.0), 0, 1))
-
-
-def _nlm(x: Tensor, level: dict) -> Tensor:
-    """OpenCV fastNlMeansDenoisingColored on the 8-bit noisy image, filter strength h = σ."""
-    import cv2
-
-    h = float(level["sigma"])
-    return _chw(cv2.fastNlMeansDenoisingColored(to_uint8(x), None, h, h, 7, 21) / 255.0)
-
-
-def _cv_inpaint(flag_name: str) -> Restorer:
-    def run(x: Tensor, level: dict) -> Tensor:
-        import cv2
-
-        mask = (level["mask"].squeeze().numpy() > 0.5).astype(np.uint8) * 255
-        return _chw(cv2.inpaint(to_uint8(x), mask, 3, getattr(cv2, flag_name)) / 255.0)
-
-    return run
-
-
-def _biharmonic(x: Tensor, level: dict) -> Tensor:
-    from skimage.restoration import inpaint_biharmonic
-
-    mask = level["mask"].squeeze().numpy() > 0.5
-    return _chw(np.clip(inpaint_biharmonic(_hwc(x), mask, channel_axis=-1), 0, 1))
-
-
-def _identity(x: Tensor, level: dict) -> Tensor:
-    return x.clamp(0, 1)
-
-
-BASELINES: dict[str, dict[str, Restorer]] = {
-    "denoise": {"input": _identity, "BM3D": _bm3d, "OpenCV NLM": _nlm},
-    "jpeg": {"input (JPEG)": _identity},
-    "inpaint": {
-        "input": _identity,
-        "OpenCV Telea": _cv_inpaint("INPAINT_TELEA"),
-        "OpenCV Navier-Stokes": _cv_inpaint("INPAINT_NS"),
-        "biharmonic": _biharmonic,
-    },
-}
+#: each shipped task's baselines (``Task.baselines``), the input itself first
+BASELINES: dict[str, dict[str, Restorer]] = {name: TASKS[name].baselines() for name in TASK_NAMES}
 
 
 def model_restorer(model: RestorationModel, ensemble: bool = False) -> Restorer:
@@ -138,8 +81,7 @@ def score(methods: dict[str, Restorer], cases: Sequence[tuple[Tensor, Tensor, di
             restored = run(degraded, level)
             seconds += time.perf_counter() - t0
             s = {"psnr": psnr(restored, clean), "ssim": ssim(restored, clean)}
-            if task == "inpaint":
-                s["psnr_mask"] = psnr(restored, clean, mask=level["mask"].squeeze().numpy() > 0.5)
+            s.update(TASKS[task].extra_scores(restored, clean, level))
             scores.append(s)
         megapixels = sum(clean.shape[-2] * clean.shape[-1] for clean, _, _ in cases) / 1e6
         row = {"task": task, "setting": setting, "method": name, "images": len(cases), "seconds": seconds}
@@ -174,13 +116,9 @@ def evaluate_model_card_table(
 ) -> str:
     """The model against the input on ``folder``, as a markdown table for the model card (rows also as JSON)."""
     images = load_folder(folder)
-    settings = list(settings) if settings else list(TASKS[model.task].settings)
-    if model.task == "jpeg":
-        settings = [int(s) for s in settings]
-    methods = {
-        type(model).__name__: model_restorer(model),
-        **{k: v for k, v in BASELINES[model.task].items() if k.startswith("input")},
-    }
+    task = TASKS[model.task]
+    settings = [task.parse_setting(s) for s in settings] if settings else list(task.settings)
+    methods = {type(model).__name__: model_restorer(model), **dict(list(task.baselines().items())[:1])}
     rows = evaluate(methods, images, model.task, settings)
     if json_path is not None:
         Path(json_path).write_text(json.dumps({"data": Path(folder).name, "seed": 0, "rows": rows}, indent=2))
@@ -200,7 +138,7 @@ def run_cli(args) -> int:
         methods[name] = model_restorer(model)
         if args.ensemble:
             methods[f"{name} ×8 ensemble"] = model_restorer(model, ensemble=True)
-    baselines = BASELINES[args.task]
+    baselines = TASKS[args.task].baselines()
     unknown = sorted(set(args.baselines or ()) - set(baselines))
     if unknown:
         raise ValueError(
@@ -208,7 +146,7 @@ def run_cli(args) -> int:
         )
     chosen = baselines if args.baselines is None else {k: baselines[k] for k in args.baselines}
     methods.update(chosen)
-    given = {"sigma": args.sigma, "quality": args.quality, "mask": args.masks}[TASKS[args.task].keyword]
+    given = getattr(args, TASKS[args.task].settings_flag, None)
     settings = given or list(TASKS[args.task].settings)
     images = load_folder(args.data, args.limit)
     rows = evaluate(methods, images, args.task, settings, args.seed)

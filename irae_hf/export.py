@@ -17,19 +17,17 @@ from torch import Tensor, nn
 
 from .files import write_file
 from .model import IRAE
-from .tasks import LEVEL_RANGES, TASKS
+from .tasks import TASKS
 
 __all__ = ["export_onnx", "OnnxGraph", "OPSET", "level_scale"]
 
 OPSET = 17
+
+
 #: the level input of each task: its name, its shape, and how it becomes the conditioning map
-LEVEL_INPUTS = {"denoise": ("sigma", "B"), "jpeg": ("quality", "B"), "inpaint": ("mask", "B×1×H×W")}
-
-
 def level_scale(task: str) -> float | None:
     """The divisor that turns the task's level into its conditioning value (None: the mask is the condition)."""
-    key = TASKS[task].keyword
-    return LEVEL_RANGES[key][2] if key in LEVEL_RANGES else None
+    return TASKS[task].level_range[2] if TASKS[task].level_range is not None else None
 
 
 class OnnxGraph(nn.Module):
@@ -71,12 +69,11 @@ def export_onnx(
     out.mkdir(parents=True, exist_ok=True)
     m = model.multiple
     image = torch.rand(1, 3, 4 * m, 6 * m, dtype=dtype)
-    name, shape = LEVEL_INPUTS[model.task]
-    level = (
-        torch.zeros(1, 1, 4 * m, 6 * m, dtype=dtype) if model.task == "inpaint" else torch.tensor([20.0], dtype=dtype)
-    )
+    task = TASKS[model.task]
+    name, shape = task.keyword, task.onnx_shape
+    level = task.example_level(image)
     axes = {"image": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "height", 3: "width"}}
-    axes["level"] = {0: "batch", 2: "height", 3: "width"} if model.task == "inpaint" else {0: "batch"}
+    axes["level"] = {0: "batch"} if level.ndim == 1 else {0: "batch", 2: "height", 3: "width"}
     written = []
     for direction in directions:
         graph = OnnxGraph(model, direction, dtype)  # a folded copy: the caller's model is left as it is
@@ -102,12 +99,9 @@ def export_onnx(
 
 
 def _readme(task: str, multiple: int, name: str, shape: str, dtype: str) -> str:
-    level = (
-        "mask: B×1×H×W, 1 where pixels are missing (fill them with 0.5 in the image first)"
-        if task == "inpaint"
-        else f"{name}: B values, {'the noise σ in 0–255 units' if task == 'denoise' else 'the JPEG quality, 1–100'}"
-    )
-    example = "mask" if task == "inpaint" else f"np.array([{25.0 if task == 'denoise' else 20.0}], np.{dtype})"
+    the = TASKS[task]
+    level = f"{name}: {shape if shape != 'B' else 'B values'}, {the.level_words}"
+    example = name if shape != "B" else f"np.array([{float(the.validation)}], np.{dtype})"
     return f"""# IRAE ({TASKS[task].label} → {task}) as ONNX
 
 - `restore.onnx`: `image` (B×3×H×W, {dtype}, RGB in [0, 1]) and `level` ({level}) → `output`, the restored image

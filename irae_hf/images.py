@@ -9,6 +9,7 @@ back; palette and CMYK-like images come back as RGB(A). Masks: white / nonzero =
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +18,14 @@ import torch
 from PIL import Image, ImageOps
 from torch import Tensor
 
+from .deep import attach, deep_pixels, is_deep, read_deep, save_deep
 from .formats import IMAGE_SUFFIXES, MAX_PIXELS
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_PIXELS",
     "load_image",
+    "save_image",
     "to_batch",
     "from_batch",
     "mask_to_tensor",
@@ -44,6 +47,7 @@ class _Meta:
     device: Any = None
     info: dict | None = None
     top: float = 1.0  # the value that maps to 1.0 for float ("F") and 32-bit ("I") images: their range is kept
+    deep: bool = False  # a 16-bit colour image (``deep.py``): restored from, and back to, its 16-bit pixels
 
 
 def upright(img: Image.Image, name: Any = "image", copy: bool = False) -> Image.Image:
@@ -71,21 +75,11 @@ def load_image(path: Any, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
         with warnings.catch_warnings():  # under our limit Pillow's bomb warning is an error; above it, ours decides
             warnings.simplefilter("error" if strict else "ignore", Image.DecompressionBombWarning)
             with Image.open(path) as img:
-                width, height = img.size
-                if max_pixels is not None and width * height > max_pixels:
-                    raise ValueError(
-                        f"{width}×{height} is {width * height / 1e6:.1f} megapixels, over the limit of "
-                        f"{max_pixels / 1e6:g} megapixels (raise it with --max-pixels only for a trusted file)"
-                    )
-                frames = getattr(img, "n_frames", 1)
-                deep = img.mode in ("RGB", "RGBA") and any(";16" in str(t.args) for t in (img.tile or []))
+                _check_size(img, max_pixels)
+                frames, deep = getattr(img, "n_frames", 1), is_deep(img)
                 img.seek(0)
                 img.load()
-                out = upright(img, path, copy=True)
-                if img.format == "JPEG":  # the file's own quality, for quality="auto" (pixels lose the tables)
-                    from .estimate import jpeg_quality_from_tables
-
-                    out.info["jpeg_quality"] = jpeg_quality_from_tables(img)
+                out = _with_file_facts(upright(img, path, copy=True), img, path if deep else None)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
         limit = max_pixels if strict else Image.MAX_IMAGE_PIXELS * 2
         raise ValueError(
@@ -98,9 +92,41 @@ def load_image(path: Any, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
         raise ValueError(f"cannot read image {path}: {type(e).__name__}: {e}") from None
     if frames > 1:
         warnings.warn(f"{path}: animated image with {frames} frames; restoring the first frame only", stacklevel=2)
-    if deep:  # Pillow decodes 16-bit colour to 8 bits: say so rather than hand back 8 bits without a word
+    if deep and deep_pixels(out) is None:  # OpenCV could not read it: say so rather than hand back 8 bits silently
         warnings.warn(f"{path}: 16-bit colour image, read (and restored) as 8 bits per channel", stacklevel=2)
     return out
+
+
+def _check_size(img: Image.Image, max_pixels: int | None) -> None:
+    """Refuse an image declaring more than ``max_pixels`` before anything is decoded."""
+    width, height = img.size
+    if max_pixels is not None and width * height > max_pixels:
+        raise ValueError(
+            f"{width}×{height} is {width * height / 1e6:.1f} megapixels, over the limit of "
+            f"{max_pixels / 1e6:g} megapixels (raise it with --max-pixels only for a trusted file)"
+        )
+
+
+def _with_file_facts(out: Image.Image, img: Image.Image, deep_source: Any) -> Image.Image:
+    """The upright image with what its file says beyond 8-bit pixels: a JPEG's quality (pixels lose the tables,
+    ``quality="auto"`` reads it), and a 16-bit colour file's full-depth pixels (``deep.py``)."""
+    if img.format == "JPEG":
+        from .estimate import jpeg_quality_from_tables
+
+        out.info["jpeg_quality"] = jpeg_quality_from_tables(img)
+    if deep_source is not None:
+        pixels = read_deep(deep_source, img)
+        if pixels is not None and pixels.shape[:2] == (out.height, out.width):
+            out = attach(pixels, dict(out.info))
+    return out
+
+
+def save_image(image: Image.Image, target: Any, format: str | None = None) -> None:  # noqa: A002 - Pillow's word
+    """``image.save(target, format)``, but a 16-bit colour image (``load_image`` of a 16-bit file, restored) is
+    written at 16 bits where the format holds them (PNG, TIFF), with its ICC profile."""
+    format = format or Image.registered_extensions().get(Path(str(target)).suffix.lower())
+    if not (format and save_deep(image, target, format)):
+        image.save(target, format=format)
 
 
 _PIL_GREY = {"L", "LA", "I;16", "I;16B", "I;16L", "I;16N", "I", "F", "1"}
@@ -122,6 +148,9 @@ def _pil_to_array(img: Image.Image) -> tuple[np.ndarray, _Meta]:
     """H×W×3 float32 array in [0, 1] plus what is needed to rebuild the caller's mode."""
     img = upright(img)
     info = {k: img.info[k] for k in ("icc_profile", "dpi") if k in img.info}
+    deep = deep_pixels(img)
+    if deep is not None:
+        return _deep_to_array(deep, img.mode, info)
     mode = img.mode
     alpha = None
     if mode == "P":
@@ -152,6 +181,12 @@ def _pil_to_array(img: Image.Image) -> tuple[np.ndarray, _Meta]:
     arr = np.asarray(img, dtype=np.float32)
     arr /= 255.0  # in place: large images stay at one float copy
     return arr, _Meta("pil", False, alpha, mode, info=info)
+
+
+def _deep_to_array(deep: np.ndarray, mode: str, info: dict) -> tuple[np.ndarray, _Meta]:
+    """A 16-bit colour image's full-depth RGB in [0, 1], its alpha kept at 16 bits."""
+    alpha = deep[..., 3:] if deep.shape[2] == 4 else None
+    return deep[..., :3].astype(np.float32) / 65535.0, _Meta("pil", False, alpha, mode, info=info, deep=True)
 
 
 def _array_from_numpy(arr: np.ndarray) -> tuple[np.ndarray, _Meta]:
@@ -227,6 +262,9 @@ def _quantize(arr: np.ndarray, top: int) -> np.ndarray:
 
 def _array_to_pil(arr: np.ndarray, meta: _Meta) -> Image.Image:
     mode = meta.mode
+    if meta.deep:
+        u16 = _quantize(arr, 65535).astype(np.uint16)
+        return attach(u16 if meta.alpha is None else np.concatenate([u16, meta.alpha], axis=2), meta.info)
     if mode.startswith("I;16"):  # every 16-bit variant comes back as native "I;16"
         out = Image.fromarray(np.round(arr[..., 0] * 65535).astype(np.uint16))
     elif mode == "I":

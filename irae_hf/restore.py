@@ -11,17 +11,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from PIL import Image
 from torch import Tensor
 
 from .base import RestorationModel
 from .degradations import apply_mask
 from .images import from_batch, mask_to_tensor, to_batch, to_uint8
-from .tasks import TASKS
+from .tasks import TASKS, file_quality
 from .runtime import BACKENDS, channels_last, device_dtype, estimate_seconds, exact_maps, fast_model, onnx_restorer
 from .tiling import DEFAULT_OVERLAP, Progress, pad, resolve_tile, self_ensemble, tiled
 
-__all__ = ["restore", "recover_input", "estimate_level", "choose_level", "estimate_seconds", "FloatResult", "AUTO"]
+__all__ = [
+    "restore",
+    "recover_input",
+    "estimate_level",
+    "choose_level",
+    "estimate_seconds",
+    "file_quality",
+    "FloatResult",
+    "AUTO",
+]
 
 
 @dataclass
@@ -62,48 +70,35 @@ def estimate_level(model: RestorationModel, image: Any) -> dict[str, Any]:
     (0–255 units), or ``{"quality": q}`` from a JPEG file's tables (``load_image`` keeps them in ``info``), else
     from the decoded pixels; ``{"quality": None}`` when the image shows no sign of JPEG compression. One value
     for a single image, a list for a batch tensor. Inpainting has no blind level: it needs the mask."""
-    return _blind_level(model, image)
+    return _blind_level(model, image)[0]
 
 
 def _blind_level(model: RestorationModel, image: Any, x: Tensor | None = None) -> dict[str, Any]:
-    """:func:`estimate_level`, from ``x`` when the caller has already converted ``image`` to a batch."""
-    from .estimate import estimate_sigma, jpeg_quality_from_pixels
-
-    if model.task == "inpaint":
-        raise ValueError("inpainting needs mask= (which pixels are missing); it has no 'auto' level")
-    if model.task == "jpeg" and file_quality(image) is not None:
-        return {"quality": file_quality(image)}
+    """:func:`estimate_level` and where the level came from, from ``x`` when the caller has already converted
+    ``image`` to a batch."""
+    task = TASKS[model.task]
+    if not task.blind:
+        raise ValueError(f"a {task.name} model needs {task.keyword}=; it has no 'auto' level")
     pixels = [to_uint8(item) for item in (to_batch(image)[0] if x is None else x)]
-    if model.task == "denoise":
-        values = [round(estimate_sigma(p), 1) for p in pixels]
-        return {"sigma": values[0] if len(values) == 1 else values}
-    values = [jpeg_quality_from_pixels(p) for p in pixels]
-    return {"quality": values[0] if len(values) == 1 else values}
-
-
-def file_quality(image: Any) -> int | None:
-    """The JPEG quality a file's quantization tables say, where the image carries it: ``load_image`` keeps it in a
-    PIL image's ``info``, the app on its uploads' ``jpeg_quality``; None otherwise."""
-    if isinstance(image, Image.Image):
-        return image.info.get("jpeg_quality")
-    return getattr(image, "jpeg_quality", None)
+    values, source = task.estimate(image, pixels)
+    return {task.keyword: values[0] if len(values) == 1 else values}, source
 
 
 def choose_level(
-    model: RestorationModel, image: Any, x: Tensor | None = None, sigma: Any = None, quality: Any = None
+    model: RestorationModel, image: Any, x: Tensor | None = None, **given: Any
 ) -> tuple[dict[str, Any], str]:
     """The one level decision, shared by ``restore``, the command line and the app: (level keywords, where they came
     from). A number given is used as it is ("given"); "auto", or nothing, for denoising and JPEG is a JPEG file's
     quality from its tables ("tables") or an estimate from the pixels ("pixels", from ``x`` when the caller has
     converted ``image`` already). ``{"quality": None}``: the image shows no sign of JPEG compression."""
-    level = {k: v for k, v in (("sigma", sigma), ("quality", quality)) if v is not None}
+    level = {k: v for k, v in given.items() if v is not None}
     if any(isinstance(v, str) and v != AUTO for v in level.values()):
         raise ValueError(f"a level is a number or 'auto', got {level}")
-    wanted = TASKS[model.task].keyword
-    if wanted == "mask" or (wanted in level and level[wanted] != AUTO):
+    task = TASKS[model.task]
+    if not task.blind or (task.keyword in level and level[task.keyword] != AUTO):
         return level, "given"
-    source = "tables" if model.task == "jpeg" and file_quality(image) is not None else "pixels"
-    return {**level, **_blind_level(model, image, x)}, source
+    blind, source = _blind_level(model, image, x)
+    return {**level, **blind}, source
 
 
 def restore(
@@ -120,11 +115,12 @@ def restore(
     precision: str = "fp32",
     backend: str = "torch",
     progress: Progress | None = None,
+    **level: Any,
 ) -> Any:
     """Restore ``image`` with ``model``; returns the same type, mode and size (a list for a list).
 
     The task's level: ``sigma`` (noise σ, 0–255), ``quality`` (JPEG quality, 1–100) or ``mask`` (same size,
-    nonzero = missing; known pixels are returned unchanged). σ and quality default to "auto": estimated blind by
+    nonzero = missing; known pixels are returned unchanged), or a registered task's own keyword. σ and quality default to "auto": estimated blind by
     :func:`estimate_level` (an image with no sign of JPEG compression is returned unchanged). ``tile``: "auto" (tile images over ~1 MP), None/0 (never) or a
     tile size in pixels, with ``overlap`` pixels of shared context. ``return_float=True`` returns a
     :class:`FloatResult` (the exact unclamped output, computed with :meth:`RestorationModel.exact_maps` so that
@@ -140,16 +136,15 @@ def restore(
     """
     _check_options(backend, return_float, precision, overlap, ensemble)
     if isinstance(image, (list, tuple)):  # one at a time, each with its mask (or the one mask for all)
-        kw = dict(sigma=sigma, quality=quality, tile=tile, overlap=overlap, return_float=return_float)
+        kw = dict(sigma=sigma, quality=quality, tile=tile, overlap=overlap, return_float=return_float, **level)
         kw.update(ensemble=ensemble, precision=precision, backend=backend, progress=progress)
         return [restore(model, im, mask=m, **kw) for im, m in zip(image, _masks(mask, len(image)), strict=True)]
     x, meta = to_batch(image)
     h, w = x.shape[-2:]
-    fast = None if return_float or backend != "torch" else fast_model(model, precision)  # cached per weights
-    model = model.in_precision(precision) if fast is None else fast
+    model, fast = _variant(model, precision, return_float, backend)
     device, dtype = device_dtype(model)
     x = x.to(device, torch.float64 if return_float else dtype)  # exactness: the inverse magnifies float32 rounding
-    level, _ = choose_level(model, image, x, sigma, quality)
+    level, _ = choose_level(model, image, x, sigma=sigma, quality=quality, **level)
     passthrough = _unchanged(model, level, x.shape[0], device)  # no sign of JPEG compression: left as it is
     if passthrough is not None and bool(passthrough.all()) and not return_float:  # the model need not run
         return from_batch(x.clamp(0, 1), meta)
@@ -157,15 +152,31 @@ def restore(
     canvas = pad(x, model.multiple)
     cond = model.condition(canvas, **level)
     t = resolve_tile(tile, *canvas.shape[-2:], model.multiple)
-    with torch.inference_mode():
-        fn = _restoring(model, fast, return_float, ensemble)
-        out = tiled(fn, canvas, cond, t, overlap, model.multiple, progress).to(x.dtype)
-    if not torch.isfinite(out).all():  # NaN or Inf weights would give a black or white image without a word
-        raise ValueError("the model produced NaN or Inf values: its weights are broken")
+    out = _run_tiles(_restoring(model, fast, return_float, ensemble), canvas, cond, t, overlap, model, progress)
     if passthrough is not None and not return_float:  # the exact map stays whole
         out = torch.where(passthrough[:, None, None, None], canvas, out)
     result = FloatResult(out, cond, h, w, t, overlap, known)
     return result if return_float else from_batch(result.restored, meta)
+
+
+def _variant(
+    model: RestorationModel, precision: str, exact: bool, backend: str
+) -> tuple[RestorationModel, RestorationModel | None]:
+    """(the model to run, its fast copy or None): the fused channels-last copy for the torch backend's plain runs
+    (cached per weights), the model itself in ``precision`` for exact or onnxruntime runs."""
+    fast = None if exact or backend != "torch" else fast_model(model, precision)
+    return (model.in_precision(precision) if fast is None else fast), fast
+
+
+def _run_tiles(
+    fn: Callable, canvas: Tensor, cond: Tensor, tile: int | None, overlap: int, model: RestorationModel, progress: Any
+) -> Tensor:
+    """``fn`` over the canvas in tiles; NaN or Inf out (broken weights) is an error, not a black or white image."""
+    with torch.inference_mode():
+        out = tiled(fn, canvas, cond, tile, overlap, model.multiple, progress).to(canvas.dtype)
+    if not torch.isfinite(out).all():
+        raise ValueError("the model produced NaN or Inf values: its weights are broken")
+    return out
 
 
 def _masks(mask: Any, n: int) -> list:
@@ -198,13 +209,15 @@ def _check_options(backend: str, return_float: bool, precision: str, overlap: An
 
 
 def _unchanged(model: RestorationModel, level: dict, batch: int, device: torch.device) -> Tensor | None:
-    """For a JPEG model: which images show no sign of compression (returned unchanged); their quality in ``level``
-    becomes a placeholder the model can be run with. None for other tasks."""
-    if model.task != "jpeg" or "quality" not in level:
+    """Which images an estimate says have nothing to undo (a JPEG model's "no sign of compression": returned
+    unchanged); their level becomes a placeholder the model can be run with. None when there are none."""
+    task = TASKS[model.task]
+    values = level.get(task.keyword)
+    values = values if isinstance(values, list) else [values] * batch
+    if not any(task.unchanged(v) for v in values):
         return None
-    qualities = level["quality"] if isinstance(level["quality"], list) else [level["quality"]] * batch
-    level["quality"] = torch.tensor([95.0 if q is None else float(q) for q in qualities])
-    return torch.tensor([q is None for q in qualities], device=device)
+    level[task.keyword] = torch.tensor([float(task.placeholder() if task.unchanged(v) else v) for v in values])
+    return torch.tensor([task.unchanged(v) for v in values], device=device)
 
 
 def _restoring(model: RestorationModel, fast: RestorationModel | None, exact: bool, ensemble: bool) -> Callable:
@@ -217,7 +230,7 @@ def _restoring(model: RestorationModel, fast: RestorationModel | None, exact: bo
 
 
 def recover_input(
-    model: RestorationModel, result: FloatResult, *, progress: Progress | None = None, **level: Any
+    model: RestorationModel, result: FloatResult, *, progress: Progress | None = None, mask: Any = None, **level: Any
 ) -> Tensor:
     """The corrupted input as the model saw it (B×3×H×W float), by the exact inverse of the result.
 
@@ -229,10 +242,10 @@ def recover_input(
     y = result.output
     cond = result.cond
     inverse = exact_maps(model)[1] if y.dtype == torch.float64 else model.inverse
+    if mask is not None:
+        m = mask_to_tensor(mask, result.height, result.width).to(y.device, y.dtype)
+        level["mask"] = pad(m, model.multiple).expand(y.shape[0], -1, -1, -1)
     if level:
-        if "mask" in level:
-            m = mask_to_tensor(level["mask"], result.height, result.width).to(y.device, y.dtype)
-            level["mask"] = pad(m, model.multiple).expand(y.shape[0], -1, -1, -1)
         cond = model.condition(y, **level)
     with torch.inference_mode():
         x = tiled(inverse, y, cond, result.tile, result.overlap, model.multiple, progress)

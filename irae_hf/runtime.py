@@ -100,7 +100,7 @@ def _seconds_per_pixel(model: RestorationModel, precision: str = "fp32") -> floa
 
 def _probe_level(task: str, x: Tensor) -> dict[str, Any]:
     """A level to time the model at: the task's validation level (an empty mask for inpainting)."""
-    return level_kwargs(task, torch.zeros_like(x[:, :1]) if task == "inpaint" else TASKS[task].validation)
+    return level_kwargs(task, TASKS[task].example_level(x))
 
 
 def estimate_seconds(

@@ -1,12 +1,12 @@
 """One training run as a library: data, model, resume, the loop, checkpoints, validation and the saved folder.
 
 ``train_accelerate.py`` parses the command line and calls :class:`Trainer`; everything it does lives here, with the
-losses in one table (``LOSSES``).
+losses in ``losses.py``.
 """
 
 from __future__ import annotations
 
-import argparse
+
 import json
 import os
 import time
@@ -19,7 +19,9 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .base import RestorationModel
-from .cards import training_section, validation_sentence
+from .run_card import training_section, validation_sentence
+from .losses import LOSSES
+from .train_config import TrainConfig
 from .data import DegradationSpec, PatchBatches, PatchStream, ValidationSet, image_column, load_image_dataset
 from .tasks import level_kwargs
 from .training import (
@@ -41,26 +43,17 @@ from .zoo import ARCHS, load_model, split_revision
 __all__ = ["LOSSES", "Trainer", "export_checkpoint", "finish", "make_data"]
 
 
-def charbonnier(restored: Tensor, clean: Tensor, eps: float = 1e-3) -> Tensor:
-    """sqrt((x − y)² + ε²), a smooth L1 (ε = 1e-3 on [0, 1] images)."""
-    return torch.sqrt((restored - clean) ** 2 + eps**2).mean()
-
-
-#: the training losses by name (``--loss``): L1 is the paper's
-LOSSES = {"l1": torch.nn.functional.l1_loss, "l2": torch.nn.functional.mse_loss, "charbonnier": charbonnier}
-
-
-def model_args(args: argparse.Namespace) -> tuple:
+def model_args(args: TrainConfig) -> tuple:
     """``new_model``'s arguments from the command line."""
     return args.arch, args.task, args.width, args.depth, args.levels
 
 
-def run_args(args: argparse.Namespace) -> dict:
+def run_args(args: TrainConfig) -> dict:
     """The arguments saved with each checkpoint (no token, nothing measured)."""
     return {k: v for k, v in vars(args).items() if k not in {"hub_token", "hardware"}}
 
 
-def make_data(args: argparse.Namespace, accelerator: Accelerator, spec: DegradationSpec) -> tuple:
+def make_data(args: TrainConfig, accelerator: Accelerator, spec: DegradationSpec) -> tuple:
     """This process's training patch stream and the (prepared) validation loader, or None without validation."""
     train = load_image_dataset(args.dataset, args.split, args.dataset_config, args.streaming, args.dataset_revision)
     column = image_column(train, args.image_column)
@@ -102,7 +95,7 @@ class Trainer:
     """One run of ``train_accelerate.py``'s arguments: ``Trainer(args).fit()`` trains, checkpoints, validates and
     saves the output folder (with its model card), resuming exactly from a checkpoint when asked."""
 
-    def __init__(self, args: argparse.Namespace):
+    def __init__(self, args: TrainConfig):
         self.args, self.out = args, Path(args.output_dir)
         precision = args.mixed_precision
         if precision is None and "ACCELERATE_MIXED_PRECISION" not in os.environ and torch.cuda.is_available():
@@ -291,7 +284,7 @@ class Trainer:
         finish(self.args, final, self.out, self.step, last.get("train/patches_per_s"), last, self.history, weights)
 
 
-def degradation_spec(args: argparse.Namespace) -> DegradationSpec:
+def degradation_spec(args: TrainConfig) -> DegradationSpec:
     """The ranges the training degradations are drawn from, from the command line."""
     return DegradationSpec(
         args.task,
@@ -301,10 +294,13 @@ def degradation_spec(args: argparse.Namespace) -> DegradationSpec:
         mask_scale=args.mask_scale,
         box_sizes=tuple(args.box_sizes) if args.box_sizes else None,
         file_fraction=args.file_fraction,
+        camera_fraction=args.camera_fraction,
+        noisy_jpeg_fraction=args.noisy_jpeg_fraction,
+        noisy_jpeg_range=tuple(args.noisy_jpeg_range),
     )
 
 
-def export_checkpoint(args: argparse.Namespace) -> Path:
+def export_checkpoint(args: TrainConfig) -> Path:
     """``--export_from CHECKPOINT``: the checkpoint's weights as a save_pretrained folder with its model card."""
     ckpt = Path(args.export_from)
     state = json.loads((ckpt / STATE_FILE).read_text())
@@ -329,7 +325,7 @@ def export_checkpoint(args: argparse.Namespace) -> Path:
 
 
 def finish(
-    args: argparse.Namespace,
+    args: TrainConfig,
     model: RestorationModel,
     out: Path,
     step: int,

@@ -358,3 +358,46 @@ def test_the_app_says_its_own_time_and_gradio_shows_no_eta(monkeypatch):
     hidden = [fn for fn in demo.fns.values() if isinstance(demo._queue.process_time_per_fn.get(fn), serving.NoEta)]
     assert {fn.api_name for fn in hidden} == {"denoise", "jpeg", "inpaint", "recover"}
     assert [inpainting.brush_radius(512, 768), inpainting.brush_radius(3000, 4000)] == [3, 18]
+
+
+def test_a_16_bit_upload_is_restored_from_its_16_bits_and_downloads_as_a_16_bit_png(client, tmp_path):
+    import cv2
+
+    y, x = np.mgrid[0:64, 0:320] / np.array([64, 320])[:, None, None]
+    clean = np.round(np.stack([0.1 + 0.8 * x, 0.5 + 0.0 * x, 0.9 - 0.7 * y], axis=2) * 65535)
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 8 * 257, clean.shape), 0, 65535).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "raw16.png"), noisy[..., ::-1])
+    (_, shown), note, download = client.predict(
+        gradio_client.handle_file(str(tmp_path / "raw16.png")), 8, False, False, api_name="/denoise"
+    )
+    assert "the PNG download is 16-bit" in note and load(shown).dtype == np.uint8  # the browser shows 8 bits
+    saved = cv2.imread(download, cv2.IMREAD_UNCHANGED)
+    assert saved.dtype == np.uint16 and saved.shape == (64, 320, 3) and len(np.unique(saved[..., 2])) > 256
+
+
+def test_a_16_bit_photo_uploaded_for_painting_is_filled_from_its_16_bits(tmp_path, monkeypatch):
+    import cv2
+
+    from irae_hf.deep import to_8bit
+    from irae_hf.demo.session import Session
+
+    monkeypatch.setattr(inpainting, "from_upload_cache", lambda path: True)  # the file is this test's, not a client's
+    y, x = np.mgrid[0:48, 0:300] / np.array([48, 300])[:, None, None]
+    photo16 = np.round(np.stack([0.1 + 0.8 * x, 0.3 + 0.2 * y, 0.9 - 0.7 * x], axis=2) * 65535).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "paint16.png"), photo16[..., ::-1])
+    session = Session()
+    editor, _, session = inpainting.photo_for_painting(str(tmp_path / "paint16.png"), session)
+    assert session.upload_deep is not None and np.array_equal(session.upload_deep, photo16)
+    models = app.load_models({}, "cpu", app.ROOT / "pretrained")
+    layer = np.zeros((48, 300, 4), np.uint8)
+    layer[20:28, 100:140] = (255, 0, 255, 255)
+    value = {"background": to_8bit(photo16), "layers": [layer]}  # the editor holds the 8-bit picture it was given
+    value["composite"] = value["background"]
+    _, note, download, _, session = handlers_module.inpaint(
+        models, value, session=session, progress=lambda *a, **k: None
+    )
+    saved = cv2.imread(download, cv2.IMREAD_UNCHANGED)[..., ::-1]
+    assert "the PNG download is 16-bit" in note and saved.dtype == np.uint16
+    known = np.ones((48, 300), bool)
+    known[20:28, 100:140] = False
+    assert np.array_equal(saved[known], photo16[known])  # known pixels come back at their 16 bits

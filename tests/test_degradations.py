@@ -8,11 +8,9 @@ from irae_hf.degradations import (
     add_gaussian_noise,
     apply_mask,
     box_mask,
-    degrade,
     free_form_mask,
     jpeg_compress,
 )
-from irae_hf.tasks import TASKS, level_kwargs
 
 
 @pytest.fixture
@@ -85,24 +83,6 @@ def test_apply_mask(image):
     out = apply_mask(image, m)
     assert torch.all(out[:, m[0] > 0] == MASK_FILL)
     assert torch.equal(out[:, m[0] == 0], image[:, m[0] == 0])
-
-
-def test_degrade_is_the_one_way_to_corrupt_an_image_for_each_task():
-    clean = torch.rand(3, 80, 96)
-    noisy, sigma = degrade(clean, "denoise", 25, seed=4)
-    assert sigma == 25.0 and torch.equal(noisy, add_gaussian_noise(clean, 25, seed=4))
-    jpeg, quality = degrade(clean, "jpeg", 30.0)
-    assert quality == 30 and torch.equal(jpeg, jpeg_compress(clean, 30))
-    holed, mask = degrade(clean, "inpaint", "box", seed=1)
-    assert torch.equal(mask, box_mask(80, 96, 64, seed=1)) and torch.equal(holed, apply_mask(clean, mask))
-    _, drawn = degrade(clean, "inpaint", "free-form", seed=1)
-    assert torch.equal(drawn, free_form_mask(80, 96, seed=1))
-    assert degrade(clean, "inpaint", mask)[1] is mask  # a given mask is used as it is
-    assert level_kwargs("jpeg", quality) == {TASKS["jpeg"].keyword: 30} == {"quality": 30}
-    with pytest.raises(ValueError, match="unknown task"):
-        degrade(clean, "deblur", 1)
-    with pytest.raises(ValueError, match="mask kind|one of"):
-        degrade(clean, "inpaint", "circle")
 
 
 def test_as_8bit_file_clips_and_rounds_like_a_saved_png():

@@ -543,7 +543,7 @@ def test_a_local_folder_trains_on_every_image_whatever_its_name(tmp_path):
 
 @pytest.mark.parametrize("loss", ["l2", "charbonnier"])
 def test_the_loss_is_chosen_by_name_and_named_on_the_card(images, tmp_path, loss):
-    from irae_hf.trainer import LOSSES, charbonnier
+    from irae_hf.losses import LOSSES, charbonnier
 
     x, y = torch.zeros(4), torch.full((4,), 0.5)
     assert abs(charbonnier(x, y).item() - (0.25 + 1e-6) ** 0.5) < 1e-7 and set(LOSSES) == {"l1", "l2", "charbonnier"}

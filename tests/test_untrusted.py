@@ -6,12 +6,15 @@ import resource
 import struct
 import zlib
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from irae_hf import IRAE
 from irae_hf.cli import main
+from irae_hf.deep import deep_pixels
 from irae_hf.images import load_image
 from irae_hf.restore import restore
 
@@ -231,7 +234,7 @@ def test_broken_weights_and_impossible_arguments_are_refused(model_dir, tmp_path
             restore(make_model("denoise", width=8, depth=2), image, sigma=5, tile=16, overlap=overlap)
 
 
-def test_16_bit_colour_is_read_as_8_bits_with_a_note(model_dir, tmp_path, capsys):
+def test_16_bit_colour_is_read_and_written_at_16_bits(model_dir, tmp_path, capsys):
     rows = np.random.default_rng(3).integers(0, 65536, (6, 8, 3), dtype=np.uint16).astype(">u2")
     raw = b"".join(b"\0" + row.tobytes() for row in rows)
 
@@ -240,7 +243,10 @@ def test_16_bit_colour_is_read_as_8_bits_with_a_note(model_dir, tmp_path, capsys
 
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 6, 16, 2, 0, 0, 0))
     (tmp_path / "rgb16.png").write_bytes(png + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-    with pytest.warns(UserWarning, match="16-bit colour image, read .* as 8 bits"):
-        assert load_image(tmp_path / "rgb16.png").size == (8, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "read as 8 bits" note: OpenCV reads the full depth
+        image = load_image(tmp_path / "rgb16.png")
+    assert image.size == (8, 6) and np.array_equal(deep_pixels(image), rows.astype(np.uint16))
     assert restore_cli(model_dir, tmp_path / "rgb16.png", "-o", tmp_path / "out") == 0
-    assert "16-bit colour image" in capsys.readouterr().err
+    assert "16-bit" not in capsys.readouterr().err
+    assert deep_pixels(load_image(tmp_path / "out" / "rgb16.png")) is not None  # written back at 16 bits

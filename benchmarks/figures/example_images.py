@@ -1,7 +1,7 @@
 """The README's before/after strips: degraded | classical baseline | models... | clean, PSNR under each.
 
 Crops of the CC0/public-domain images in ``examples/`` are degraded with the evaluation's seeded
-degradations (``irae_hf.degradations.degrade``) and restored by each model folder given, so the strips show
+degradations (``irae_hf.tasks.degrade``) and restored by each model folder given, so the strips show
 exactly what the tables measure.
 
     python benchmarks/figures/example_images.py --models IRAE=pretrained DnCNN=runs-dncnn --out docs/examples
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from irae_hf.degradations import degrade
+from irae_hf.tasks import degrade
 from irae_hf.evaluate import BASELINES
 from irae_hf.metrics import psnr
 from irae_hf.images import load_image, to_tensor, to_uint8

@@ -21,7 +21,8 @@ import torch
 from PIL import Image
 
 from irae_hf import IRAE
-from irae_hf.degradations import apply_mask, degrade
+from irae_hf.degradations import apply_mask
+from irae_hf.tasks import degrade
 from irae_hf.images import to_tensor
 from irae_hf.restore import recover_input, restore
 from irae_hf.tasks import TASKS, level_kwargs

@@ -48,14 +48,18 @@ def sweep_old_downloads() -> None:
         _SWEEPING.release()
 
 
-def save_png(image: np.ndarray, task: str, like: np.ndarray | None = None) -> str:
-    """Full-resolution PNG for download, named after the upload (``like``), in a folder of its own per request."""
+def save_png(image: np.ndarray, task: str, like: np.ndarray | None = None, deep: np.ndarray | None = None) -> str:
+    """Full-resolution PNG for download, named after the upload (``like``), in a folder of its own per request; a
+    16-bit PNG of ``deep`` (H×W×3 uint16) when the upload was a 16-bit colour file."""
     from PIL import Image
+
+    from ..deep import attach
+    from ..images import save_image
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     sweep_old_downloads()
     folder = OUT_DIR / uuid.uuid4().hex[:12]
     folder.mkdir()
     path = folder / download_name(image if like is None else like, task)
-    Image.fromarray(np.asarray(image)).save(path)
+    save_image(attach(deep) if deep is not None else Image.fromarray(np.asarray(image)), path)
     return str(path)

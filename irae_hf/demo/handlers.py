@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from ..degradations import apply_mask, degrade
+from ..tasks import TASKS, degrade
 from ..images import to_tensor, to_uint8
 from ..metrics import psnr
 from ..restore import choose_level, estimate_seconds, recover_input, restore
@@ -50,10 +50,6 @@ def compress(image: np.ndarray, quality: float, session: Session) -> tuple[np.nd
     return out, session
 
 
-def _words(level: dict) -> str:
-    return f"σ {level['sigma']:g}" if "sigma" in level else f"JPEG quality {level['quality']}"
-
-
 def _psnr_note(task: str, image: np.ndarray, restored: np.ndarray, session: Session, mask=None) -> str:
     clean = session.clean.get(task)
     if clean is None or not np.array_equal(session.degraded.get(task), image):
@@ -86,7 +82,8 @@ def _restore_now(model, task, image, level, session, progress, ensemble, fast) -
             raise ClientGone
         progress(done / total, desc=f"{task}: tile {done}/{total}{guess}")
 
-    x = to_tensor(image)
+    deep = getattr(image, "deep", None)  # a 16-bit colour upload: restored from its 16 bits
+    x = to_tensor(image) if deep is None else torch.from_numpy(deep.astype(np.float32) / 65535).permute(2, 0, 1)
     precision, megapixels = "bf16" if fast else "fp32", x.shape[-2] * x.shape[-1] / 1e6
     variant = (task, bool(ensemble), precision)
     seconds = TIMES.estimate(variant, megapixels)  # this server's own past runs of this variant
@@ -98,7 +95,8 @@ def _restore_now(model, task, image, level, session, progress, ensemble, fast) -
     restored = restore(model, x[None], **level, ensemble=bool(ensemble), precision=precision, progress=tile_done)
     TIMES.record(variant, megapixels, time.perf_counter() - t0)
     session.result, session.task = (x, level), task  # /recover reruns it exactly (float64) on demand
-    session.model_input = apply_mask(x, level["mask"]) if task == "inpaint" else x  # what the model saw
+    session.model_input = TASKS[task].model_input(x, level)  # what the model saw
+    session.restored16 = None if deep is None else (restored[0] * 65535).round().to(torch.int32).permute(1, 2, 0).numpy().astype(np.uint16)  # fmt: skip
     return to_uint8(restored[0])
 
 
@@ -115,11 +113,11 @@ def leveled(
     if level.get("quality", 0) is None:
         note = "No sign of JPEG compression in this image: left unchanged (untick Auto to force a quality)."
         session.result = session.task = None  # nothing ran: there is no result to invert
-        return (image, image), note, save_png(image, task, like=image), session
-    said = f"Level: **{_words(level)}**, " + LEVEL_SOURCES[source]
+        return (image, image), note, save_png(image, task, like=image, deep=getattr(image, "deep", None)), session
+    said = f"Level: **{TASKS[task].words(level)}**, " + LEVEL_SOURCES[source]
     restored = _run(models, task, image, level, session, progress, ensemble, fast)
-    note = said + "\n\n" + _psnr_note(task, image, restored, session)
-    return (image, restored), note, save_png(restored, task, like=image), session
+    note = said + "\n\n" + _psnr_note(task, image, restored, session) + _depth_note(session)
+    return (image, restored), note, save_png(restored, task, like=image, deep=session.restored16), session
 
 
 def denoise(models, image, sigma, ensemble=False, auto=True, fast=False, session=None, progress=gr.Progress()):
@@ -139,14 +137,22 @@ def inpaint(models, editor, ensemble=False, fast=False, session=None, progress=g
     if not mask.any():
         raise gr.Error("Paint over the region to fill with the brush first.")
     level = {"mask": torch.from_numpy(mask.astype(np.float32))}
+    if session.upload_name and session.upload_digest == digest(background):  # still the photo uploaded above
+        background = background.view(Upload)
+        background.name, background.deep = session.upload_name, session.upload_deep
     restored = _run(models, "inpaint", background, level, session, progress, ensemble, fast)
     holed = to_uint8(session.model_input)
     note, comparison = _fill_note(background, holed, restored, mask)
-    named = editor["background"]
-    if session.upload_name and session.upload_digest == digest(background):  # still the photo uploaded above
-        named = background.view(Upload)
-        named.name = session.upload_name
-    return (holed, restored), note, save_png(restored, "inpaint", like=named), comparison, session
+    note += _depth_note(session)
+    download = save_png(restored, "inpaint", like=background, deep=session.restored16)
+    return (holed, restored), note, download, comparison, session
+
+
+def _depth_note(session: Session) -> str:
+    """For a 16-bit colour upload: the download keeps its 16 bits (the browser shows 8)."""
+    if session.restored16 is None:
+        return ""
+    return "\n\nA 16-bit colour photo: restored from its 16 bits per channel; the PNG download is 16-bit too."
 
 
 def _fill_note(background: np.ndarray, holed: np.ndarray, restored: np.ndarray, mask: np.ndarray) -> tuple:

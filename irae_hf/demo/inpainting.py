@@ -79,6 +79,7 @@ def _brush(radius: int) -> gr.Brush:
 def photo_for_painting(path: str | None, session: Session) -> tuple:
     """The Inpaint tab's upload button: the photo into the editor with the brush sized to it (and its width on the
     slider); the file's name is kept for the download (the editor itself calls every picture "background")."""
+    from ..deep import deep_pixels
     from ..images import load_image
 
     if path is None:
@@ -90,10 +91,12 @@ def photo_for_painting(path: str | None, session: Session) -> tuple:
     if problem:
         raise gr.Error(problem)
     try:
-        photo = np.asarray(load_image(path).convert("RGB"))
+        loaded = load_image(path)
     except ValueError as e:
         raise gr.Error(f"{name} cannot be read as an image ({str(e).rsplit(': ', 1)[-1][:80]}).") from None
+    photo, deep = np.asarray(loaded.convert("RGB")), deep_pixels(loaded)
     session.upload_name, session.upload_digest = name, digest(photo)
+    session.upload_deep = None if deep is None else deep[..., :3]  # a 16-bit colour file: restored from 16 bits
     radius = brush_radius(*photo.shape[:2])
     value = {"background": photo, "layers": [], "composite": photo}
     return gr.ImageEditor(value=value, brush=_brush(radius)), gr.Slider(value=2 * radius), session

@@ -20,3 +20,5 @@ class Session:
     task: str | None = None
     upload_name: str | None = None  # the editor keeps no file name: the Inpaint upload's, for its download
     upload_digest: str | None = None  # ... while the editor still holds that upload's pixels
+    upload_deep: np.ndarray | None = None  # ... and its 16 bits per channel, for a 16-bit colour file
+    restored16: np.ndarray | None = None  # the last result at 16 bits (H×W×3 uint16), for a 16-bit upload

@@ -45,15 +45,18 @@ def check_image(image: np.ndarray | None) -> np.ndarray:
 
 
 class Upload(np.ndarray):
-    """An uploaded picture's pixels that remember the file's name (for the download's name) and, for a JPEG file,
-    the quality its quantization tables say (decoded pixels alone only allow an estimate)."""
+    """An uploaded picture's pixels that remember the file's name (for the download's name), for a JPEG file the
+    quality its quantization tables say (decoded pixels alone only allow an estimate), and for a 16-bit colour file
+    its 16-bit pixels (the browser shows 8 bits; restoration and the download keep 16)."""
 
     name: str | None = None
     jpeg_quality: int | None = None
+    deep: np.ndarray | None = None
 
     def __array_finalize__(self, obj: np.ndarray | None) -> None:  # views and slices keep what the file said
         self.name = getattr(obj, "name", None)
         self.jpeg_quality = getattr(obj, "jpeg_quality", None)
+        self.deep = getattr(obj, "deep", None)
 
 
 def upload_problem(path: str | None, name: str | None) -> str | None:
@@ -143,7 +146,25 @@ def _remembering(pixels: np.ndarray, upload: Any) -> Upload:
     if path and Path(path).is_file():
         with Image.open(path) as opened:  # the uploaded bytes, as sent: Gradio caches the file unchanged
             pixels.jpeg_quality = jpeg_quality_from_tables(opened)
+        pixels.deep = deep_upload(path, pixels.shape[:2])
     return pixels
+
+
+def deep_upload(path: str, size: tuple[int, int]) -> np.ndarray | None:
+    """The 16-bit RGB pixels of an uploaded 16-bit colour file (H×W×3 uint16, upright), None for other files or
+    when they are not the decoded picture's size."""
+    from PIL import Image
+
+    from ..deep import deep_pixels, is_deep
+    from ..images import load_image
+
+    with Image.open(path) as opened:
+        if not is_deep(opened):
+            return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        deep = deep_pixels(load_image(path, MAX_PIXELS))
+    return deep[..., :3] if deep is not None and deep.shape[:2] == tuple(size) else None
 
 
 def checked_number(slider: gr.Slider, words: str, whole: bool = False) -> gr.Slider:

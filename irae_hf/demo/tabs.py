@@ -1,0 +1,160 @@
+"""The demo's tabs, each built from one spec: the two level tabs (Denoise, JPEG) share a layout; Inpaint has a
+painter. Every builder lays out its components and returns a function that wires its events once the page's
+shared parts (options, the inverse panel) exist."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from .handlers import add_noise, compress
+from .inpainting import BRUSH_DEFAULT_RADIUS, LARGE_FILL_WIDTH, brush_of_width, painted_size, photo_for_painting
+from .uploads import checked_number, checked_uploads, said_on_upload
+
+__all__ = ["LevelTab", "LEVEL_TABS", "Shared", "level_tab", "inpaint_tab", "image_input", "result_column"]
+
+
+@dataclass(frozen=True)
+class LevelTab:
+    """A tab whose task has a level Auto can read: degrade a clean photo to try it, then restore at a level."""
+
+    task: str
+    title: str
+    level: tuple[float, float, float]  # the sliders' low, high and default
+    level_name: str  # how errors name the level ("σ", "The JPEG quality")
+    whole: bool  # the level is a whole number
+    degrade: Callable  # the handler that degrades a clean photo (its API name is ``degrade_api``)
+    degrade_api: str
+    degrade_label: str
+    degrade_button: str
+    auto_label: str
+    level_label: str
+    button: str
+
+
+LEVEL_TABS = (
+    LevelTab(
+        "denoise", "Denoise", (0, 75, 25), "σ", False, add_noise, "add_noise",
+        "σ of the noise to add (to try a clean photo)", "Add noise",
+        "Auto: estimate σ from the image (or use the σ you added)", "σ to remove, when Auto is off", "Denoise",
+    ),
+    LevelTab(
+        "jpeg", "JPEG", (1, 100, 10), "The JPEG quality", True, compress, "compress",
+        "JPEG quality to compress at (to try a clean photo)", "Compress",
+        "Auto: estimate the quality from the image (or use the one you compressed at)",
+        "JPEG quality to undo, when Auto is off", "Restore",
+    ),
+)  # fmt: skip
+
+
+@dataclass
+class Shared:
+    """The page's parts every tab uses: the handlers, the options, the session and the inverse panel's outputs."""
+
+    handlers: dict[str, Any]
+    ensemble: gr.Checkbox
+    fast: gr.Checkbox
+    session: gr.State
+    recover_outputs: list = None
+
+
+def image_input() -> gr.Image:
+    image = gr.Image(type="numpy", image_mode="RGB", format="png", label="Image", sources=["upload", "clipboard"])
+    return checked_uploads(image)
+
+
+def result_column() -> tuple[gr.ImageSlider, gr.Markdown, gr.File]:
+    """Before/after slider (PNG, not Gradio's default webp), the PSNR note and the full-resolution download."""
+    with gr.Column():
+        return (
+            gr.ImageSlider(  # its own download would save "image.png": the named PNG below is the download
+                type="numpy", format="png", label="before / after", interactive=False, buttons=["fullscreen"]
+            ),
+            gr.Markdown(),
+            gr.File(label="Full-resolution PNG"),
+        )
+
+
+def level_tab(spec: LevelTab, examples: list[str]) -> Callable[[Shared], None]:
+    """Lay out one level tab; returns its wiring."""
+    low, high, default = spec.level
+    with gr.Tab(spec.title):
+        with gr.Row():
+            with gr.Column():
+                image = image_input()
+                amount = checked_number(gr.Slider(low, high, default, step=1, label=spec.degrade_label), spec.level_name, whole=spec.whole)  # fmt: skip
+                degrade = gr.Button(spec.degrade_button)
+                auto = gr.Checkbox(True, label=spec.auto_label)
+                level = checked_number(gr.Slider(low, high, default, step=1, label=spec.level_label), spec.level_name, whole=spec.whole)  # fmt: skip
+                button = gr.Button(spec.button, variant="primary")
+            outputs = result_column()
+        gr.Examples(examples, inputs=image)
+
+    def wire(shared: Shared) -> None:
+        # a file that is not a usable image is said when it arrives, not on the button
+        image.upload(said_on_upload, [image], None, api_name=False, show_progress="hidden", concurrency_limit=None)
+        degrade.click(spec.degrade, [image, amount, shared.session], [image, shared.session], api_name=spec.degrade_api)
+        button.click(
+            shared.handlers[spec.task],
+            [image, level, shared.ensemble, auto, shared.fast, shared.session],
+            [*outputs, shared.session],
+            api_name=spec.task,
+            concurrency_limit=None,  # restorations wait in LANES, where big photos cannot hold up small ones
+        ).success(shared.handlers["new_result"], [shared.session], shared.recover_outputs, api_name=False)
+
+    return wire
+
+
+INPAINT_ADVICE = (
+    "Best on strokes and regions from about 6 to 24 px across (blemishes, power lines, small objects), where it "
+    "measured 0.2–1.3 dB above OpenCV. Hair-thin scratches and text come out better with OpenCV's Navier-Stokes, and "
+    f"regions over {LARGE_FILL_WIDTH} px across smooth (it fills from the surroundings; it does not invent objects): "
+    "for both, OpenCV is shown beside."
+)
+
+
+def inpaint_tab(examples: list[str]) -> Callable[[Shared], None]:
+    """Lay out the Inpaint tab (upload button, painter, brush width, advice); returns its wiring."""
+    with gr.Tab("Inpaint"):
+        with gr.Row():
+            with gr.Column():
+                upload = gr.UploadButton("Upload a photo", file_types=["image"], type="filepath")
+                editor = gr.ImageEditor(
+                    type="numpy",
+                    image_mode="RGBA",
+                    format="png",
+                    label="Paint the region to fill",
+                    elem_id="inpaint-editor",
+                    brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed", default_size=BRUSH_DEFAULT_RADIUS),
+                    sources=["clipboard"],  # uploads come through the button above, which keeps the file's name
+                    layers=False,
+                    transforms=(),
+                )
+                checked_uploads(editor)
+                painted = gr.Markdown()
+                brush = gr.Slider(
+                    2, 120, 2 * BRUSH_DEFAULT_RADIUS, step=2, label="Brush width (px across; set for each photo)"
+                )
+                gr.Markdown(INPAINT_ADVICE)
+                button = gr.Button("Fill", variant="primary")
+            with gr.Column():
+                outputs = result_column()
+                opencv = gr.Image(type="numpy", format="png", interactive=False, visible=False)
+        gr.Examples(examples, inputs=editor)
+
+    def wire(shared: Shared) -> None:
+        editor.change(painted_size, [editor], [painted], api_name=False, show_progress="hidden", trigger_mode="always_last")  # fmt: skip
+        upload.upload(photo_for_painting, [upload, shared.session], [editor, brush, shared.session], api_name=False)
+        brush.release(brush_of_width, [brush], [editor], api_name=False, show_progress="hidden")
+        button.click(
+            shared.handlers["inpaint"],
+            [editor, shared.ensemble, shared.fast, shared.session],
+            [*outputs, opencv, shared.session],
+            api_name="inpaint",
+            concurrency_limit=None,
+        ).success(shared.handlers["new_result"], [shared.session], shared.recover_outputs, api_name=False)
+
+    return wire

@@ -1,0 +1,72 @@
+"""JPEG artifact removal: the level is the quality (1–100) the file was saved at, read from its tables or pixels."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .base import Restorer, Task, identity
+
+if TYPE_CHECKING:
+    import numpy as np
+    from torch import Tensor
+
+
+def file_quality(image: Any) -> int | None:
+    """The JPEG quality a file's quantization tables say, where the image carries it: ``load_image`` keeps it in a
+    PIL image's ``info``, the app on its uploads' ``jpeg_quality``; None otherwise."""
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        return image.info.get("jpeg_quality")
+    return getattr(image, "jpeg_quality", None)
+
+
+class Jpeg(Task):
+    name, keyword, label = "jpeg", "quality", "quality"
+    settings, validation, validation_words = (10, 20, 30, 40), 20, "JPEG quality 20"
+    level_range = (1.0, 100.0, 100.0)
+    level_type = int
+    level_help = "the JPEG quality to undo, 1–100, or auto (from the file's tables, else its pixels; the default)"
+    level_words = "the JPEG quality, 1–100"
+
+    def degrade(self, clean: Tensor, level: Any, seed: Any = None) -> tuple[Tensor, int]:
+        from ..degradations import jpeg_compress
+
+        return jpeg_compress(clean, int(level)), int(level)
+
+    def sample(self, clean: Tensor, rng: np.random.Generator, spec: Any) -> tuple[Tensor, Tensor]:
+        import torch
+
+        from ..degradations import jpeg_compress
+
+        quality = int(rng.integers(spec.quality_range[0], spec.quality_range[1] + 1))
+        return jpeg_compress(clean, quality), torch.tensor(float(quality))
+
+    def words(self, level: dict) -> str:
+        return f"JPEG quality {level['quality']}"
+
+    def estimate(self, image: Any, pixels: list[np.ndarray]) -> tuple[list, str]:
+        """The file's tables when it has them, else the pixels' JPEG ghosts; None: no sign of compression."""
+        from ..estimate import jpeg_quality_from_pixels
+
+        if file_quality(image) is not None:
+            return [file_quality(image)], "tables"
+        return [jpeg_quality_from_pixels(p) for p in pixels], "pixels"
+
+    def unchanged(self, value: Any) -> bool:
+        return value is None
+
+    def placeholder(self) -> Any:
+        return 95
+
+    def estimate_note(self, level: dict, source: str) -> str:
+        if level["quality"] is None:
+            return "no sign of JPEG compression: left unchanged"
+        where = "its JPEG tables" if source == "tables" else "the pixels"
+        return f"JPEG quality {level['quality']} (read from {where})"
+
+    def baselines(self) -> dict[str, Restorer]:
+        return {"input (JPEG)": identity}
+
+    def training_words(self, config: Any) -> str:
+        return f"quality drawn from {config.quality_range}"

@@ -1,0 +1,48 @@
+"""irae_hf.tasks.jpeg: the quality level, read from a file's tables or its pixels; "no sign of JPEG" left alone."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from irae_hf.degradations import jpeg_compress
+from irae_hf.tasks import TASKS
+from irae_hf.tasks.jpeg import file_quality
+
+JPEG = TASKS["jpeg"]
+
+
+def photo(seed=0):
+    base = np.random.default_rng(seed).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    return Image.fromarray(base).resize((128, 128), Image.BICUBIC)
+
+
+def test_a_files_tables_win_over_its_pixels():
+    buf = io.BytesIO()
+    photo().save(buf, format="JPEG", quality=35)
+    opened = Image.open(buf)
+    opened.info["jpeg_quality"] = 35  # what images.load_image keeps
+    assert file_quality(opened) == 35
+    assert JPEG.estimate(opened, []) == ([35], "tables")
+
+
+def test_pixels_give_the_quality_or_no_compression():
+    clean = torch.from_numpy(np.asarray(photo(1), dtype=np.float32) / 255).permute(2, 0, 1)
+    saved = (jpeg_compress(clean, 30) * 255).round().byte().permute(1, 2, 0).numpy()
+    values, source = JPEG.estimate(saved, [saved])
+    assert source == "pixels" and abs(values[0] - 30) <= 2
+    untouched = np.asarray(photo(2))
+    values, _ = JPEG.estimate(untouched, [untouched])
+    assert values == [None] and JPEG.unchanged(None) and not JPEG.unchanged(30)
+    assert JPEG.estimate_note({"quality": None}, "pixels") == "no sign of JPEG compression: left unchanged"
+    assert JPEG.estimate_note({"quality": 30}, "tables") == "JPEG quality 30 (read from its JPEG tables)"
+
+
+def test_the_level_is_a_whole_quality_from_1_to_100():
+    x = torch.zeros(2, 3, 8, 8)
+    assert torch.allclose(JPEG.condition(x, 20), torch.full((2, 1, 8, 8), 0.2))
+    with pytest.raises(ValueError, match="quality must be in"):
+        JPEG.condition(x, 0)
+    assert JPEG.parse_setting("30") == 30 and JPEG.words({"quality": 30}) == "JPEG quality 30"

@@ -1,0 +1,93 @@
+"""irae_hf.tasks: the registry, ``degrade`` through it, and a fourth task added in one file and one line."""
+
+import numpy as np
+import pytest
+import torch
+
+from irae_hf.degradations import add_gaussian_noise, apply_mask, box_mask, free_form_mask, jpeg_compress
+from irae_hf.tasks import TASKS, Task, degrade, level_kwargs, register
+
+from .conftest import perturb, random_image
+
+
+def test_degrade_is_the_one_way_to_corrupt_an_image_for_each_task():
+    clean = torch.rand(3, 80, 96)
+    noisy, sigma = degrade(clean, "denoise", 25, seed=4)
+    assert sigma == 25.0 and torch.equal(noisy, add_gaussian_noise(clean, 25, seed=4))
+    jpeg, quality = degrade(clean, "jpeg", 30.0)
+    assert quality == 30 and torch.equal(jpeg, jpeg_compress(clean, 30))
+    holed, mask = degrade(clean, "inpaint", "box", seed=1)
+    assert torch.equal(mask, box_mask(80, 96, 64, seed=1)) and torch.equal(holed, apply_mask(clean, mask))
+    _, drawn = degrade(clean, "inpaint", "free-form", seed=1)
+    assert torch.equal(drawn, free_form_mask(80, 96, seed=1))
+    assert degrade(clean, "inpaint", mask)[1] is mask  # a given mask is used as it is
+    assert level_kwargs("jpeg", quality) == {TASKS["jpeg"].keyword: 30} == {"quality": 30}
+    with pytest.raises(ValueError, match="unknown task"):
+        degrade(clean, "deblur", 1)
+    with pytest.raises(ValueError, match="mask kind|one of"):
+        degrade(clean, "inpaint", "circle")
+
+
+class Brighten(Task):
+    """A toy fourth task, the whole of it in this class: undo an exposure cut by ``gain`` (1–4)."""
+
+    name, keyword, label = "brighten", "gain", "gain"
+    settings, validation, validation_words = (2.0, 3.0), 2.0, "gain 2"
+    level_range = (1.0, 4.0, 4.0)
+    level_help = "the exposure gain to undo, 1–4, or auto (from the brightness)"
+
+    def degrade(self, clean, level, seed=None):
+        return clean / float(level), float(level)
+
+    def sample(self, clean, rng, spec):
+        gain = float(rng.uniform(1, 4))
+        return clean / gain, torch.tensor(gain)
+
+    def estimate(self, image, pixels):
+        return [float(np.clip(127.5 / max(p.mean(), 1.0), 1, 4)) for p in pixels], "pixels"
+
+
+@pytest.fixture
+def brighten():
+    task = register(Brighten())  # the one registry line a new task needs
+    yield task
+    del TASKS["brighten"]
+
+
+def test_a_fourth_task_runs_through_restore_the_command_line_and_training(brighten, images, tmp_path):
+    from PIL import Image
+
+    import train_accelerate
+    from irae_hf import IRAE
+    from irae_hf.cli import build_parser, main
+    from irae_hf.restore import choose_level, recover_input, restore
+
+    model = perturb(IRAE(task="brighten", width=8, depth=2, levels=2)).eval()
+    photo = Image.fromarray(random_image(40, 56) // 3)
+    out = restore(model, photo, gain=3.0)
+    assert out.size == photo.size and out.mode == "RGB"
+    level, source = choose_level(model, photo)  # "auto": the task's own estimate
+    assert source == "pixels" and 1 <= level["gain"] <= 4
+    exact = restore(model, photo, gain=3.0, return_float=True)
+    x = torch.from_numpy(np.asarray(photo, dtype=np.float64) / 255).permute(2, 0, 1)[None]
+    assert (recover_input(model, exact) - x).abs().max() < 1e-6  # invertible, whatever the task
+    with pytest.raises(ValueError, match="gain must be in"):
+        restore(model, photo, gain=9.0)
+
+    parser = build_parser()
+    assert parser.parse_args(["restore", "a.png", "--model", "m", "-o", "o", "--gain", "2.5"]).gain == 2.5
+    model.save_pretrained(tmp_path / "model")
+    photo.save(tmp_path / "dark.png")
+    assert (
+        main(["restore", str(tmp_path / "dark.png"), "--model", str(tmp_path / "model"), "-o", str(tmp_path / "out")])
+        == 0
+    )
+    assert Image.open(tmp_path / "out" / "dark.png").size == photo.size
+    with pytest.raises(SystemExit):
+        parser.parse_args(["restore", "a.png", "--model", "m", "-o", "o", "--gain", "9"])
+
+    run = ["--task", "brighten", "--dataset", str(images / "train"), "--validation_dir", str(images / "val")]
+    run += ["--width", "8", "--depth", "2", "--crop_size", "32", "--batch_size", "2", "--report_to", "none"]
+    trained = train_accelerate.main([*run, "--output_dir", str(tmp_path / "run"), "--max_steps", "2"])
+    again = IRAE.from_pretrained(trained)
+    assert again.task == "brighten" and "gain" in (trained / "README.md").read_text()
