@@ -99,9 +99,13 @@ def jpeg_quality_from_tables(image: Image.Image) -> int | None:
     return int(np.argmin(distance)) + 1
 
 
-def _recompression_error(rgb: np.ndarray, quality: int) -> float:
+#: the chroma subsamplings a JPEG is re-encoded with: 4:2:0 (Pillow's and phones' default) and 4:4:4 (no subsampling)
+SUBSAMPLINGS = (2, 0)
+
+
+def _recompression_error(rgb: np.ndarray, quality: int, subsampling: int = 2) -> float:
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality, subsampling=subsampling)
     again = np.asarray(Image.open(buf).convert("RGB"), dtype=np.float64)
     return float(np.mean((again - rgb) ** 2))
 
@@ -109,10 +113,12 @@ def _recompression_error(rgb: np.ndarray, quality: int) -> float:
 def jpeg_quality_from_pixels(image: Image.Image | np.ndarray, crop: int = 256) -> int | None:
     """The JPEG quality decoded pixels were once saved at, or ``NO_COMPRESSION`` (None).
 
-    JPEG is nearly idempotent: re-encoding a decoded JPEG at its own quality changes almost nothing, at other
-    qualities much more, so the re-encoding error over qualities dips at the original one ("JPEG ghosts"). The
-    search runs on a 16-aligned centre crop (coarse steps of 5, then ±4); no quality whose error is under ``DIP``
-    times both neighbours' means the pixels show no sign of compression (or were saved at quality ≥ 98).
+    JPEG is nearly idempotent: re-encoding a decoded JPEG at its own quality (and chroma subsampling) changes almost
+    nothing, at other qualities much more, so the re-encoding error over qualities dips at the original one ("JPEG
+    ghosts"). The search runs on a 16-aligned centre crop, once per subsampling (4:2:0, 4:4:4), in coarse steps of 5
+    and then ±4 around the deepest dip. A photo compressed twice (quality 30, then 90) shows a ghost at each: the
+    lowest quality with a dip is returned, since its artifacts are the ones to undo. No quality whose error is under
+    ``DIP`` times both neighbours' means the pixels show no sign of compression (or were saved at quality ≥ 98).
     """
     rgb = _rgb(image)
     h, w = rgb.shape[:2]
@@ -121,15 +127,25 @@ def jpeg_quality_from_pixels(image: Image.Image | np.ndarray, crop: int = 256) -
         return NO_COMPRESSION
     top, left = ((h - ch) // 2) // 16 * 16, ((w - cw) // 2) // 16 * 16  # keep the 16×16 MCU grid (4:2:0)
     rgb = np.ascontiguousarray(rgb[top : top + ch, left : left + cw])
-    errors = {q: _recompression_error(rgb, q) for q in range(5, 101, 5)}
+    found = [_ghost(rgb, subsampling) for subsampling in SUBSAMPLINGS]
+    found = [q for q in found if q is not None]
+    return min(found) if found else NO_COMPRESSION
+
+
+def _ghost(rgb: np.ndarray, subsampling: int) -> int | None:
+    """The lowest quality whose re-encoding error (at ``subsampling``) dips under ``DIP`` times its neighbours',
+    refined to the single quality; None without a dip."""
+    errors = {q: _recompression_error(rgb, q, subsampling) for q in range(5, 101, 5)}
 
     def dip(q: int) -> float:  # the error at q against its coarse neighbours': a ghost is far below both
         around = [errors[n] for n in (q - 5, q + 5) if n in errors]
         return errors[q] / (min(around) + 1e-9)
 
-    coarse = min(range(5, 100, 5), key=dip)
-    if dip(coarse) > DIP:
-        return NO_COMPRESSION
-    for q in range(max(1, coarse - 4), min(99, coarse + 4) + 1):
-        errors.setdefault(q, _recompression_error(rgb, q))
-    return min(range(max(1, coarse - 4), min(99, coarse + 4) + 1), key=errors.get)
+    dips = [q for q in range(5, 100, 5) if dip(q) <= DIP]
+    if not dips:
+        return None
+    coarse = dips[0]
+    near = range(max(1, coarse - 4), min(99, coarse + 4) + 1)
+    for q in near:
+        errors.setdefault(q, _recompression_error(rgb, q, subsampling))
+    return min(near, key=errors.get)

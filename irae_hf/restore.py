@@ -89,7 +89,8 @@ def choose_level(
 ) -> tuple[dict[str, Any], str]:
     """The one level decision, shared by ``restore``, the command line and the app: (level keywords, where they came
     from). A number given is used as it is ("given"); "auto", or nothing, for denoising and JPEG is a JPEG file's
-    quality from its tables ("tables") or an estimate from the pixels ("pixels", from ``x`` when the caller has
+    quality from its tables ("tables"; "twice" when its pixels show an earlier, stronger compression) or an
+    estimate from the pixels ("pixels", from ``x`` when the caller has
     converted ``image`` already). ``{"quality": None}``: the image shows no sign of JPEG compression."""
     level = {k: v for k, v in given.items() if v is not None}
     if any(isinstance(v, str) and v != AUTO for v in level.values()):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .losses import LOSSES
-from .tasks import LEVEL_RANGES, MASK_KINDS, TASKS
+from .tasks import LEVEL_RANGES, MASK_KINDS, TASKS, TRAINING_MASK_KINDS
 
 
 def _archs() -> dict:
@@ -77,7 +77,11 @@ class TrainConfig:
     max_grad_norm: float = option(1.0)
     sigma_range: list[float] = option([0.0, 75.0], nargs=2)
     quality_range: list[int] = option([5, 95], nargs=2)
-    mask_types: list[str] = option(list(MASK_KINDS), choices=lambda: MASK_KINDS)
+    mask_types: list[str] = option(
+        list(MASK_KINDS),
+        "inpainting: the mask kinds drawn (bars, 1–5 px scratches and text sized for the crop)",
+        choices=lambda: TRAINING_MASK_KINDS,
+    )
     mask_scale: int | None = option(None, "size free-form strokes for an image of this many pixels (e.g. 512), not for the crop")  # fmt: skip
     box_sizes: list[int] | None = option(
         None,

@@ -401,3 +401,7 @@ def test_a_16_bit_photo_uploaded_for_painting_is_filled_from_its_16_bits(tmp_pat
     known = np.ones((48, 300), bool)
     known[20:28, 100:140] = False
     assert np.array_equal(saved[known], photo16[known])  # known pixels come back at their 16 bits
+
+
+def test_every_level_source_has_words_for_the_user():
+    assert set(handlers_module.LEVEL_SOURCES) == {"chosen", "tables", "twice", "pixels", "given"}

@@ -41,3 +41,17 @@ def test_no_blind_level_and_the_score_inside_the_mask():
     restored[:, 16:] = 0  # wrong only outside the mask
     assert INPAINT.extra_scores(restored, clean, {"mask": mask})["psnr_mask"] == float("inf")
     assert "Telea" in " ".join(INPAINT.baselines())
+
+
+def test_training_draws_bars_thin_scratches_and_text_sized_for_the_crop():
+    clean = torch.rand(3, 96, 96)
+    for kind in ("bar", "scratch", "text"):
+        spec = SimpleNamespace(mask_types=(kind,), box_sizes=None, mask_scale=None)
+        covered = []
+        for seed in range(4):
+            holed, mask = INPAINT.sample(clean, np.random.default_rng(seed), spec)
+            assert mask.shape == (1, 96, 96) and torch.all(holed[:, mask[0] > 0] == MASK_FILL)
+            covered.append(float(mask.mean()))
+        assert 0 < min(covered) and max(covered) < 0.5, (kind, covered)  # thin: never most of the crop
+    same = [INPAINT.sample(clean, np.random.default_rng(7), spec)[1] for _ in range(2)]
+    assert torch.equal(*same)  # seeded

@@ -46,3 +46,28 @@ def test_the_level_is_a_whole_quality_from_1_to_100():
     with pytest.raises(ValueError, match="quality must be in"):
         JPEG.condition(x, 0)
     assert JPEG.parse_setting("30") == 30 and JPEG.words({"quality": 30}) == "JPEG quality 30"
+
+
+def _saved(image: Image.Image, steps) -> Image.Image:
+    for quality, subsampling in steps:
+        buf = io.BytesIO()
+        image.save(buf, format="JPEG", quality=quality, subsampling=subsampling)
+        image = Image.open(io.BytesIO(buf.getvalue()))
+        image.load()
+    image.info["jpeg_quality"] = steps[-1][0]  # what images.load_image reads from the last save's tables
+    return image
+
+
+def test_4_4_4_and_twice_saved_jpegs_are_read_from_their_pixels():
+    from skimage import data
+
+    real = Image.fromarray(data.astronaut()[:256, :256])
+    no_subsampling = _saved(real, [(25, 0)])
+    pixels = np.asarray(no_subsampling.convert("RGB"))
+    assert JPEG.estimate(pixels, [pixels]) == ([25], "pixels")  # 4:4:4: re-encoded at 4:4:4 to find the ghost
+    twice = _saved(real, [(30, 2), (90, 2)])
+    values, source = JPEG.estimate(twice, [np.asarray(twice.convert("RGB"))])
+    assert source == "twice" and abs(values[0] - 30) <= 2  # the tables say 90; the stronger q30 shows underneath
+    assert "under the file's last, lighter compression" in JPEG.estimate_note({"quality": values[0]}, source)
+    once = _saved(real, [(90, 2)])
+    assert JPEG.estimate(once, [np.asarray(once.convert("RGB"))]) == ([90], "tables")

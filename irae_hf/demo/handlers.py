@@ -27,6 +27,8 @@ LEVEL_SOURCES = {
     "chosen": "the one you degraded the image with.",
     "tables": "read from the JPEG file's quantization tables (untick Auto to set it).",
     "pixels": "estimated from the image (untick Auto to set it).",
+    "twice": "read from the pixels: the file was saved twice, and this earlier, stronger compression shows under "
+    "the last one (untick Auto to set it).",
     "given": "as set.",
 }
 RECOVER_MAX_PIXELS = 1_000_000  # the float64 exact inverse of larger results would hold the worker for minutes

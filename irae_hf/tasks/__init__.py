@@ -11,7 +11,7 @@ from typing import Any
 
 from .base import Restorer, Task, identity
 from .denoise import Denoise
-from .inpaint import MASK_KINDS, Inpaint
+from .inpaint import MASK_KINDS, TRAINING_MASK_KINDS, Inpaint
 from .jpeg import Jpeg, file_quality
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "TASKS",
     "TASK_NAMES",
     "MASK_KINDS",
+    "TRAINING_MASK_KINDS",
     "LEVEL_RANGES",
     "register",
     "degrade",

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 #: the inpainting benchmark's mask kinds: DeepFill-style strokes over 10–30 % of the image, or a 64×64 box
 MASK_KINDS = ("free-form", "box")
+#: the kinds training can draw (``--mask_types``): also bars, thin scratches (1–5 px) and rendered text
+TRAINING_MASK_KINDS = MASK_KINDS + ("bar", "scratch", "text")
 
 
 def _chw(a: np.ndarray) -> Tensor:
@@ -102,16 +104,18 @@ class Inpaint(Task):
         return apply_mask(clean, mask), mask
 
     def sample(self, clean: Tensor, rng: np.random.Generator, spec: Any) -> tuple[Tensor, Tensor]:
-        """A mask of a kind drawn from ``spec.mask_types``: a box sized by ``spec.box_sizes`` or free-form strokes
-        sized by ``spec.mask_scale``."""
+        """A mask of a kind drawn from ``spec.mask_types``: a box sized by ``spec.box_sizes``, free-form strokes
+        sized by ``spec.mask_scale``, or a bar, thin scratches or a line of text sized for the crop."""
         from ..degradations import apply_mask, box_mask, free_form_mask
 
         h, w = clean.shape[-2:]
         kind = spec.mask_types[int(rng.integers(len(spec.mask_types)))]
         if kind == "box":
             mask = box_mask(h, w, size=_box_side(min(h, w), spec.box_sizes, rng), seed=rng)
-        else:
+        elif kind == "free-form":
             mask = free_form_mask(h, w, seed=rng, scale=spec.mask_scale)
+        else:
+            mask = _thin_mask(kind, h, w, rng)
         return apply_mask(clean, mask), mask
 
     def model_input(self, x: Tensor, level: dict) -> Tensor:
@@ -139,6 +143,20 @@ class Inpaint(Task):
         if "box" in config.mask_types and config.box_sizes:
             words += f", boxes of {config.box_sizes[0]}–{config.box_sizes[1]} pixels a side"
         return words
+
+
+def _thin_mask(kind: str, h: int, w: int, rng: np.random.Generator) -> Tensor:
+    """A training bar (a quarter to the whole crop long, 4 px to a quarter of it thick, either way), 2–6 scratches
+    1–5 px wide, or a line of text 10–27 px high."""
+    from ..degradations import bar_mask, scratch_mask, text_mask
+
+    side = min(h, w)
+    if kind == "bar":
+        long, thick = int(rng.integers(side // 4, side + 1)), int(rng.integers(4, max(5, side // 4 + 1)))
+        return bar_mask(h, w, (long, thick) if rng.random() < 0.5 else (thick, long), seed=rng)
+    if kind == "scratch":
+        return scratch_mask(h, w, thickness=int(rng.integers(1, 6)), count=int(rng.integers(2, 7)), seed=rng)
+    return text_mask(h, w, size=int(rng.integers(10, 28)), seed=rng)
 
 
 def _box_side(side: int, sizes: tuple[int, int] | None, rng: np.random.Generator) -> int:

@@ -21,6 +21,10 @@ def file_quality(image: Any) -> int | None:
     return getattr(image, "jpeg_quality", None)
 
 
+#: a file's pixels must show a compression this many qualities below its tables' to count as an earlier one
+TWICE_MARGIN = 5
+
+
 class Jpeg(Task):
     name, keyword, label = "jpeg", "quality", "quality"
     settings, validation, validation_words = (10, 20, 30, 40), 20, "JPEG quality 20"
@@ -46,12 +50,19 @@ class Jpeg(Task):
         return f"JPEG quality {level['quality']}"
 
     def estimate(self, image: Any, pixels: list[np.ndarray]) -> tuple[list, str]:
-        """The file's tables when it has them, else the pixels' JPEG ghosts; None: no sign of compression."""
+        """The file's tables when it has them, else the pixels' JPEG ghosts; None: no sign of compression. A file
+        saved twice (quality 30, then 90) has the last quality's tables, but its pixels still show the earlier,
+        stronger compression, whose artifacts are the ones to undo: that one is used ("twice")."""
         from ..estimate import jpeg_quality_from_pixels
 
-        if file_quality(image) is not None:
-            return [file_quality(image)], "tables"
-        return [jpeg_quality_from_pixels(p) for p in pixels], "pixels"
+        ghosts = [jpeg_quality_from_pixels(p) for p in pixels]
+        tables = file_quality(image)
+        if tables is None:
+            return ghosts, "pixels"
+        earlier = ghosts[0] if len(ghosts) == 1 else None
+        if earlier is not None and earlier < tables - TWICE_MARGIN:
+            return [earlier], "twice"
+        return [tables], "tables"
 
     def unchanged(self, value: Any) -> bool:
         return value is None
@@ -62,7 +73,9 @@ class Jpeg(Task):
     def estimate_note(self, level: dict, source: str) -> str:
         if level["quality"] is None:
             return "no sign of JPEG compression: left unchanged"
-        where = "its JPEG tables" if source == "tables" else "the pixels"
+        where = {"tables": "its JPEG tables", "pixels": "the pixels"}.get(source)
+        if where is None:  # "twice"
+            return f"JPEG quality {level['quality']} (the pixels show it under the file's last, lighter compression)"
         return f"JPEG quality {level['quality']} (read from {where})"
 
     def baselines(self) -> dict[str, Restorer]:
