@@ -15,7 +15,16 @@ from torch import Tensor, nn
 from .base import RestorationModel
 from .cards import DNCNN_CARD
 
-__all__ = ["DnCNN"]
+__all__ = ["DnCNN", "conv_body"]
+
+
+def conv_body(inputs: int, width: int, depth: int, outputs: int) -> nn.Sequential:
+    """DnCNN's body: ``depth`` 3×3 convolutions of ``width`` channels, BatchNorm + ReLU between (FFDNet's too)."""
+    layers: list[nn.Module] = [nn.Conv2d(inputs, width, 3, padding=1), nn.ReLU(inplace=True)]
+    for _ in range(depth - 2):
+        layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+    layers.append(nn.Conv2d(width, outputs, 3, padding=1))
+    return nn.Sequential(*layers)
 
 
 class DnCNN(
@@ -39,11 +48,7 @@ class DnCNN(
             raise ValueError(f"DnCNN needs depth >= 3, got depth={depth}")
         self.task, self.multiple = task, 1
         self.config = {"task": task, "channels": channels, "width": width, "depth": depth}
-        layers: list[nn.Module] = [nn.Conv2d(channels + 1, width, 3, padding=1), nn.ReLU(inplace=True)]
-        for _ in range(depth - 2):
-            layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(width, channels, 3, padding=1))
-        self.net = nn.Sequential(*layers)
+        self.net = conv_body(channels + 1, width, depth, channels)
 
     def forward(self, x: Tensor, cond: Tensor | None = None, **level: Any) -> Tensor:
         c = self._cond(x, cond, level)

@@ -63,9 +63,13 @@ class TrainConfig:
     batch_size: int = option(16, "per process")
     gradient_accumulation_steps: int = option(1)
     crop_size: int = option(96)
-    arch: str = option("irae", "irae, or the equal-size DnCNN baseline", choices=lambda: sorted(_archs()))
-    width: int | None = option(None, "default: 64 (irae), 96 (dncnn)")
-    depth: int | None = option(None, "default: 16 steps per level (irae), 18 layers (dncnn)")
+    arch: str = option(
+        "irae", "irae, the equal-size DnCNN baseline, or FFDNet's architecture", choices=lambda: sorted(_archs())
+    )
+    width: int | None = option(None, "default: 64 (irae), 96 (dncnn, ffdnet)")
+    depth: int | None = option(
+        None, "default: 16 steps per level (irae), 18 layers (dncnn), 12 (ffdnet; 10: IRAE's computation)"
+    )
     levels: int = option(2, "irae only")
     loss: str = option("l1", "training loss (the paper's: l1)", choices=lambda: sorted(LOSSES))
     learning_rate: float = option(1e-3)

@@ -7,14 +7,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import dncnn, model  # noqa: F401 - each architecture registers itself in ARCHS on import
+from . import dncnn, ffdnet, model  # noqa: F401 - each architecture registers itself in ARCHS on import
 from .base import ARCHS, WEIGHTS_NAME, RestorationModel, WeightsError
 
 __all__ = ["ARCHS", "build", "load_model"]
 
 
 def build(arch: str, **config: Any) -> RestorationModel:
-    """A fresh model of ``arch`` ("irae" or "dncnn"); None values take the architecture's defaults."""
+    """A fresh model of ``arch`` ("irae", "dncnn", "ffdnet"); None values take the architecture's defaults."""
     if arch not in ARCHS:
         raise ValueError(f"unknown architecture {arch!r}; expected one of {sorted(ARCHS)}")
     return ARCHS[arch](**{k: v for k, v in config.items() if v is not None})
