@@ -21,6 +21,9 @@ MINUTES=${MINUTES:-6}
 WORK=${WORK:-runs-gpu}
 TASKS=${TASKS:-denoise jpeg inpaint}
 mkdir -p "$WORK"
+# What users have (docs/results.md, stage 11): denoising inputs as 8-bit files, camera-like noise and noisy JPEGs;
+# inpainting masks with bars, thin scratches and text. Each task reads its own flags. MIX=" " trains without them.
+USERS_HAVE="--file_fraction 0.5 --camera_fraction 0.3 --noisy_jpeg_fraction 0.25 --mask_types free-form box bar scratch text"
 "$PYTHON" -c "import torch, accelerate, datasets, huggingface_hub, irae_hf; print('torch', torch.__version__, \
 'accelerate', accelerate.__version__, 'datasets', datasets.__version__, 'hub', huggingface_hub.__version__, \
 torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
@@ -29,7 +32,7 @@ torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
 PYTHON=$PYTHON WORK=$WORK INIT=${INIT:-pretrained} STEPS=${STEPS:-100000} CROP=${CROP:-96} BATCH=${BATCH:-256} \
   THREADS=2 WORKERS=${WORKERS:-4} \
   EXTRA="--max_minutes $MINUTES --learning_rate ${LR:-2e-4} --lr_warmup_steps ${WARMUP:-300} --mixed_precision no --seed 1 --checkpointing_steps 500 \
---validation_steps 500 --mask_scale ${MASK_SCALE:-512} ${EXTRA:-}" \
+--validation_steps 500 --mask_scale ${MASK_SCALE:-512} ${MIX:-$USERS_HAVE} ${EXTRA:-}" \
   scripts/train_pretrained.sh $TASKS
 for task in $TASKS; do  # the final state beside the weights, for export_pretrained.sh
   last=$(ls -d "$WORK/$task"/checkpoints/checkpoint-* | sort -t- -k2 -n | tail -1)

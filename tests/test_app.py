@@ -104,7 +104,7 @@ def test_inpaint_changes_only_the_masked_region_and_says_how_large_it_was(client
         assert classic["visible"] and "OpenCV Telea" in classic["label"]
         assert np.array_equal(load(classic["value"])[~mask], orig[~mask])
     elif width <= inpainting.THIN_FILL_WIDTH:  # hair-thin: OpenCV measured better there, so it is offered
-        assert "hair-thin" in note and classic["visible"] and "OpenCV Navier-Stokes" in classic["label"]
+        assert "is thin" in note and classic["visible"] and "OpenCV Navier-Stokes" in classic["label"]
     else:
         assert not classic["visible"] and classic["value"] is None and "OpenCV" not in note
 

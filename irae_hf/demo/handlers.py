@@ -177,7 +177,7 @@ def _fill_note(background: np.ndarray, holed: np.ndarray, restored: np.ndarray, 
     elif width <= THIN_FILL_WIDTH:
         method = "Navier-Stokes"
         note += (
-            f"\n\nA fill at most {THIN_FILL_WIDTH} px across is hair-thin: on such scratches and on text, OpenCV's "
+            f"\n\nA fill at most {THIN_FILL_WIDTH} px across is thin: on such strokes and on text, OpenCV's "
             "Navier-Stokes measured better than this model."
         )
     else:

@@ -11,9 +11,9 @@ from .session import Session
 from .uploads import NOT_UPLOADED, digest, from_upload_cache, upload_problem
 
 LARGE_FILL_WIDTH = 24  # px across at the widest: larger holes come out smooth, and Telea is shown beside them
-#: px across at the widest: hair-thin fills (3-px scratches, text glyphs) where OpenCV's Navier-Stokes measured better
-#: than the model (benchmarks/results/inpaint-masks.json), so the app shows it beside them
-THIN_FILL_WIDTH = 4
+#: px across at the widest: thin fills (3- and 6-px strokes, text glyphs) where OpenCV's Navier-Stokes measured better
+#: than the model on the held-out photos (docs/results.md, inpainting by mask kind), so the app shows it beside them
+THIN_FILL_WIDTH = 8
 
 
 def painted_mask(editor: dict, shape: tuple[int, int]) -> np.ndarray:

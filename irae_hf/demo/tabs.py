@@ -109,10 +109,10 @@ def level_tab(spec: LevelTab, examples: list[str]) -> Callable[[Shared], None]:
 
 
 INPAINT_ADVICE = (
-    "Best on strokes and regions from about 6 to 24 px across (blemishes, power lines, small objects), where it "
-    "measured 0.2–1.3 dB above OpenCV. Hair-thin scratches and text come out better with OpenCV's Navier-Stokes, and "
-    f"regions over {LARGE_FILL_WIDTH} px across smooth (it fills from the surroundings; it does not invent objects): "
-    "for both, OpenCV is shown beside."
+    "Best on strokes and regions from about 10 to 24 px across (power lines, small objects), where it measured "
+    "0.8–1.8 dB above OpenCV. Thinner strokes (up to about 8 px) and text come out better with OpenCV's Navier-Stokes, "
+    f"and regions over {LARGE_FILL_WIDTH} px across smooth (it fills from the surroundings; it does not invent "
+    "objects): for both, OpenCV is shown beside."
 )
 
 
