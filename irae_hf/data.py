@@ -55,8 +55,7 @@ class DegradationSpec:
 
     def sample(self, clean: Tensor, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
         """(degraded image, level): level is σ, quality, or the 1×H×W mask, drawn from the ranges by the task."""
-        degraded, level = TASKS[self.task].sample(clean, rng, self)
-        return degraded, level if isinstance(level, Tensor) else torch.tensor(float(level))
+        return _as_tensor(*TASKS[self.task].sample(clean, rng, self))
 
     def fixed(self, clean: Tensor, index: int) -> tuple[Tensor, Tensor]:
         """A deterministic validation degradation at the task's ``validation`` level (σ 25, quality 20, or a
@@ -65,8 +64,12 @@ class DegradationSpec:
 
     def _degrade(self, clean: Tensor, level: float | int | str | Tensor, seed: Seed) -> tuple[Tensor, Tensor]:
         """``degrade`` with the level as a tensor, as batches collate it."""
-        degraded, level = degrade(clean, self.task, level, seed=seed)
-        return degraded, level if isinstance(level, Tensor) else torch.tensor(float(level))
+        return _as_tensor(*degrade(clean, self.task, level, seed=seed))
+
+
+def _as_tensor(degraded: Tensor, level: float | int | Tensor) -> tuple[Tensor, Tensor]:
+    """(degraded, level) with the level as a tensor, as batches collate it."""
+    return degraded, level if isinstance(level, Tensor) else torch.tensor(float(level))
 
 
 def load_image_dataset(

@@ -140,27 +140,25 @@ def _remembering(pixels: np.ndarray, upload: Any) -> Upload:
     """The decoded pixels as an :class:`Upload` holding the file's name and, for a JPEG, its tables' quality."""
     from PIL import Image
 
+    from ..deep import is_deep
+
     pixels = pixels.view(Upload)
     pixels.name = getattr(upload, "orig_name", None)
     path = getattr(upload, "path", None)
     if path and Path(path).is_file():
         with Image.open(path) as opened:  # the uploaded bytes, as sent: Gradio caches the file unchanged
             pixels.jpeg_quality = jpeg_quality_from_tables(opened)
-        pixels.deep = deep_upload(path, pixels.shape[:2])
+            deep = is_deep(opened)
+        pixels.deep = deep_upload(path, pixels.shape[:2]) if deep else None
     return pixels
 
 
 def deep_upload(path: str, size: tuple[int, int]) -> np.ndarray | None:
-    """The 16-bit RGB pixels of an uploaded 16-bit colour file (H×W×3 uint16, upright), None for other files or
-    when they are not the decoded picture's size."""
-    from PIL import Image
-
-    from ..deep import deep_pixels, is_deep
+    """The 16-bit RGB pixels of an uploaded 16-bit colour file (H×W×3 uint16, upright), None when they cannot be
+    read or are not the decoded picture's size."""
+    from ..deep import deep_pixels
     from ..images import load_image
 
-    with Image.open(path) as opened:
-        if not is_deep(opened):
-            return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         deep = deep_pixels(load_image(path, MAX_PIXELS))
