@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from .base import RestorationModel
 from .cards import DNCNN_CARD
 
-__all__ = ["DnCNN", "conv_body"]
+__all__ = ["DnCNN", "conv_body", "kair_init"]
 
 
 def conv_body(inputs: int, width: int, depth: int, outputs: int) -> nn.Sequential:
@@ -25,6 +25,20 @@ def conv_body(inputs: int, width: int, depth: int, outputs: int) -> nn.Sequentia
         layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
     layers.append(nn.Conv2d(width, outputs, 3, padding=1))
     return nn.Sequential(*layers)
+
+
+def kair_init(net: nn.Module, gain: float = 0.2) -> None:
+    """KAIR's initialisation for DnCNN/FFDNet training: orthogonal convolutions scaled by ``gain``, zero biases,
+    BatchNorm scales uniform in [0.1, 1]. PyTorch's default leaves such a net on the restore-nothing plateau for
+    hundreds of steps at batch 16 (docs/results.md, point 6); this one leaves it within about 100."""
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.orthogonal_(m.weight, gain=gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.uniform_(m.weight, 0.1, 1.0)
+            nn.init.zeros_(m.bias)
 
 
 class DnCNN(

@@ -5,7 +5,8 @@ map folded the same way, ``depth`` 3×3 convolutions of ``width`` channels (Batc
 resolution, and the residual is unfolded back (``restored = x - net(x, cond)``). The published colour network is
 width 96, depth 12 (0.86 M parameters here, 213 k multiply-adds per pixel; the level map is folded like the image,
 4 channels, where FFDNet's σ map is 1); depth 10 costs IRAE's 171 k multiply-adds per pixel (0.69 M parameters),
-the configuration for comparing the two at equal computation.
+the configuration for comparing the two at equal computation. A fresh network is initialised as KAIR trains FFDNet
+(orthogonal, gain 0.2): with PyTorch's default it does not start learning at batch 16.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from torch.nn.functional import pixel_shuffle, pixel_unshuffle
 
 from .base import RestorationModel
 from .cards import FFDNET_CARD
-from .dncnn import conv_body
+from .dncnn import conv_body, kair_init
 
 __all__ = ["FFDNet"]
 
@@ -42,6 +43,7 @@ class FFDNet(
         self.task, self.multiple = task, 2
         self.config = {"task": task, "channels": channels, "width": width, "depth": depth}
         self.net = conv_body(4 * channels + 4, width, depth, 4 * channels)  # the image and its level map, folded
+        kair_init(self.net)  # FFDNet's training recipe (KAIR); loaded weights replace it
 
     @classmethod
     def multiple_for(cls, **config: Any) -> int:

@@ -8,6 +8,8 @@ explicitly, never stored). Shapes never change from input to output, so modules 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -295,25 +297,26 @@ class MultiScaleFlow(InvertibleModule):
     The latent is returned in image layout (each level's split-off half un-squeezed back into place),
     so that it can be fed straight into another flow's ``inverse``. H and W must be multiples of
     ``2**levels``; ``cond`` (B×Cc×H×W) is area-averaged to each level's resolution and fed to every
-    coupling network there.
+    coupling network there. ``width`` is every coupling network's, or one per level, finest first.
     """
 
     def __init__(
         self,
         channels: int = 3,
         depth: int = 16,
-        width: int = 64,
+        width: int | Sequence[int] = 64,
         levels: int = 2,
         cond_channels: int = 0,
         generator: torch.Generator | None = None,
     ):
         super().__init__()
-        if levels < 1 or depth < 1 or width < 1:
-            raise ValueError("levels, depth and width must all be >= 1")
+        widths = [width] * levels if isinstance(width, int) else list(width)
+        if levels < 1 or depth < 1 or len(widths) != levels or min(widths) < 1:
+            raise ValueError("levels, depth and width(s) must all be >= 1, with one width or one per level")
         self.levels = levels
         level: FlowLevel | None = None
         for i in reversed(range(levels)):  # build from the coarsest level outwards
-            level = FlowLevel(channels * 2**i, depth, width, cond_channels, level, generator)
+            level = FlowLevel(channels * 2**i, depth, widths[i], cond_channels, level, generator)
         self.root = level
 
     def check_shape(self, x: Tensor) -> None:

@@ -46,7 +46,7 @@ class IRAE(
         task: ``"denoise"`` (keyword ``sigma``, 0–255 units), ``"jpeg"`` (``quality``, 1–100) or
             ``"inpaint"`` (``mask``, 1/True = missing).
         channels: image channels (3 for RGB).
-        width: hidden channels of every coupling network (paper: 64).
+        width: hidden channels of every coupling network (paper: 64), or a list of one per level, finest first.
         depth: flow steps per level (paper: 16).
         levels: scales of each flow (paper: 2); inputs must be multiples of ``2**levels``.
     """
@@ -58,10 +58,16 @@ class IRAE(
         """Inputs must divide by ``2**levels`` (each level squeezes 2×2 pixels into channels)."""
         return 2**levels
 
-    def __init__(self, task: str = "denoise", channels: int = 3, width: int = 64, depth: int = 16, levels: int = 2):
+    def __init__(
+        self, task: str = "denoise", channels: int = 3, width: int | list[int] = 64, depth: int = 16, levels: int = 2
+    ):
         super().__init__()
         self.check_task(task)
-        self.check_positive(channels=channels, width=width, depth=depth, levels=levels)
+        self.check_positive(channels=channels, depth=depth, levels=levels)
+        if isinstance(width, list) and len(width) != levels:  # one per level (config.json from anywhere: checked)
+            raise ValueError(f"width must be one integer or one per level ({levels}), got {width!r}")
+        for w in width if isinstance(width, list) else [width]:
+            self.check_positive(width=w)
         self.config = {"task": task, "channels": channels, "width": width, "depth": depth, "levels": levels}
         self.task = task
         self.multiple = self.multiple_for(levels=levels)

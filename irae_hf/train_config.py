@@ -67,6 +67,9 @@ class TrainConfig:
         "irae", "irae, the equal-size DnCNN baseline, or FFDNet's architecture", choices=lambda: sorted(_archs())
     )
     width: int | None = option(None, "default: 64 (irae), 96 (dncnn, ffdnet)")
+    level_widths: list[int] | None = option(
+        None, "irae: one coupling width per level, finest first (instead of --width)", nargs="+"
+    )
     depth: int | None = option(
         None, "default: 16 steps per level (irae), 18 layers (dncnn), 12 (ffdnet; 10: IRAE's computation)"
     )
@@ -153,6 +156,8 @@ class TrainConfig:
             found.append("--mask_scale must be a positive number of pixels")
         if self.box_sizes is not None and not 1 <= self.box_sizes[0] <= self.box_sizes[1]:
             found.append("--box_sizes must be two numbers of pixels, 1 <= MIN <= MAX")
+        if self.level_widths is not None and (self.arch != "irae" or len(self.level_widths) != self.levels):
+            found.append("--level_widths takes one width per level (--levels of them), for --arch irae")
         if not 0 <= self.ema_decay < 1:
             found.append("--ema_decay must be in [0, 1)")
         return found + self._range_problems()

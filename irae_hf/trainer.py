@@ -45,7 +45,7 @@ __all__ = ["LOSSES", "Trainer", "export_checkpoint", "finish", "make_data"]
 
 def model_args(args: TrainConfig) -> tuple:
     """``new_model``'s arguments from the command line."""
-    return args.arch, args.task, args.width, args.depth, args.levels
+    return args.arch, args.task, args.level_widths or args.width, args.depth, args.levels
 
 
 def run_args(args: TrainConfig) -> dict:

@@ -90,7 +90,7 @@ class EMA:
 
 
 def new_model(
-    arch: str, task: str, width: int | None = None, depth: int | None = None, levels: int | None = None
+    arch: str, task: str, width: int | list[int] | None = None, depth: int | None = None, levels: int | None = None
 ) -> RestorationModel:
     """A fresh model of ``arch`` with the sizes given (the architecture's defaults where None)."""
     sizes = {"width": width, "depth": depth, "levels": levels}
@@ -170,7 +170,7 @@ class LRSchedule:
 
 
 #: what a checkpoint's weights are: a run continued with other values would mislabel or fail to load them
-RUN_IDENTITY = ("arch", "task", "width", "depth", "levels")
+RUN_IDENTITY = ("arch", "task", "width", "level_widths", "depth", "levels")
 
 
 def run_mismatch(checkpoint: Path, args: dict) -> str | None:

@@ -142,6 +142,10 @@ def test_cpu_budget_recipes_name_valid_training_flags():
         args = build_parser().parse_args(["--output_dir", "x", *study.flags(config), *extra])
         assert args.arch == config.split(":")[0] and args.crop_size == int(config.split(":")[4]), name
     assert build_parser().parse_args(["--output_dir", "x", *study.RECIPES["constant lr"][1]]).lr_milestones == []
+    per_level = build_parser().parse_args(
+        ["--output_dir", "x", *study.flags(study.RECIPES["widths 48/72 per level"][0])]
+    )
+    assert per_level.level_widths == [48, 72] and per_level.width is None
 
 
 def test_ensemble_table_gives_gain_and_time_ratio(tmp_path):

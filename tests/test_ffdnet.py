@@ -62,3 +62,19 @@ def test_trains_with_the_same_script_and_card(images, tmp_path):
     run += ["--batch_size", "2", "--num_workers", "0", "--report_to", "none", "--output_dir", str(tmp_path / "f")]
     out = train_accelerate.main([*run, "--max_steps", "2"])
     assert isinstance(load_model(out), FFDNet) and "FFDNet-architecture" in (out / "README.md").read_text()
+
+
+def test_fresh_network_starts_from_kairs_initialisation():
+    """Orthogonal 3×3 convolutions at gain 0.2 and BatchNorm scales in [0.1, 1], zero biases: FFDNet's training
+    recipe, without which it stays on the restore-nothing plateau (docs/results.md, point 6)."""
+    net = FFDNet(width=16, depth=4).net
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(convs) == 4 and len(norms) == 2
+    for conv in convs:
+        w = conv.weight.detach().flatten(1)
+        gram = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+        assert torch.allclose(gram, 0.04 * torch.eye(len(gram)), atol=1e-5)
+        assert conv.bias is None or not conv.bias.any()
+    for norm in norms:
+        assert ((norm.weight >= 0.1) & (norm.weight <= 1)).all() and not norm.bias.any()

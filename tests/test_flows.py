@@ -91,6 +91,16 @@ def test_multiscale_flow_round_trip_with_and_without_condition(levels):
     assert sum(isinstance(m, FlowStep) for m in flow.modules()) == 3 * levels
 
 
+def test_multiscale_flow_takes_one_coupling_width_per_level():
+    flow = perturb(MultiScaleFlow(3, depth=2, width=[4, 12], levels=2, cond_channels=1), std=0.1)
+    widths = lambda steps: [m.net[0].out_channels for m in steps.modules() if isinstance(m, AffineCoupling)]  # noqa: E731
+    assert widths(flow.root.steps) == [4, 4] and widths(flow.root.inner.steps) == [12, 12]
+    x = torch.rand(2, 3, 16, 8)
+    assert roundtrip_error(flow, x, torch.rand(2, 1, 16, 8)) < TOL
+    with pytest.raises(ValueError, match="one per level"):
+        MultiScaleFlow(3, depth=2, width=[4, 12, 8], levels=2)
+
+
 def test_multiscale_flow_checks_shapes():
     flow = MultiScaleFlow(3, depth=1, width=4, levels=2)
     with pytest.raises(ValueError, match="multiples of 4"):

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from irae_hf import IRAE
+from irae_hf.zoo import load_model
 from irae_hf.flows import ActNorm
 
 from .conftest import make_model, perturb
@@ -86,6 +87,19 @@ def test_save_and_load_are_bit_identical(tmp_path):
         assert torch.equal(loaded(x, quality=20), model(x, quality=20))
     card = (tmp_path / "README.md").read_text()
     assert "pipeline_tag: image-to-image" in card and "quality=10" in card and "2009.03173" in card
+
+
+def test_per_level_widths_round_trip_and_reload(tmp_path):
+    """Widths per level (finest first) are the same invertible map, saved in config.json and rebuilt from it."""
+    model = perturb(IRAE(width=[8, 16], depth=2), std=0.05)
+    x = torch.rand(1, 3, 16, 24)
+    with torch.no_grad():
+        assert (model.inverse(model(x, sigma=20), sigma=20) - x).abs().max() < 1e-4
+    model.save_pretrained(tmp_path)
+    loaded = load_model(tmp_path)
+    assert loaded.config["width"] == [8, 16] and torch.equal(loaded(x, sigma=20), model(x, sigma=20))
+    with pytest.raises(ValueError, match="one per level"):
+        IRAE(width=[8, 16, 32])
 
 
 def test_dtype_and_device_moves():

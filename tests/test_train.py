@@ -553,3 +553,15 @@ def test_the_loss_is_chosen_by_name_and_named_on_the_card(images, tmp_path, loss
     assert {"l2": "L2 (mean squared error) loss", "charbonnier": "Charbonnier loss"}[loss] in card
     with pytest.raises(SystemExit):
         train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--loss", "huber"])
+
+
+def test_per_level_widths_train_save_and_are_checked(images, tmp_path, capsys):
+    """--level_widths builds IRAE with one coupling width per level (finest first), saved in config.json; a count
+    other than --levels, or another architecture, is refused by name."""
+    out = tmp_path / "run"
+    train_accelerate.main([*data_args(images, out), "--max_steps", "2", *TINY, "--level_widths", "4", "12"])
+    assert json.loads((out / "config.json").read_text())["width"] == [4, 12]
+    for flags in (["--level_widths", "8"], ["--arch", "dncnn", "--level_widths", "8", "8"]):
+        with pytest.raises(SystemExit):
+            train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", *flags])
+        assert "--level_widths takes one width per level" in capsys.readouterr().err

@@ -39,7 +39,9 @@ def worker(config: str, steps: int, device: str = "cpu") -> dict:
     arch, width, depth, levels, crop, batch, precision, layout = parts + ["fp32", "nchw"][len(parts) - 6 :]
     if precision not in ("fp32", "bf16") or layout.split("+")[0] not in ("nchw", "cl"):
         raise ValueError(f"unknown precision or layout in {config!r}")
-    sizes = {"width": int(width), "depth": int(depth)} | ({"levels": int(levels)} if arch == "irae" else {})
+    widths = [int(w) for w in width.split("/")]  # one width, or one per level ("48/72", finest first)
+    sizes = {"width": widths[0] if len(widths) == 1 else widths, "depth": int(depth)}
+    sizes |= {"levels": int(levels)} if arch == "irae" else {}
     torch.manual_seed(0)
     model = build(arch, task="denoise", **sizes)
     clean = torch.rand(int(batch), 3, int(crop), int(crop))

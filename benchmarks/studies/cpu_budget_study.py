@@ -49,7 +49,12 @@ RECIPES = {
     # where the gap to FFDNet comes from (issue 28): its architecture at IRAE's multiply-adds per pixel, 3 levels at
     # IRAE's parameters (1,386,240 vs 1,353,216), bigger crops at about the same pixels per batch, loss, schedule
     "FFDNet arch (w96 d10)": ("ffdnet:96:10:2:64:16", []),
+    "FFDNet arch (w96 d10), lr 1e-4": ("ffdnet:96:10:2:64:16", ["--learning_rate", "1e-4"]),  # KAIR's FFDNet lr
     "3 levels (w48 d10)": ("irae:48:10:3:64:16", []),
+    # coupling width per level at about IRAE's parameters (1,327,872 and 1,315,840): wider where pixels are fewer, or
+    # wider at the full-resolution level
+    "widths 48/72 per level": ("irae:48/72:16:2:64:16", []),
+    "widths 72/56 per level": ("irae:72/56:16:2:64:16", []),
     "crop 128, b4": ("irae:64:16:2:128:4", []),
     "crop 192, b2": ("irae:64:16:2:192:2", []),
     "Charbonnier loss": ("irae:64:16:2:64:16", ["--loss", "charbonnier"]),
@@ -59,7 +64,8 @@ RECIPES = {
 
 def flags(config: str) -> list[str]:
     arch, width, depth, levels, crop, batch = config.split(":")
-    out = ["--arch", arch, "--width", width, "--depth", depth, "--crop_size", crop, "--batch_size", batch]
+    widths = ["--level_widths", *width.split("/")] if "/" in width else ["--width", width]  # "48/72": per level
+    out = ["--arch", arch, *widths, "--depth", depth, "--crop_size", crop, "--batch_size", batch]
     return out + (["--levels", levels] if arch == "irae" else [])
 
 
