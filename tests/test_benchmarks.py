@@ -86,6 +86,23 @@ def test_results_tables_compare_two_models(tmp_path):
     assert [r["method"] for r in merged if r["setting"] == 10] == ["IRAE", "input (JPEG)", "DnCNN"]  # input once
 
 
+def test_compact_table_has_a_line_per_method_and_a_column_per_level(tmp_path):
+    """The README's tables: the shipped model's rows and the baselines' pivoted; a level a method was not run at is
+    a dash; inpainting cells lead with the PSNR in the mask."""
+    tables = load("figures/results_tables")
+    row = {"task": "inpaint", "setting": "box", "method": "OpenCV Telea", "images": 68, "seconds": 1.0}
+    (tmp_path / "baselines-inpaint.json").write_text(
+        json.dumps({"rows": [row | {"psnr": 30, "psnr_mask": 19, "ssim": 0.5}]})
+    )
+    shipped = json.loads((ROOT / "pretrained/inpaint/evaluation.json").read_text())["rows"]
+    ours = {r["setting"]: r for r in shipped if r["method"] == "IRAE"}
+    lines = tables.compact_table("inpaint", results=tmp_path).splitlines()
+    assert lines[0] == "| PSNR in mask / PSNR (dB) / SSIM | box | free-form |"
+    box = ours["box"]
+    assert f"| IRAE | {box['psnr_mask']:.2f} / {box['psnr']:.2f} / {box['ssim']:.3f} |" in lines[2]
+    assert lines[-1] == "| OpenCV Telea | 19.00 / 30.00 / 0.500 | – |"
+
+
 def test_train_throughput_worker_measures_both_architectures():
     bench = load("probes/train_throughput")
     irae = bench.worker("irae:8:2:2:16:2", steps=1)

@@ -42,6 +42,30 @@ def rows_for(task: str, names: list[str] | None = None, results: Path = RESULTS)
     return merged
 
 
+def compact_table(task: str, results: Path = RESULTS) -> str | None:
+    """``rows_for`` as one line per method and one column per level (the README's): PSNR / SSIM, for inpainting
+    PSNR in the mask / whole-image PSNR / SSIM (times: the full tables, and the peers table side by side)."""
+    rows = rows_for(task, results=results)
+    if not rows:
+        return None
+    mask = "psnr_mask" in rows[0]
+    settings = list(dict.fromkeys(r["setting"] for r in rows))
+    label = {"denoise": "σ ", "jpeg": "q "}.get(task, "")
+    cells = "PSNR in mask / PSNR (dB) / SSIM" if mask else "PSNR (dB) / SSIM"
+    head = " | ".join(f"{label}{s:g}" if isinstance(s, float) else str(s) for s in settings)
+    lines = [f"| {cells} | {head} |", "|---" * (len(settings) + 1) + "|"]
+    for method in dict.fromkeys(r["method"] for r in rows):
+        got = {r["setting"]: r for r in rows if r["method"] == method}
+        shown = [
+            "–"
+            if s not in got
+            else (f"{got[s]['psnr_mask']:.2f} / " if mask else "") + f"{got[s]['psnr']:.2f} / {got[s]['ssim']:.3f}"
+            for s in settings
+        ]
+        lines.append(f"| {method} | {' | '.join(shown)} |")
+    return "\n".join(lines)
+
+
 def ensemble_table(task: str, results: Path = RESULTS) -> str | None:
     """The plain map against its 8-fold self-ensemble (``irae evaluate --ensemble``): PSNR gain and time ratio."""
     path = results / f"ensemble-{task}.json"
@@ -233,6 +257,7 @@ def main() -> None:
     p.add_argument("--targets", action="store_true", help="the shipped models against the weights issue's targets")
     p.add_argument("--peers", action="store_true", help="ours beside FFDNet, BM3D and published networks")
     p.add_argument("--users", action="store_true", help="(c) and (d), camera-like noise, and the denoising targets")
+    p.add_argument("--compact", action="store_true", help="one line per method, one column per level (the README's)")
     args = p.parse_args()
     if args.peers:
         print(peers_table())
@@ -249,7 +274,9 @@ def main() -> None:
             if table:
                 print(f"{table}\n")
         return
-    for task in args.tasks:
+    for task in args.tasks if args.compact else []:
+        print(f"#### {task}\n\n{compact_table(task)}\n")
+    for task in [] if args.compact else args.tasks:
         rows = rows_for(task, args.compare)
         if rows:
             print(f"### {task} ({rows[0]['images']} images)\n\n{markdown_table(rows)}\n")
