@@ -146,6 +146,9 @@ def test_cpu_budget_study_trains_every_recipe_for_the_same_budget(images, tmp_pa
     study.main()  # --by_time: the budget is each recipe's time limit (the lr milestones follow it)
     table = capsys.readouterr().out
     assert "failed" not in table and sum(line.startswith(("| small", "| lr")) for line in table.splitlines()) == 2
+    monkeypatch.setattr("sys.argv", argv + ["--by_time", "--work", str(tmp_path / "t"), "--report_only"])
+    study.main()  # the same table again from the saved runs, nothing trained
+    assert capsys.readouterr().out.splitlines()[1:] == table.splitlines()[1:]
 
 
 def test_cpu_budget_recipes_name_valid_training_flags():

@@ -85,8 +85,19 @@ def main() -> None:
         "instead of a step count from its measured speed: for settings that change the speed, not the step",
     )
     parser.add_argument("--extra", default="", help="more train_accelerate.py flags for every recipe")
+    parser.add_argument(
+        "--report_only",
+        action="store_true",
+        help="no training: the table of the runs already in --work (same --recipes)",
+    )
     args = parser.parse_args()
     recipes = {name: RECIPES[name] for name in args.recipes}
+    if args.report_only:
+        plan = [
+            (name, config, None, args.work / args.task / f"recipe-{i}")
+            for i, (name, (config, _)) in enumerate(recipes.items())
+        ]
+        return report(plan, args)
     configs = list(dict.fromkeys(config for config, _ in recipes.values()))
     seconds = {}
     if not args.by_time:
@@ -114,19 +125,31 @@ def main() -> None:
             running.pop(0).wait()
     for proc in running:
         proc.wait()
+    report(plan, args)
+
+
+def report(plan: list[tuple], args: argparse.Namespace) -> None:
+    """One line per recipe from its newest checkpoint's trainer state: speed, steps, CPU time, validation PSNR
+    (last, best, and the moving average's last where the run kept one)."""
     print(f"task {args.task}, budget {args.cpu_hours} CPU-hours per recipe, validation: {args.validation_dir}")
-    print("| recipe | patches/s | steps | CPU-hours (logged) | val PSNR last (dB) | best (dB) |")
-    print("|---|---|---|---|---|---|")
+    print("| recipe | patches/s | steps | CPU-hours (logged) | val PSNR last (dB) | best (dB) | EMA last (dB) |")
+    print("|---|---|---|---|---|---|---|")
     for name, config, steps, out in plan:
-        state_files = sorted((out / "checkpoints").glob("checkpoint-*/trainer_state.json"))
+        state_files = sorted(
+            (out / "checkpoints").glob("checkpoint-*/trainer_state.json"),
+            key=lambda p: int(p.parent.name.split("-")[1]),
+        )
         if not state_files:
-            print(f"| {name} | | {steps} | failed: see {out / 'train.log'} | | |")
+            print(
+                f"| {name} | | {steps or ''} | no checkpoint (still running, or failed: see {out / 'train.log'}) | | | |"
+            )
             continue
         state = json.loads(state_files[-1].read_text())
-        history = state["history"]
+        history = [h for h in state["history"] if "val/psnr" in h]
+        ema = f"{history[-1]['val/psnr_ema']:.2f}" if "val/psnr_ema" in history[-1] else "–"
         print(
-            f"| {name} | {state['patches_per_s']:.1f} | {state['step']} | {history[-1]['cpu_hours']:.3f} | "
-            f"{history[-1]['val/psnr']:.2f} | {max(h['val/psnr'] for h in history):.2f} |"
+            f"| {name} | {state['patches_per_s']:.1f} | {state['step']} | {state['history'][-1]['cpu_hours']:.3f} | "
+            f"{history[-1]['val/psnr']:.2f} | {max(h['val/psnr'] for h in history):.2f} | {ema} |"
         )
 
 
