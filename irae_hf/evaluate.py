@@ -186,7 +186,10 @@ def run_cli(args) -> int:
         )
     chosen = baselines if args.baselines is None else {k: baselines[k] for k in named}
     methods.update(chosen)
-    methods.update(external_baseline(b) for b in args.baselines or () if "=" in b)
+    for name, restorer in (external_baseline(b) for b in args.baselines or () if "=" in b):
+        if name in methods:
+            raise ValueError(f"--baselines {name}=...: the table already has a method named {name!r}")
+        methods[name] = restorer
     given = getattr(args, TASKS[args.task].settings_flag, None)
     settings = given or list(TASKS[args.task].settings)
     images = load_folder(args.data, args.limit)

@@ -97,8 +97,9 @@ def test_methods_from_outside_the_package_join_the_table(folder, tmp_path, capsy
         ("Half=no_such_module_xyz:make", "ModuleNotFoundError"),
         ("Half=", "expected a baseline's name or NAME=FILE.py:FACTORY"),
         (f"={plugin}:make", "expected"),
+        (f"input={plugin}:make", "already has a method named 'input'"),
     ):
-        assert main([*args, "--baselines", spec]) == 2, spec
+        assert main([*args, "--baselines", "input", spec]) == 2, spec
         err = capsys.readouterr().err.strip()
         assert words in err and len(err.splitlines()) == 1 and "Traceback" not in err, (spec, err)
 
