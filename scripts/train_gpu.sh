@@ -7,7 +7,7 @@
 #   DATA="runs-gpudata/photos runs-gpudata/train-extra" MINUTES=7.5 scripts/train_gpu.sh
 #
 # The three tasks train at once on the one GPU through scripts/train_pretrained.sh (same data split, same
-# held-out photos, same script as on the CPU), each starting from pretrained/<task> with bigger crops and
+# held-out photos, same script as on the CPU), each starting from pretrained/<task> (INIT= from scratch) with bigger crops and
 # batches, data loader workers, fp32, and a time budget (--max_minutes: the step-decay milestones follow the
 # time spent, and each run validates, checkpoints and saves when it is up). Ship with
 # scripts/export_pretrained.sh (its header gives the settings), which adds the CBSD68 table to the card.
@@ -29,7 +29,7 @@ USERS_HAVE="--file_fraction 0.5 --camera_fraction 0.3 --noisy_jpeg_fraction 0.25
 torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
 [ "${TP_STEPS:-20}" = 0 ] || "$PYTHON" benchmarks/probes/train_throughput.py --device "${DEVICE:-cuda}" --threads 4 --steps ${TP_STEPS:-20} --json "$WORK/throughput.json" \
   --configs ${TP_CONFIGS:-irae:64:16:2:64:16 dncnn:96:18:0:64:16 irae:64:16:2:96:48 dncnn:96:18:0:96:48}
-PYTHON=$PYTHON WORK=$WORK INIT=${INIT:-pretrained} STEPS=${STEPS:-100000} CROP=${CROP:-96} BATCH=${BATCH:-256} \
+PYTHON=$PYTHON WORK=$WORK INIT=${INIT-pretrained} STEPS=${STEPS:-100000} CROP=${CROP:-96} BATCH=${BATCH:-256} \
   THREADS=2 WORKERS=${WORKERS:-4} \
   EXTRA="--max_minutes $MINUTES --learning_rate ${LR:-2e-4} --lr_warmup_steps ${WARMUP:-300} --mixed_precision no --seed 1 --checkpointing_steps 500 \
 --validation_steps 500 --mask_scale ${MASK_SCALE:-512} ${MIX:-$USERS_HAVE} ${EXTRA:-}" \
