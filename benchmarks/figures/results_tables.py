@@ -274,9 +274,11 @@ def main() -> None:
             if table:
                 print(f"{table}\n")
         return
-    for task in args.tasks if args.compact else []:
-        print(f"#### {task}\n\n{compact_table(task)}\n")
-    for task in [] if args.compact else args.tasks:
+    if args.compact:
+        for task in args.tasks:
+            print(f"#### {task}\n\n{compact_table(task)}\n")
+        return
+    for task in args.tasks:
         rows = rows_for(task, args.compare)
         if rows:
             print(f"### {task} ({rows[0]['images']} images)\n\n{markdown_table(rows)}\n")
