@@ -115,6 +115,9 @@ def test_train_throughput_worker_measures_both_architectures():
     assert bench.worker("irae:8:2:2:16:2:bf16", steps=1)["patches_per_s"] > 0  # the layout defaults to nchw
     with pytest.raises(ValueError, match="unknown precision"):
         bench.worker("irae:8:2:2:16:2:fp8", steps=1)
+    per_level = bench.worker("irae:8/12:2:2:16:2", steps=1)  # one width per level, finest first
+    assert per_level["parameters"] == sum(p.numel() for p in IRAE(width=[8, 12], depth=2, levels=2).parameters())
+    assert bench.parse_config("irae:48/72:16:2:64:16")["widths"] == [48, 72]
     for task in ("denoise", "jpeg", "inpaint"):  # the data pipeline alone
         assert bench.data_rate(task, crop=16, batch=2, batches=2)["patches_per_s"] > 0
 

@@ -30,22 +30,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def parse_config(config: str) -> dict:
+    """``arch:width:depth:levels:crop:batch[:precision[:layout]]`` as named fields; the width is one number or one
+    per level ("48/72", finest first), always returned as a list."""
+    parts = config.split(":")
+    arch, width, depth, levels, crop, batch, precision, layout = parts + ["fp32", "nchw"][len(parts) - 6 :]
+    if precision not in ("fp32", "bf16") or layout.split("+")[0] not in ("nchw", "cl"):
+        raise ValueError(f"unknown precision or layout in {config!r}")
+    sizes = {"depth": int(depth), "levels": int(levels), "crop": int(crop), "batch": int(batch)}
+    return {
+        "arch": arch,
+        "widths": [int(w) for w in width.split("/")],
+        **sizes,
+        "precision": precision,
+        "layout": layout,
+    }
+
+
 def worker(config: str, steps: int, device: str = "cpu") -> dict:
     import torch
 
     from irae_hf.zoo import build
 
-    parts = config.split(":")
-    arch, width, depth, levels, crop, batch, precision, layout = parts + ["fp32", "nchw"][len(parts) - 6 :]
-    if precision not in ("fp32", "bf16") or layout.split("+")[0] not in ("nchw", "cl"):
-        raise ValueError(f"unknown precision or layout in {config!r}")
-    widths = [int(w) for w in width.split("/")]  # one width, or one per level ("48/72", finest first)
-    sizes = {"width": widths[0] if len(widths) == 1 else widths, "depth": int(depth)}
-    sizes |= {"levels": int(levels)} if arch == "irae" else {}
+    c = parse_config(config)
+    arch, crop, batch, precision, layout = c["arch"], c["crop"], c["batch"], c["precision"], c["layout"]
+    sizes = {"width": c["widths"][0] if len(c["widths"]) == 1 else c["widths"], "depth": c["depth"]}
+    sizes |= {"levels": c["levels"]} if arch == "irae" else {}
     torch.manual_seed(0)
     model = build(arch, task="denoise", **sizes)
-    clean = torch.rand(int(batch), 3, int(crop), int(crop))
-    sigma = torch.full((int(batch),), 25.0)
+    clean = torch.rand(batch, 3, crop, crop)
+    sigma = torch.full((batch,), 25.0)
     noisy = clean + torch.randn_like(clean) * 25 / 255
     model.initialize(noisy, sigma=sigma)
     model, clean, noisy, sigma = (t.to(device) for t in (model, clean, noisy, sigma))
@@ -79,7 +93,7 @@ def worker(config: str, steps: int, device: str = "cpu") -> dict:
         "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
         "parameters": sum(p.numel() for p in model.parameters()),
         "step_s": elapsed / steps,
-        "patches_per_s": int(batch) * steps / elapsed,
+        "patches_per_s": batch * steps / elapsed,
     }
 
 

@@ -63,10 +63,13 @@ RECIPES = {
 
 
 def flags(config: str) -> list[str]:
-    arch, width, depth, levels, crop, batch = config.split(":")
-    widths = ["--level_widths", *width.split("/")] if "/" in width else ["--width", width]  # "48/72": per level
-    out = ["--arch", arch, *widths, "--depth", depth, "--crop_size", crop, "--batch_size", batch]
-    return out + (["--levels", levels] if arch == "irae" else [])
+    """train_accelerate.py's size flags for a throughput configuration (one width, or one per level)."""
+    c = _throughput_probe().parse_config(config)
+    widths = [str(w) for w in c["widths"]]
+    widths = ["--width", *widths] if len(widths) == 1 else ["--level_widths", *widths]
+    out = ["--arch", c["arch"], *widths, "--depth", str(c["depth"])]
+    out += ["--crop_size", str(c["crop"]), "--batch_size", str(c["batch"])]
+    return out + (["--levels", str(c["levels"])] if c["arch"] == "irae" else [])
 
 
 def main() -> None:
