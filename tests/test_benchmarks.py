@@ -312,3 +312,32 @@ def test_users_table_and_targets_merge_our_run_with_the_bm3d_run(tmp_path):
     verdicts = tables.users_targets_table(tmp_path)
     assert "| (c) low light, blind | 35.00 | BM3D 34.80 | yes |" in verdicts and "no, -0.20 dB" in verdicts
     assert tables.users_table(tmp_path / "none") is None
+    grid = tables.conditions_table(tmp_path)  # (a)–(d) a row each, every method blind (true σ)
+    assert "| (b) files σ 25 | 29.90 (30.00) | 29.00 (30.50) | 30.10 (30.20) | – |" in grid
+    assert "| (c) low light | 35.00 (35.10) | 34.50 (35.30) | 34.80 (–) | – (25.00) |" in grid
+
+
+def test_users_tables_of_the_heldout_photos_read_their_own_runs(tmp_path):
+    """``--users --heldout``: the same tables from the held-out photos' runs (``heldout-`` files), where one
+    peers.py run holds every method true and blind; CBSD68's runs and baselines are not mixed in."""
+    tables = load("figures/results_tables")
+    methods = {"IRAE": 30.0, "FFDNet": 30.4, "BM3D (first 10)": 30.2, "input": 20.0}
+    rows = [{"setting": 25.0, "method": m, "psnr": v, "images": 10} for m, v in methods.items()]
+    rows += [
+        {
+            "setting": 25.0,
+            "method": m.replace(" (first", " (blind) (first") if "first" in m else f"{m} (blind)",
+            "psnr": v - 0.1,
+            "images": 10,
+        }
+        for m, v in methods.items()
+        if m != "input"
+    ]
+    (tmp_path / "heldout-peers-denoise-float.json").write_text(json.dumps({"rows": rows}))
+    (tmp_path / "peers-denoise-float.json").write_text(json.dumps({"rows": [{**rows[0], "psnr": 99.0}]}))
+    grid = tables.conditions_table(tmp_path, "heldout-")
+    assert grid.startswith("| held-out photos: blind (true σ) |")
+    assert "| (a) floats σ 25 | 29.90 (30.00) | 30.30 (30.40) | 30.10 (30.20) | – (20.00) |" in grid
+    assert tables.users_targets(tmp_path, "heldout-") == [("(a) floats σ 25", 30.0, 30.4, "FFDNet")]
+    assert "| target (held-out photos) |" in tables.users_targets_table(tmp_path, "heldout-")
+    assert tables.users_table(tmp_path, "heldout-") is None  # no (c) or (d) run yet

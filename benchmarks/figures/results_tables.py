@@ -179,22 +179,24 @@ def peer_rows(results: Path, *names: str) -> list[dict]:
 #: (c) and (d) of the weights issue, by the name of their peers.py runs (ours + FFDNet, and BM3D + FFDNet)
 USERS = {"camera": "(c)", "camera-jpeg90": "(d)"}
 PEERS = (("IRAE", "IRAE (ours)"), ("FFDNet", "FFDNet"), ("BM3D", "BM3D"), ("input", "noisy input"))
+#: the image sets of the users' benchmark, by the prefix of their peers.py runs
+SETS = {"": "CBSD68", "heldout-": "held-out photos"}
 
 
-def users_rows(results: Path = RESULTS) -> list[dict]:
+def users_rows(results: Path = RESULTS, prefix: str = "") -> list[dict]:
     """Every (c) and (d) row: camera-like noise in 8-bit files, then the same saved as JPEG q90."""
-    return [r for key in USERS for r in _users_run(results, key)]
+    return [r for key in USERS for r in _users_run(results, key, prefix)]
 
 
-def _users_run(results: Path, key: str) -> list[dict]:
+def _users_run(results: Path, key: str, prefix: str = "") -> list[dict]:
     """The rows of one (c) or (d) condition: our run and BM3D's."""
-    return peer_rows(results, f"peers-denoise-{key}", f"peers-bm3d-{key}")
+    return peer_rows(results, f"{prefix}peers-denoise-{key}", f"{prefix}peers-bm3d-{key}")
 
 
-def users_table(results: Path = RESULTS) -> str | None:
+def users_table(results: Path = RESULTS, prefix: str = "") -> str | None:
     """What users have, (c) and (d): PSNR blind (our auto level; FFDNet and BM3D at scikit-image's σ estimate) and,
     in brackets, at the true RMS-equivalent σ."""
-    rows = users_rows(results)
+    rows = users_rows(results, prefix)
     settings = list(dict.fromkeys(r["setting"] for r in rows))
     if not settings:
         return None
@@ -206,45 +208,68 @@ def users_table(results: Path = RESULTS) -> str | None:
         cells = []
         for s in settings:
             blind, true = psnr.get((s, f"{method} (blind)")), psnr.get((s, f"{method} (true σ)"))
-            shown = ["–" if v is None else f"{v:.2f}" for v in (blind, true)]
-            cells.append("–" if blind is None and true is None else f"{shown[0]} ({shown[1]})")
+            cells.append(_blind_true(blind, true))
         if any(cell != "–" for cell in cells):  # a peer not run on these conditions gets no row
             lines.append(f"| {label} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 
-def users_targets(results: Path = RESULTS) -> list[tuple[str, float, float, str]]:
-    """The weights issue's denoising targets on CBSD68, as (condition, ours, target, whose): (a) floats at least
-    FFDNet at every σ; (b) 8-bit files, (c) and (d) at least FFDNet and BM3D, both blind and at the true σ."""
-    out = []
-    for kind, peers in (("float", ("FFDNet",)), ("file", ("FFDNet", "BM3D"))):
+def _blind_true(blind: float | None, true: float | None) -> str:
+    """One cell: PSNR blind, and at the true σ in brackets ("–" where not measured)."""
+    shown = ["–" if v is None else f"{v:.2f}" for v in (blind, true)]
+    return "–" if blind is None and true is None else f"{shown[0]} ({shown[1]})"
+
+
+def condition_rows(results: Path = RESULTS, prefix: str = "") -> dict[str, dict[str, float]]:
+    """PSNR by condition ("(a) floats σ 15" … "(d) moderate, JPEG q90") and method ("FFDNet (blind)", "BM3D (true σ)")
+    over every peers.py run of one image set: CBSD68's, or with ``prefix`` "heldout-" the held-out photos'."""
+    out: dict[str, dict[str, float]] = {}
+    for kind, part in (("float", "(a)"), ("file", "(b)")):
         rows = peer_rows(
-            results, *(f"peers-{who}-{kind}{how}" for how in ("", "-blind") for who in ("denoise", "bm3d"))
+            results, *(f"{prefix}peers-{who}-{kind}{how}" for how in ("", "-blind") for who in ("denoise", "bm3d"))
         )
-        if kind == "float":
+        if kind == "float" and not prefix:  # CBSD68's BM3D on floats: the baselines' evaluation (same seeds)
             rows += [r for r in rows_for("denoise", results=results) if r["method"] == "BM3D"]
-        for sigma in sorted({r["setting"] for r in rows if r["method"] == "IRAE"}):
-            got = {r["method"]: r["psnr"] for r in rows if r["setting"] == sigma}
-            best = max((got[p], p) for p in peers if p in got)
-            out.append((f"({'a' if kind == 'float' else 'b'}) {kind}s σ {sigma:g}", got["IRAE"], *best))
-            blind = [(got[f"{p} (blind)"], p) for p in peers if f"{p} (blind)" in got]
-            if kind == "file" and "IRAE (blind)" in got and blind:  # `peers.py --given blind`
-                out.append((f"(b) files σ {sigma:g}, blind", got["IRAE (blind)"], *max(blind)))
+        for r in sorted(rows, key=lambda r: float(r["setting"])):
+            method = r["method"] if r["method"].endswith(")") else f"{r['method']} (true σ)"  # σ given: no suffix
+            out.setdefault(f"{part} {kind}s σ {float(r['setting']):g}", {}).setdefault(method, r["psnr"])
     for key, part in USERS.items():
-        rows = _users_run(results, key)
-        for setting in dict.fromkeys(r["setting"] for r in rows):
-            got = {r["method"]: r["psnr"] for r in rows if r["setting"] == setting}
-            for how in ("blind", "true σ"):
-                best = max((got[f"{p} ({how})"], p) for p in ("FFDNet", "BM3D") if f"{p} ({how})" in got)
-                if f"IRAE ({how})" in got:
-                    out.append((f"{part} {setting}, {how}", got[f"IRAE ({how})"], *best))
+        for r in _users_run(results, key, prefix):
+            out.setdefault(f"{part} {r['setting']}", {}).setdefault(r["method"], r["psnr"])
+    return {condition: got for condition, got in out.items() if any(m.startswith("IRAE (") for m in got)}
+
+
+def conditions_table(results: Path = RESULTS, prefix: str = "") -> str | None:
+    """(a)–(d) on one image set, a row per condition: each method blind and, in brackets, at the true σ."""
+    rows = condition_rows(results, prefix)
+    if not rows:
+        return None
+    lines = [f"| {SETS[prefix]}: blind (true σ) | {' | '.join(label for _, label in PEERS)} |", "|---" * 5 + "|"]
+    for condition, got in rows.items():
+        cells = [_blind_true(got.get(f"{m} (blind)"), got.get(f"{m} (true σ)")) for m, _ in PEERS]
+        lines.append(f"| {condition} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def users_targets(results: Path = RESULTS, prefix: str = "") -> list[tuple[str, float, float, str]]:
+    """The weights issue's denoising targets, as (condition, ours, target, whose): (a) floats at least FFDNet at
+    every σ; (b) 8-bit files, (c) and (d) at least FFDNet and BM3D, both blind and at the true σ."""
+    out = []
+    for condition, got in condition_rows(results, prefix).items():
+        floats = condition.startswith("(a)")
+        for how in ("true σ",) if floats else ("true σ", "blind"):
+            peers = ("FFDNet",) if floats else ("FFDNet", "BM3D")
+            best = [(got[f"{p} ({how})"], p) for p in peers if f"{p} ({how})" in got]
+            if f"IRAE ({how})" in got and best:
+                label = condition if how == "true σ" and condition[1] in "ab" else f"{condition}, {how}"
+                out.append((label, got[f"IRAE ({how})"], *max(best)))
     return out
 
 
-def users_targets_table(results: Path = RESULTS) -> str:
+def users_targets_table(results: Path = RESULTS, prefix: str = "") -> str:
     """``users_targets`` as a markdown table: met, or short by how much."""
-    lines = ["| target (CBSD68) | ours (dB) | the better peer (dB) | met? |", "|---|---|---|---|"]
-    for condition, ours, target, whose in users_targets(results):
+    lines = [f"| target ({SETS[prefix]}) | ours (dB) | the better peer (dB) | met? |", "|---|---|---|---|"]
+    for condition, ours, target, whose in users_targets(results, prefix):
         verdict = "yes" if ours >= target else f"no, {ours - target:+.2f} dB"
         lines.append(f"| {condition} | {ours:.2f} | {whose} {target:.2f} | {verdict} |")
     return "\n".join(lines)
@@ -262,13 +287,17 @@ def main() -> None:
     p.add_argument("--targets", action="store_true", help="the shipped models against the weights issue's targets")
     p.add_argument("--peers", action="store_true", help="ours beside FFDNet, BM3D and published networks")
     p.add_argument("--users", action="store_true", help="(c) and (d), camera-like noise, and the denoising targets")
+    p.add_argument("--heldout", action="store_true", help="with --users: (a)–(d) on the held-out photos")
     p.add_argument("--compact", action="store_true", help="one line per method, one column per level (the README's)")
     args = p.parse_args()
     if args.peers:
         print(peers_table())
         return
     if args.users:
-        print(f"{users_table()}\n\n{users_targets_table()}")
+        prefix = "heldout-" if args.heldout else ""
+        print(
+            f"{users_table(prefix=prefix)}\n\n{conditions_table(prefix=prefix)}\n\n{users_targets_table(prefix=prefix)}"
+        )
         return
     if args.targets:
         print(targets_table())
