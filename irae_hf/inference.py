@@ -46,6 +46,17 @@ def _gemm_wins(conv: nn.Conv2d) -> bool:
 
 
 @functools.cache
+def _fused_dtypes() -> tuple[torch.dtype, ...]:
+    """The dtypes oneDNN fuses here: bf16 only where the CPU has it (without AVX512-BF16 or AVX-NE-CONVERT oneDNN
+    refuses bf16 weights, so bf16 models run unfused: slower, same result)."""
+    try:
+        bf16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    except (AttributeError, RuntimeError):
+        bf16 = False
+    return FUSED_DTYPES if bf16 else (torch.float32,)
+
+
+@functools.cache
 def _fused_op():
     """oneDNN's convolution with a fused pointwise op (what torch.compile's CPU backend uses), or None without it."""
     try:
@@ -102,7 +113,7 @@ class FusedConvNet(nn.Sequential):
         return (
             _fused_op() is not None
             and x.device.type == "cpu"
-            and x.dtype in FUSED_DTYPES
+            and x.dtype in _fused_dtypes()
             and x.dtype == conv.weight.dtype
             and not (torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad))
             and self._zero_padded

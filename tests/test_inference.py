@@ -45,6 +45,19 @@ def test_fused_net_in_bf16_is_close_to_the_plain_bf16_layers():
     torch.testing.assert_close(out.float(), ref.float(), rtol=0.05, atol=0.05)
 
 
+def test_bf16_is_fused_only_where_the_cpu_has_it(monkeypatch):
+    """Without AVX512-BF16 or AVX-NE-CONVERT oneDNN refuses bf16 weights: a bf16 net then runs its plain layers."""
+    import irae_hf.inference as inference
+
+    assert (torch.bfloat16 in inference._fused_dtypes()) == torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    monkeypatch.setattr(inference, "_fused_dtypes", lambda: (torch.float32,))  # a CPU without bf16
+    net = coupling_net().to(torch.bfloat16)
+    fused, x = FusedConvNet(net), torch.randn(1, 7, 12, 12, dtype=torch.bfloat16)
+    with torch.inference_mode():
+        assert not fused._fusable(x) and fused._fusable(x.float()) is False  # float input, bf16 weights: plain
+        torch.testing.assert_close(fused(x), net(x))
+
+
 def test_training_runs_the_plain_layers():
     net = coupling_net()
     fused = FusedConvNet(net)
