@@ -257,8 +257,8 @@ def users_targets(results: Path = RESULTS, prefix: str = "") -> list[tuple[str, 
     out = []
     for condition, got in condition_rows(results, prefix).items():
         floats = condition.startswith("(a)")
+        peers = ("FFDNet",) if floats else ("FFDNet", "BM3D")
         for how in ("true σ",) if floats else ("true σ", "blind"):
-            peers = ("FFDNet",) if floats else ("FFDNet", "BM3D")
             best = [(got[f"{p} ({how})"], p) for p in peers if f"{p} ({how})" in got]
             if f"IRAE ({how})" in got and best:
                 label = condition if how == "true σ" and condition[1] in "ab" else f"{condition}, {how}"
