@@ -23,6 +23,7 @@ from irae_hf.demo.handlers import make_handlers
 from irae_hf.demo.models import ENV_VARS, Loaded, about_models, load_models
 from irae_hf.demo.session import Session
 from irae_hf.demo.tabs import LEVEL_TABS, Shared, inpaint_tab, level_tab
+from irae_hf.inference import cpu_has_fast_bf16
 from irae_hf.tasks import TASK_NAMES
 
 ROOT = Path(__file__).resolve().parent
@@ -47,7 +48,7 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
                 gr.Markdown(f"⚠️ **The configured {task} model could not be loaded:** {m.note}.")
         with gr.Accordion("About the models", open=False):
             gr.Markdown(about_models(models))
-        shared = Shared(make_handlers(models), *_options(), gr.State(Session()))
+        shared = Shared(make_handlers(models), *_options(bf16_pays(models)), gr.State(Session()))
         wiring = [level_tab(spec, EXAMPLES) for spec in LEVEL_TABS] + [inpaint_tab(EXAMPLES)]
         recover = _inverse_panel(shared)
         for wire in wiring:
@@ -56,8 +57,14 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
     return demo
 
 
-def _options() -> tuple[gr.Checkbox, gr.Checkbox]:
-    """The self-ensemble and bf16 options every tab uses."""
+def bf16_pays(models: dict[str, Loaded]) -> bool:
+    """Whether bf16 makes this server faster: on a GPU, or on a CPU with bf16 hardware (elsewhere 2–10× slower)."""
+    devices = {next(m.model.parameters()).device.type for m in models.values()}
+    return "cpu" not in devices or cpu_has_fast_bf16()
+
+
+def _options(bf16: bool = True) -> tuple[gr.Checkbox, gr.Checkbox]:
+    """The self-ensemble and bf16 options every tab uses; bf16 greyed out where it would be slower."""
     with gr.Row():
         ensemble = gr.Checkbox(
             False,
@@ -67,7 +74,11 @@ def _options() -> tuple[gr.Checkbox, gr.Checkbox]:
         fast = gr.Checkbox(
             False,
             label="Faster: bf16 networks (faster on CPUs with AVX512-BF16, a few "
-            "thousandths of a dB lower). The exact inverse reruns the fp32 map.",
+            "thousandths of a dB lower). The exact inverse reruns the fp32 map."
+            if bf16
+            else "Faster bf16 networks: not offered here (this server's CPU has no bf16 hardware, where bf16 "
+            "is slower than fp32).",
+            interactive=bf16,
         )
     return ensemble, fast
 

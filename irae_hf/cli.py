@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         default="fp32",
         choices=["fp32", "bf16"],
-        help="fp32 (the exact map) or bf16 (faster on CPUs with AVX512-BF16, a few thousandths of a dB lower)",
+        help="fp32 (the exact map) or bf16 (faster on CPUs with AVX512-BF16 or AMX, a few thousandths of a dB lower; "
+        "fp32 on other CPUs, where bf16 would be slower)",
     )
     r.add_argument(
         "--backend",

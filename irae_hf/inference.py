@@ -8,6 +8,7 @@ float64 convolution for 64→12). Anything else (GPUs, gradients) runs the plain
 from __future__ import annotations
 
 import functools
+import platform
 
 import torch
 from torch import Tensor, nn
@@ -43,6 +44,24 @@ def _gemm_wins(conv: nn.Conv2d) -> bool:
         and conv.padding_mode == "zeros"
         and conv.out_channels < conv.in_channels
     )
+
+
+@functools.cache
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware, so that bf16 inference pays (docs/inference.md)."""
+    try:
+        onednn = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        x86 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    except (AttributeError, RuntimeError):
+        return False
+    return bf16_in_hardware(platform.machine(), onednn, x86)
+
+
+def bf16_in_hardware(machine: str, onednn_bf16: bool, x86_bf16: bool) -> bool:
+    """oneDNN runs bf16 (``onednn_bf16``) and, on x86, natively (AVX512-BF16 or AMX: ``x86_bf16``); oneDNN's own
+    check also passes on AVX-512 CPUs without them, where it emulates bf16 and the model runs 2.2× slower than in
+    fp32 (9.5× on AVX2-only CPUs, where the check fails; docs/inference.md)."""
+    return onednn_bf16 and (x86_bf16 or machine.lower() not in ("x86_64", "amd64", "i386", "i686"))
 
 
 @functools.cache

@@ -58,6 +58,20 @@ def test_bf16_is_fused_only_where_the_cpu_has_it(monkeypatch):
         torch.testing.assert_close(fused(x), net(x))
 
 
+def test_bf16_counts_as_fast_only_in_hardware():
+    """oneDNN's own check also passes on AVX-512 CPUs without AVX512-BF16, where bf16 is emulated (2.2× slower)."""
+    from irae_hf.inference import bf16_in_hardware, cpu_has_fast_bf16
+
+    assert bf16_in_hardware("x86_64", True, True) and bf16_in_hardware("AMD64", True, True)
+    assert not bf16_in_hardware("x86_64", True, False)  # AVX-512 without AVX512-BF16 / AMX: emulated
+    assert not bf16_in_hardware("x86_64", False, True)  # oneDNN refuses it (e.g. limited to AVX2)
+    assert bf16_in_hardware("aarch64", True, False) and not bf16_in_hardware("aarch64", False, False)
+    onednn = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert cpu_has_fast_bf16() == (
+        onednn and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    )
+
+
 def test_training_runs_the_plain_layers():
     net = coupling_net()
     fused = FusedConvNet(net)

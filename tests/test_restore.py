@@ -146,9 +146,11 @@ def test_time_estimate_counts_the_tiles_pixels_and_the_ensemble():
     assert tiled_pixels(200, 200, 128, 32, 4) > 200 * 200 == tiled_pixels(200, 200, None, 32, 4)
 
 
-def test_bf16_precision_is_close_to_fp32_and_refused_for_the_exact_inverse():
+def test_bf16_precision_is_close_to_fp32_and_refused_for_the_exact_inverse(monkeypatch):
+    import irae_hf.model
     from irae_hf.zoo import build
 
+    monkeypatch.setattr(irae_hf.model, "cpu_has_fast_bf16", lambda: True)  # the bf16 path, on any CPU
     model = perturb(make_model("denoise"))
     image = Image.fromarray(data.astronaut()[:64, :96])
     exact, fast = restore(model, image, sigma=25), restore(model, image, sigma=25, precision="bf16")
@@ -170,3 +172,18 @@ def test_the_default_path_is_the_models_own_map():
     with torch.inference_mode():
         direct = model(x, sigma=25).clamp(0, 1)
     assert torch.allclose(restore(model, x, sigma=25), direct, atol=1e-5)  # channels-last inside: same map
+
+
+def test_bf16_on_a_cpu_without_bf16_hardware_runs_the_fp32_map_and_says_so(monkeypatch):
+    """Emulated bf16 makes the model 2–10× slower than fp32 (docs/inference.md): asking for speed must not cost it."""
+    import irae_hf.model
+
+    monkeypatch.setattr(irae_hf.model, "cpu_has_fast_bf16", lambda: False)
+    model = perturb(make_model("denoise"))
+    assert model.in_precision("fp32") is model
+    with pytest.warns(UserWarning, match="precision='bf16' runs fp32 here"):
+        assert model.in_precision("bf16") is model
+    image = Image.fromarray(data.astronaut()[:64, :96])
+    with pytest.warns(UserWarning, match="no bf16 hardware"):
+        fast = restore(model, image, sigma=25, precision="bf16")
+    assert np.array_equal(np.asarray(fast), np.asarray(restore(model, image, sigma=25)))
