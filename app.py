@@ -58,7 +58,7 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
 
 
 def bf16_pays(models: dict[str, Loaded]) -> bool:
-    """Whether bf16 makes this server faster: on a GPU, or on a CPU with bf16 hardware (elsewhere 2–10× slower)."""
+    """Whether bf16 makes this server faster: on a GPU, or on a CPU with bf16 hardware (elsewhere 2–12× slower)."""
     devices = {next(m.model.parameters()).device.type for m in models.values()}
     return "cpu" not in devices or cpu_has_fast_bf16()
 

@@ -114,13 +114,13 @@ class IRAE(
         """ "fp32": the model itself. "bf16": a copy whose coupling networks (nearly all the FLOPs) run in
         bfloat16 while actnorm, the 1×1 convolutions and the coupling arithmetic stay fp32: faster on CPUs with
         AVX512-BF16, a few thousandths of a dB lower (measured in docs/inference.md). Not exactly invertible. A CPU
-        model on a CPU without bf16 hardware, where bf16 runs 2–10× slower, stays fp32 (with a warning)."""
+        model on a CPU without bf16 hardware, where bf16 runs 2–12× slower, stays fp32 (with a warning)."""
         if precision != "bf16":
             return super().in_precision(precision)
         if next(self.parameters()).device.type == "cpu" and not cpu_has_fast_bf16():
             warnings.warn(
                 "precision='bf16' runs fp32 here: this CPU has no bf16 hardware (AVX512-BF16 or AMX), "
-                "where bf16 is 2-10x slower than fp32",
+                "where bf16 is 2-12x slower than fp32",
                 stacklevel=2,
             )
             return self

@@ -175,7 +175,7 @@ def test_the_default_path_is_the_models_own_map():
 
 
 def test_bf16_on_a_cpu_without_bf16_hardware_runs_the_fp32_map_and_says_so(monkeypatch):
-    """Emulated bf16 makes the model 2–10× slower than fp32 (docs/inference.md): asking for speed must not cost it."""
+    """Emulated bf16 makes the model 2–12× slower than fp32 (docs/inference.md): asking for speed must not cost it."""
     import irae_hf.model
 
     monkeypatch.setattr(irae_hf.model, "cpu_has_fast_bf16", lambda: False)
