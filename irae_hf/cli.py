@@ -450,8 +450,8 @@ def restore_one(model: object, path: Path, rel: Path, target: Path, args: argpar
                 kw["backend"] = args.backend
                 result = restore_saying_how_long(model, image, path, kw)
         result, changed = fit_format(result, args.format)
-        for note in [n.message for n in caught] + ([changed] if changed else []):
-            tqdm.write(f"note: {path}: {note}", file=sys.stderr)
+        for note in [str(n.message) for n in caught] + ([changed] if changed else []):
+            tqdm.write(f"note: {path}: {note.removeprefix(f'{path}: ')}", file=sys.stderr)
         target.parent.mkdir(parents=True, exist_ok=True)
         # written whole, then named (OutputExists: another run took the name); 16-bit colour stays 16-bit in PNG / TIFF
         write_file(target, lambda partial: save_image(result, partial), overwrite=args.overwrite)

@@ -7,6 +7,7 @@ restoration decide for them. Images are H×W×3 uint8 arrays or PIL images; σ i
 from __future__ import annotations
 
 import io
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -28,7 +29,9 @@ def _wavelet_mad(rgb: np.ndarray) -> float:
     """Donoho and Johnstone's robust σ (MAD of the finest diagonal wavelet sub-band), per channel, averaged; 0–255."""
     from skimage.restoration import estimate_sigma as wavelet_mad
 
-    return float(wavelet_mad(rgb / 255.0, channel_axis=-1, average_sigmas=True)) * 255.0
+    with warnings.catch_warnings():  # a flat image's empty MAD warns, then reads nan: estimate_sigma says 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(wavelet_mad(rgb / 255.0, channel_axis=-1, average_sigmas=True)) * 255.0
 
 
 def estimate_sigma(image: Image.Image | np.ndarray) -> float:
@@ -38,11 +41,22 @@ def estimate_sigma(image: Image.Image | np.ndarray) -> float:
     (−13 at σ 75 on CBSD68): the same estimator is run on a simulation (seeded noise of the candidate σ added to
     the image's 3×3 median, which clipping does not bias, then clipped and rounded) and the candidate scaled until
     the simulation reads what the image read. The correction is estimated on a centre crop of at most
-    ``CORRECTION_CROP``² pixels and capped at ``MAX_CORRECTION``× the plain estimate.
+    ``CORRECTION_CROP``² pixels and capped at ``MAX_CORRECTION``× the plain estimate. Always a number in
+    [0, ``MAX_SIGMA``]: 0 for flat images and those under ``MIN_SIDE`` pixels on a side.
     """
     rgb = _rgb(image).astype(np.float64)
+    if min(rgb.shape[:2]) < MIN_SIDE:  # too few pixels to tell noise from detail
+        return 0.0
     measured = _wavelet_mad(rgb)
-    return measured * _clipping_correction(rgb, measured)
+    if not np.isfinite(measured) or measured < 1e-6:  # a flat image (all black, say): no noise to read
+        return 0.0
+    return float(min(measured * _clipping_correction(rgb, measured), MAX_SIGMA))
+
+
+#: images narrower than this read σ 0 (the wavelet estimate needs a few rows and columns)
+MIN_SIDE = 4
+#: the largest σ an estimate reports (0–255 units: a 1-bit image reads more than 500)
+MAX_SIGMA = 255.0
 
 
 #: the clipping correction is measured on a centre crop this size at most (its cost grows with the pixels)
@@ -127,9 +141,22 @@ def jpeg_quality_from_pixels(image: Image.Image | np.ndarray, crop: int = 256) -
         return NO_COMPRESSION
     top, left = ((h - ch) // 2) // 16 * 16, ((w - cw) // 2) // 16 * 16  # keep the 16×16 MCU grid (4:2:0)
     rgb = np.ascontiguousarray(rgb[top : top + ch, left : left + cw])
+    if _detail(rgb) < MIN_DETAIL:  # a flat image re-encodes alike at many qualities: spurious dips, nothing to undo
+        return NO_COMPRESSION
     found = [_ghost(rgb, subsampling) for subsampling in SUBSAMPLINGS]
     found = [q for q in found if q is not None]
     return min(found) if found else NO_COMPRESSION
+
+
+#: below this mean step between neighbouring pixels (8-bit units) an image is flat (a smooth gradient saved as JPEG
+#: reads about 0.2): no compression to read
+MIN_DETAIL = 0.02
+
+
+def _detail(rgb: np.ndarray) -> float:
+    """The mean absolute difference between horizontally and vertically neighbouring pixel values."""
+    x = rgb.astype(np.int16)
+    return float((np.abs(np.diff(x, axis=0)).mean() + np.abs(np.diff(x, axis=1)).mean()) / 2)
 
 
 def _ghost(rgb: np.ndarray, subsampling: int) -> int | None:

@@ -293,7 +293,8 @@ def mask_to_tensor(mask: Any, height: int, width: int) -> Tensor:
         m = mask.detach().float().cpu()
     else:
         raise TypeError(f"mask must be a PIL image, numpy array or tensor, not {type(mask).__name__}")
-    m = m.squeeze()
+    if m.ndim > 2 and [d for d in m.shape if d != 1] == [d for d in (height, width) if d != 1]:
+        m = m.reshape(height, width)  # 1×1×H×W, 1×H×W, H×W×1: only axes of size 1 dropped, so 1×W stays 1×W
     if m.ndim != 2 or tuple(m.shape) != (height, width):
         raise ValueError(f"mask of shape {tuple(m.shape)} does not match the image size {height}×{width} (H×W)")
     _check_finite(m)

@@ -106,6 +106,22 @@ def test_auto_is_the_default_level_and_is_said(tmp_path, capsys):
         main(["restore", "--model", "m", "--sigma", "lots", "x.png", "-o", str(tmp_path)])
 
 
+def test_a_black_frame_a_1x1_image_and_an_animation_restore_with_one_line_notes(tmp_path, capsys):
+    """A flat image read σ nan and failed; a note from the reader named the file twice."""
+    make_model("denoise").save_pretrained(tmp_path / "d")
+    (tmp_path / "in").mkdir()
+    Image.fromarray(np.zeros((32, 48, 3), np.uint8)).save(tmp_path / "in" / "black.png")
+    Image.fromarray(np.full((1, 1, 3), 9, np.uint8)).save(tmp_path / "in" / "dot.png")
+    frames = [Image.fromarray(np.full((16, 16, 3), v, np.uint8)) for v in (0, 200)]
+    frames[0].save(tmp_path / "in" / "anim.gif", save_all=True, append_images=frames[1:])
+    assert main(["restore", "--model", str(tmp_path / "d"), str(tmp_path / "in"), "-o", str(tmp_path / "o")]) == 0
+    said = capsys.readouterr().err
+    assert said.count("σ 0.0 (estimated from the pixels)") == 3 and "error" not in said  # the GIF is flat too
+    animated = tmp_path / "in" / "anim.gif"
+    assert f"note: {animated}: animated image with 2 frames" in said and said.count(str(animated)) == 2  # σ and frames
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["anim.png", "black.png", "dot.png"]
+
+
 def test_inpaint_with_mask_and_module_entry_point(tmp_path):
     make_model("inpaint").save_pretrained(tmp_path / "model")
     write_inputs(tmp_path / "in")

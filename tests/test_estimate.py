@@ -36,6 +36,26 @@ def test_a_clean_photo_has_sigma_near_zero_and_no_compression(photo):
     assert jpeg_quality_from_tables(Image.fromarray(photo)) is None  # a PNG-like image has no tables
 
 
+@pytest.mark.parametrize("value", [0, 77, 255])
+def test_flat_and_tiny_images_read_sigma_0_and_no_compression(value):
+    """A black frame read σ nan (then an error) and quality 6; a 1×1 image σ nan: nothing to read is 0 / none."""
+    flat = np.full((64, 64, 3), value, np.uint8)
+    assert estimate_sigma(flat) == 0.0 and jpeg_quality_from_pixels(flat) is NO_COMPRESSION
+    assert estimate_sigma(flat[:1, :1]) == 0.0 and estimate_sigma(flat[:3, :]) == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no numpy warnings on the way
+        assert estimate_sigma(np.zeros((4, 700, 3), np.uint8)) == 0.0
+
+
+def test_a_1_bit_image_reads_at_most_sigma_255_and_a_smooth_jpeg_still_its_quality():
+    bits = np.asarray(Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 50), np.uint8)).convert("1"))
+    assert estimate_sigma(np.repeat(bits[..., None] * np.uint8(255), 3, axis=2)) == 255.0  # 550 unclamped
+    y, x = np.mgrid[0:256, 0:256]
+    gradient = np.stack([x * 0.3 + 40, y * 0.2 + 90, (x + y) * 0.15 + 120], -1).astype(np.uint8)
+    for quality in (10, 90):  # little detail (a mean step of 0.2 between neighbours), yet compressed
+        assert jpeg_quality_from_pixels(np.asarray(jpeg_file(gradient, quality).convert("RGB"))) == quality
+
+
 @pytest.mark.parametrize("quality", [5, 10, 20, 37, 50, 75, 90, 100])
 def test_a_jpeg_reads_back_its_quality_from_its_tables(photo, quality):
     assert jpeg_quality_from_tables(jpeg_file(photo, quality)) == quality

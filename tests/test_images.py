@@ -46,6 +46,16 @@ def test_masks_are_nonzero_missing_and_must_fit_the_image():
         mask_to_tensor(mask, 8, 6)
 
 
+@pytest.mark.parametrize("height, width", [(1, 1), (1, 9), (9, 1)])
+def test_masks_one_pixel_high_or_wide_fit_their_images(height, width):
+    """Only the batch and channel axes are dropped: a 1×W mask is not a W-long vector (nor a 1×1 one a scalar)."""
+    mask = np.ones((height, width), np.uint8)
+    for given in (Image.fromarray(mask * 255), mask, mask[..., None], torch.from_numpy(mask)[None, None]):
+        assert mask_to_tensor(given, height, width).shape == (1, 1, height, width)
+    with pytest.raises(ValueError, match=rf"mask of shape \({height}, {width}\) does not match the image size 4×4"):
+        mask_to_tensor(mask, 4, 4)
+
+
 def test_save_image_picks_the_format_by_the_suffix(tmp_path):
     image = Image.fromarray(random_image(9, 13))
     for name, fmt in (("a.png", "PNG"), ("b.jpg", "JPEG"), ("c.tiff", "TIFF"), ("d.webp", "WEBP")):
