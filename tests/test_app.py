@@ -375,6 +375,19 @@ def test_the_app_says_its_own_time_and_gradio_shows_no_eta(monkeypatch):
     assert [inpainting.brush_radius(512, 768), inpainting.brush_radius(3000, 4000)] == [3, 18]
 
 
+def test_16_bit_and_float_grey_uploads_are_scaled_by_their_range_not_clipped(client, tmp_path):
+    """Gradio's decoding clipped them at 255: a 16-bit grey PNG came out white, a float TIFF black, σ read 0."""
+    ramp = np.linspace(0, 1, 64 * 96).reshape(64, 96)
+    Image.fromarray((ramp * 65535).astype(np.uint16)).save(tmp_path / "grey16.png")
+    Image.fromarray(ramp.astype(np.float32), mode="F").save(tmp_path / "grey.tif")
+    for name in ("grey16.png", "grey.tif"):
+        (before, _), _, _ = client.predict(
+            gradio_client.handle_file(str(tmp_path / name)), 5, False, False, api_name="/denoise"
+        )
+        shown = load(before)
+        assert abs(shown.mean() - 127.5) < 2 and shown.min() <= 1 and shown.max() >= 254, name
+
+
 def test_a_16_bit_upload_is_restored_from_its_16_bits_and_downloads_as_a_16_bit_png(client, tmp_path):
     import cv2
 

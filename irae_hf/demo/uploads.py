@@ -142,15 +142,42 @@ def _remembering(pixels: np.ndarray, upload: Any) -> Upload:
 
     from ..deep import is_deep
 
-    pixels = pixels.view(Upload)
-    pixels.name = getattr(upload, "orig_name", None)
     path = getattr(upload, "path", None)
+    quality = deep = wide = None
     if path and Path(path).is_file():
         with Image.open(path) as opened:  # the uploaded bytes, as sent: Gradio caches the file unchanged
-            pixels.jpeg_quality = jpeg_quality_from_tables(opened)
-            deep = is_deep(opened)
-        pixels.deep = deep_upload(path, pixels.shape[:2]) if deep else None
+            quality, deep, wide = jpeg_quality_from_tables(opened), is_deep(opened), opened.mode in WIDE_GREY
+    if wide:
+        pixels = wide_grey_upload(path, pixels)
+    pixels = pixels.view(Upload)
+    pixels.name = getattr(upload, "orig_name", None)
+    pixels.jpeg_quality = quality
+    pixels.deep = deep_upload(path, pixels.shape[:2]) if deep else None
     return pixels
+
+
+#: grey modes wider than 8 bits, which Gradio's decoding clips at 255 (a 16-bit or float file turns white or black)
+WIDE_GREY = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def wide_grey_upload(path: str, decoded: np.ndarray) -> np.ndarray:
+    """A 16-bit, 32-bit or float grey upload scaled by its range to 8 bits as the package reads it, in the layout
+    Gradio decoded (grey, RGB or RGBA); ``decoded`` itself when it cannot be read again at its size."""
+    from ..images import load_image, to_tensor, to_uint8
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rgb = to_uint8(to_tensor(load_image(path, MAX_PIXELS)))
+    except ValueError:
+        return decoded
+    if rgb.shape[:2] != decoded.shape[:2]:
+        return decoded
+    if decoded.ndim == 2:
+        return rgb[..., 0]
+    if decoded.shape[2] == 4:
+        return np.concatenate([rgb, np.full_like(rgb[..., :1], 255)], axis=2)
+    return rgb[..., : decoded.shape[2]]
 
 
 def deep_upload(path: str, size: tuple[int, int]) -> np.ndarray | None:
