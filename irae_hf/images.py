@@ -199,7 +199,7 @@ def _array_from_numpy(arr: np.ndarray) -> tuple[np.ndarray, _Meta]:
         f = arr.astype(np.float32) / 65535.0
     elif np.issubdtype(arr.dtype, np.floating):
         f = arr.astype(np.float32)
-        _check_finite(f)
+        _check_float_range(f)
     else:
         raise ValueError(f"unsupported array dtype {arr.dtype}; use uint8, uint16 or float in [0, 1]")
     if f.ndim == 3 and f.shape[2] == 4:
@@ -215,6 +215,19 @@ def _check_finite(x: np.ndarray | Tensor) -> None:
         raise ValueError("image contains NaN or Inf values")
 
 
+#: float images are [0, 1]; noisy ones (the float protocol) stray a little outside, 0–255 data far outside
+FLOAT_LIMIT = 10.0
+
+
+def _check_float_range(x: np.ndarray | Tensor) -> None:
+    """Finite, and not 0–255 data passed as floats (restored as if it were [0, 1], it would come back garbage)."""
+    _check_finite(x)
+    if x.numel() if isinstance(x, Tensor) else x.size:
+        low, high = float(x.min()), float(x.max())
+        if low < -FLOAT_LIMIT or high > FLOAT_LIMIT:
+            raise ValueError(f"float image values span {low:g} to {high:g}; expected [0, 1] (divide 8-bit data by 255)")
+
+
 def to_batch(image: Any) -> tuple[Tensor, _Meta]:
     """B×3×H×W float32 in [0, 1] from any accepted image, plus its _Meta."""
     if isinstance(image, Image.Image):
@@ -224,7 +237,9 @@ def to_batch(image: Any) -> tuple[Tensor, _Meta]:
     elif isinstance(image, Tensor):
         if image.ndim not in (3, 4) or image.shape[-3] not in (1, 3) or not image.is_floating_point():
             raise ValueError(f"expected a float C×H×W or B×C×H×W tensor with C in (1, 3), got {tuple(image.shape)}")
-        _check_finite(image)
+        if image.shape[-1] < 1 or image.shape[-2] < 1 or image.shape[0] < 1:
+            raise ValueError(f"empty image tensor of shape {tuple(image.shape)}")
+        _check_float_range(image)
         meta = _Meta("tensor", image.shape[-3] == 1, dtype=image.dtype, ndim=image.ndim, device=image.device)
         x = image if image.ndim == 4 else image[None]
         return x.float().expand(-1, 3, -1, -1), meta

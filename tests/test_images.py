@@ -68,3 +68,16 @@ def test_uint8_conversions_round_and_clip():
     x = torch.tensor([-0.1, 0.0, 0.5, 1.0, 1.3]).reshape(1, 1, 5).expand(3, 1, 5)
     assert to_uint8(x)[0, :, 0].tolist() == [0, 0, 128, 255, 255]
     assert torch.equal(to_tensor(to_uint8(x)), torch.tensor([0, 0, 128, 255, 255]).div(255).expand(3, 1, 5))
+
+
+def test_float_images_in_0_255_and_empty_tensors_are_refused_in_words():
+    """0–255 data passed as floats was restored as if it were [0, 1] (garbage back); an empty tensor hit torch."""
+    with pytest.raises(ValueError, match=r"float image values span .* expected \[0, 1\] \(divide 8-bit data by 255\)"):
+        to_batch(np.full((4, 4, 3), 200.0))
+    with pytest.raises(ValueError, match="expected \\[0, 1\\]"):
+        to_batch(torch.full((3, 4, 4), 200.0))
+    noisy = torch.rand(3, 8, 8) + 0.8 * torch.randn(3, 8, 8)  # the float protocol strays outside [0, 1]: accepted
+    assert to_batch(noisy)[0].shape == (1, 3, 8, 8)
+    for shape in ((1, 3, 0, 8), (0, 3, 8, 8), (3, 8, 0)):
+        with pytest.raises(ValueError, match="empty image tensor"):
+            to_batch(torch.rand(shape))
