@@ -433,3 +433,12 @@ def test_a_16_bit_photo_uploaded_for_painting_is_filled_from_its_16_bits(tmp_pat
 
 def test_every_level_source_has_words_for_the_user():
     assert set(handlers_module.LEVEL_SOURCES) == {"chosen", "tables", "twice", "pixels", "given"}
+
+
+def test_the_fill_note_counts_one_pixel_in_the_singular():
+    background = np.zeros((8, 8, 3), np.uint8)
+    for painted, words in ((1, "Filled **1 pixel**"), (2, "Filled **2 pixels**")):
+        mask = np.zeros((8, 8), bool)
+        mask[0, :painted] = True
+        note = handlers_module._fill_note(background, background, background, mask)[0]
+        assert words in note and "PSNR in the painted region against the original picture" in note

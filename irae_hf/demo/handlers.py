@@ -163,8 +163,9 @@ def _fill_note(background: np.ndarray, holed: np.ndarray, restored: np.ndarray, 
     pixels, share, width = fill_size(mask)
     outside = int(np.abs(restored[~mask].astype(int) - background[~mask]).max()) if (~mask).any() else 0
     note = (
-        f"Filled **{pixels:,} pixels** ({share:.1%} of the image; {width} px across at the widest). PSNR in the "
-        f"painted region against the original picture: **{before:.2f} dB (grey hole) → {after:.2f} dB** "
+        f"Filled **{pixels:,} pixel{'' if pixels == 1 else 's'}** ({share:.1%} of the image; {width} px across at the "
+        f"widest). PSNR in the painted region against the original picture: **{before:.2f} dB (grey hole) → "
+        f"{after:.2f} dB** "
         f"({after - before:+.2f} dB); pixels outside it differ by at most {outside}/255."
     )
     comparison = gr.Image(value=None, visible=False)
