@@ -494,9 +494,14 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.command == "evaluate":
         from .evaluate import run_cli
 
+        def note(message: Warning | str, *_: object, **__: object) -> None:  # a reader's warning, in one line
+            print(f"note: {message}", file=sys.stderr)
+
         try:
-            return run_cli(args)
-        except (ValueError, KeyError) as e:
+            with warnings.catch_warnings():
+                warnings.showwarning = note
+                return run_cli(args)
+        except (ValueError, KeyError, OSError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
     return 2  # pragma: no cover - argparse enforces a known command

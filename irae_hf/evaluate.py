@@ -58,6 +58,8 @@ def load_folder(folder: str | Path, limit: int | None = None) -> list[tuple[str,
     """(name, 3×H×W float image) for the image files of a folder, sorted by name."""
     from .images import IMAGE_SUFFIXES, load_image, to_tensor
 
+    if not Path(folder).is_dir():
+        raise ValueError(f"{folder} is not a folder of images")
     files = sorted(f for f in Path(folder).iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise ValueError(f"no image files in {folder}")

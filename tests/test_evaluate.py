@@ -71,6 +71,18 @@ def test_errors(folder, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["evaluate", "--task", "jpeg", "--data", str(tmp_path / "empty")]) == 2
     assert "no image files" in capsys.readouterr().err
+    for data in (tmp_path / "missing", next(folder.iterdir())):  # was a traceback (FileNotFoundError, NotADirectory)
+        assert main(["evaluate", "--task", "jpeg", "--data", str(data)]) == 2
+        assert capsys.readouterr().err == f"error: {data} is not a folder of images\n"
+
+
+def test_a_readers_warning_is_a_one_line_note(tmp_path, capsys):
+    frames = [Image.fromarray(np.full((16, 16, 3), v, np.uint8)) for v in (0, 200)]
+    (tmp_path / "data").mkdir()
+    frames[0].save(tmp_path / "data" / "anim.gif", save_all=True, append_images=frames[1:])
+    assert main(["evaluate", "--task", "denoise", "--sigma", "25", "--data", str(tmp_path / "data")]) == 0
+    err = capsys.readouterr().err
+    assert "note: " in err and "animated image with 2 frames" in err and "UserWarning" not in err
 
 
 def test_model_restorer_matches_restore(folder):
