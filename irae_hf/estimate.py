@@ -42,11 +42,14 @@ def estimate_sigma(image: Image.Image | np.ndarray) -> float:
     the image's 3×3 median, which clipping does not bias, then clipped and rounded) and the candidate scaled until
     the simulation reads what the image read. The correction is estimated on a centre crop of at most
     ``CORRECTION_CROP``² pixels and capped at ``MAX_CORRECTION``× the plain estimate. Always a number in
-    [0, ``MAX_SIGMA``]: 0 for flat images and those under ``MIN_SIDE`` pixels on a side.
+    [0, ``MAX_SIGMA``]: 0 for flat and two-tone images and those under ``MIN_SIDE`` pixels on a side.
     """
-    rgb = _rgb(image).astype(np.float64)
-    if min(rgb.shape[:2]) < MIN_SIDE:  # too few pixels to tell noise from detail
+    u8 = _rgb(image)
+    if min(u8.shape[:2]) < MIN_SIDE:  # too few pixels to tell noise from detail
         return 0.0
+    if np.count_nonzero(np.bincount(u8.ravel(), minlength=256)) <= 2:
+        return 0.0  # two tones (a 1-bit scan, black text on white): sharp edges, not noise
+    rgb = u8.astype(np.float64)
     measured = _wavelet_mad(rgb)
     if not np.isfinite(measured) or measured < 1e-6:  # a flat image (all black, say): no noise to read
         return 0.0
@@ -55,7 +58,7 @@ def estimate_sigma(image: Image.Image | np.ndarray) -> float:
 
 #: images narrower than this read σ 0 (the wavelet estimate needs a few rows and columns)
 MIN_SIDE = 4
-#: the largest σ an estimate reports (0–255 units: a 1-bit image reads more than 500)
+#: the largest σ an estimate reports (0–255 units: a checkerboard reads more than 500)
 MAX_SIGMA = 255.0
 
 

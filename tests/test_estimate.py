@@ -47,9 +47,12 @@ def test_flat_and_tiny_images_read_sigma_0_and_no_compression(value):
         assert estimate_sigma(np.zeros((4, 700, 3), np.uint8)) == 0.0
 
 
-def test_a_1_bit_image_reads_at_most_sigma_255_and_a_smooth_jpeg_still_its_quality():
+def test_two_tones_read_sigma_0_sharper_patterns_at_most_255_and_a_smooth_jpeg_still_its_quality():
     bits = np.asarray(Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 50), np.uint8)).convert("1"))
-    assert estimate_sigma(np.repeat(bits[..., None] * np.uint8(255), 3, axis=2)) == 255.0  # 550 unclamped
+    assert estimate_sigma(np.repeat(bits[..., None] * np.uint8(255), 3, axis=2)) == 0.0  # a 1-bit image read 550
+    checkers = (np.indices((40, 50)).sum(0) % 2 * 255).astype(np.uint8)
+    checkers[::7, ::5] = 128  # three tones
+    assert estimate_sigma(np.repeat(checkers[..., None], 3, axis=2)) == 255.0  # 500+ unclamped
     y, x = np.mgrid[0:256, 0:256]
     gradient = np.stack([x * 0.3 + 40, y * 0.2 + 90, (x + y) * 0.15 + 120], -1).astype(np.uint8)
     for quality in (10, 90):  # little detail (a mean step of 0.2 between neighbours), yet compressed
