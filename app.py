@@ -23,7 +23,7 @@ from irae_hf.demo.handlers import make_handlers
 from irae_hf.demo.models import ENV_VARS, Loaded, about_models, load_models
 from irae_hf.demo.session import Session
 from irae_hf.demo.tabs import LEVEL_TABS, Shared, inpaint_tab, level_tab
-from irae_hf.inference import cpu_has_fast_bf16
+from irae_hf.inference import bf16_pays
 from irae_hf.tasks import TASK_NAMES
 
 ROOT = Path(__file__).resolve().parent
@@ -48,7 +48,7 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
                 gr.Markdown(f"⚠️ **The configured {task} model could not be loaded:** {m.note}.")
         with gr.Accordion("About the models", open=False):
             gr.Markdown(about_models(models))
-        shared = Shared(make_handlers(models), *_options(bf16_pays(models)), gr.State(Session()))
+        shared = Shared(make_handlers(models), *_options(bf16_pays_here(models)), gr.State(Session()))
         wiring = [level_tab(spec, EXAMPLES) for spec in LEVEL_TABS] + [inpaint_tab(EXAMPLES)]
         recover = _inverse_panel(shared)
         for wire in wiring:
@@ -57,10 +57,9 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
     return demo
 
 
-def bf16_pays(models: dict[str, Loaded]) -> bool:
-    """Whether bf16 makes this server faster: on a GPU, or on a CPU with bf16 hardware (elsewhere 2–12× slower)."""
-    devices = {next(m.model.parameters()).device.type for m in models.values()}
-    return "cpu" not in devices or cpu_has_fast_bf16()
+def bf16_pays_here(models: dict[str, Loaded]) -> bool:
+    """Whether bf16 makes every model of this server faster (on a CPU without bf16 hardware it is 2–12× slower)."""
+    return all(bf16_pays(next(m.model.parameters()).device) for m in models.values())
 
 
 def _options(bf16: bool = True) -> tuple[gr.Checkbox, gr.Checkbox]:

@@ -46,15 +46,27 @@ def _gemm_wins(conv: nn.Conv2d) -> bool:
     )
 
 
+def _onednn_bf16() -> bool:
+    """oneDNN's own check: it runs bf16 on this CPU (natively, or emulated on AVX-512 without AVX512-BF16)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 @functools.cache
 def cpu_has_fast_bf16() -> bool:
     """Whether this CPU computes bf16 in hardware, so that bf16 inference pays (docs/inference.md)."""
     try:
-        onednn = torch.ops.mkldnn._is_mkldnn_bf16_supported()
         x86 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
     except (AttributeError, RuntimeError):
-        return False
-    return bf16_in_hardware(platform.machine(), onednn, x86)
+        x86 = False
+    return bf16_in_hardware(platform.machine(), _onednn_bf16(), x86)
+
+
+def bf16_pays(device: torch.device | str) -> bool:
+    """Whether a bf16 model is faster than fp32 on ``device``: on GPUs, and on CPUs with bf16 hardware."""
+    return torch.device(device).type != "cpu" or cpu_has_fast_bf16()
 
 
 def bf16_in_hardware(machine: str, onednn_bf16: bool, x86_bf16: bool) -> bool:
@@ -68,11 +80,7 @@ def bf16_in_hardware(machine: str, onednn_bf16: bool, x86_bf16: bool) -> bool:
 def _fused_dtypes() -> tuple[torch.dtype, ...]:
     """The dtypes oneDNN fuses here: bf16 only where the CPU has it (without AVX512-BF16 or AVX-NE-CONVERT oneDNN
     refuses bf16 weights, so bf16 models run unfused: slower, same result)."""
-    try:
-        bf16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    except (AttributeError, RuntimeError):
-        bf16 = False
-    return FUSED_DTYPES if bf16 else (torch.float32,)
+    return FUSED_DTYPES if _onednn_bf16() else (torch.float32,)
 
 
 @functools.cache

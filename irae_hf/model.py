@@ -28,7 +28,7 @@ from .flows import (
 )
 from .base import RestorationModel, WeightsError
 from .cards import IRAE_CARD
-from .inference import cpu_has_fast_bf16, fuse_coupling_nets
+from .inference import bf16_pays, fuse_coupling_nets
 from .tasks import TASKS
 
 __all__ = ["IRAE", "TASKS", "WeightsError"]
@@ -117,7 +117,7 @@ class IRAE(
         model on a CPU without bf16 hardware, where bf16 runs 2–12× slower, stays fp32 (with a warning)."""
         if precision != "bf16":
             return super().in_precision(precision)
-        if next(self.parameters()).device.type == "cpu" and not cpu_has_fast_bf16():
+        if not bf16_pays(next(self.parameters()).device):
             warnings.warn(
                 "precision='bf16' runs fp32 here: this CPU has no bf16 hardware (AVX512-BF16 or AMX), "
                 "where bf16 is 2-12x slower than fp32",

@@ -16,6 +16,7 @@ import app
 from irae_hf.demo import downloads, inpainting, serving, uploads
 from irae_hf.demo import handlers as handlers_module
 from irae_hf.demo import models as demo_models
+from irae_hf import inference
 from irae_hf.inference import cpu_has_fast_bf16
 from irae_hf.metrics import psnr
 
@@ -349,14 +350,14 @@ def test_browser_inpaint_brush_size_painted_area_names_and_upload_messages(serve
 
 def test_the_bf16_option_is_greyed_out_where_the_cpu_has_no_bf16_hardware(monkeypatch):
     models = app.load_models({})
-    monkeypatch.setattr(app, "cpu_has_fast_bf16", lambda: False)
-    assert not app.bf16_pays(models)
+    monkeypatch.setattr(inference, "cpu_has_fast_bf16", lambda: False)
+    assert not app.bf16_pays_here(models)
     with gradio.Blocks():
-        _, fast = app._options(app.bf16_pays(models))
+        _, fast = app._options(app.bf16_pays_here(models))
     assert fast.interactive is False and "not offered here" in fast.label
-    monkeypatch.setattr(app, "cpu_has_fast_bf16", lambda: True)
+    monkeypatch.setattr(inference, "cpu_has_fast_bf16", lambda: True)
     with gradio.Blocks():
-        _, fast = app._options(app.bf16_pays(models))
+        _, fast = app._options(app.bf16_pays_here(models))
     assert fast.interactive is True and fast.label.startswith("Faster: bf16 networks")
 
 

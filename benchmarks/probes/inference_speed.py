@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
-import irae_hf.model as irae_model
+import irae_hf.inference as irae_inference
 from irae_hf import IRAE
 from irae_hf.degradations import add_gaussian_noise
 from irae_hf.evaluate import load_folder
@@ -105,7 +105,7 @@ def variants(model: IRAE, args: argparse.Namespace, tmp: Path) -> dict[str, Fn]:
         "fp32 folded + fused conv+ReLU (restore's default)": _channels_last(model.for_inference().forward),
         "bf16 autocast, all convolutions": autocast(_channels_last(model.forward)),
     }
-    with mock.patch.object(irae_model, "cpu_has_fast_bf16", lambda: True):  # bf16 even where the CPU emulates it
+    with mock.patch.object(irae_inference, "cpu_has_fast_bf16", lambda: True):  # bf16 even where the CPU emulates it
         out["bf16 coupling nets"] = _channels_last(model.in_precision("bf16").forward)
         out["bf16 coupling nets, folded + fused (precision='bf16')"] = _channels_last(
             model.for_inference("bf16").forward
