@@ -8,6 +8,7 @@ back; palette and CMYK-like images come back as RGB(A). Masks: white / nonzero =
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from dataclasses import dataclass
@@ -220,10 +221,12 @@ FLOAT_LIMIT = 10.0
 
 
 def _check_float_range(x: np.ndarray | Tensor) -> None:
-    """Finite, and not 0–255 data passed as floats (restored as if it were [0, 1], it would come back garbage)."""
-    _check_finite(x)
+    """Finite, and not 0–255 data passed as floats (restored as if it were [0, 1], it would come back garbage). One
+    pass for the extremes: NaN and ±Inf show in them."""
     if x.numel() if isinstance(x, Tensor) else x.size:
-        low, high = float(x.min()), float(x.max())
+        low, high = (float(v) for v in (torch.aminmax(x) if isinstance(x, Tensor) else (x.min(), x.max())))
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError("image contains NaN or Inf values")
         if low < -FLOAT_LIMIT or high > FLOAT_LIMIT:
             raise ValueError(f"float image values span {low:g} to {high:g}; expected [0, 1] (divide 8-bit data by 255)")
 
