@@ -1,8 +1,12 @@
 """Shared fixtures: small IRAE models whose couplings are perturbed so that no map is trivially the identity."""
 
 import os
+import select
 import struct
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the network
 
@@ -108,3 +112,42 @@ def client(server):
     import gradio_client
 
     return gradio_client.Client(server[0], verbose=False)
+
+
+class Gated:
+    """``python PROGRAM...`` (``-m MODULE ...`` or a script) with ``MODULE:FUNCTION`` held at a gate (tests/gated.py,
+    ``where`` it is: before, inside or after each call): the test lets calls through one at a time, so a signal always
+    meets work in progress, however fast or busy the machine is."""
+
+    def __init__(self, target: str, *program: str, where: str = "before", **popen):
+        self.arrived, ready = os.pipe()
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "GATE_FD": str(ready)}
+        gate = Path(__file__).with_name("gated.py")
+        self.p = subprocess.Popen(
+            [sys.executable, str(gate), target, where, "--", *program], cwd=gate.parents[1], env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=(ready,), **popen,
+        )  # fmt: skip
+        os.close(ready)
+
+    def wait_at_gate(self) -> None:
+        """Block until the process is at the gate (if it ends instead, fail with what it said)."""
+        readable, _, _ = select.select([self.arrived], [], [], 600)  # a guard against a hang, not a speed limit
+        assert readable and os.read(self.arrived, 1) == b".", self.p.communicate(timeout=60)
+
+    def let_through(self) -> None:
+        """Let the call waiting at the gate go on."""
+        self.p.stdin.write("\n")
+        self.p.stdin.flush()
+
+    def finish(self) -> tuple[str, str]:
+        """Let every further call through; (stdout, stderr) once the process has ended."""
+        out = self.p.communicate(timeout=600)
+        os.close(self.arrived)
+        return out
+
+    def interrupt(self, sig: int) -> str:
+        """Send ``sig`` to the process waiting at its gate; its stderr once it has ended."""
+        self.p.send_signal(sig)
+        _, err = self.p.communicate(timeout=120)
+        os.close(self.arrived)
+        return err

@@ -183,9 +183,14 @@ def test_browser_upload_click_and_screenshot(server, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server[0])
         page.locator("input[type=file]").first.set_input_files(str(tmp_path / "photo.png"))
-        page.wait_for_timeout(1000)
+        shown = page.locator("#denoise-image img").first
+        shown.wait_for(timeout=300_000)  # the upload is shown (waits on the page, not on the clock)
+        uploaded = shown.get_attribute("src")
         page.get_by_role("button", name="Add noise", exact=True).click()
-        page.wait_for_timeout(3000)  # the noisy image replaces the upload
+        page.wait_for_function(  # the noisy image has replaced the upload
+            "([old]) => { const i = document.querySelector('#denoise-image img'); return i && i.src && i.src !== old; }",
+            arg=[uploaded], timeout=300_000,
+        )  # fmt: skip
         t0 = time.perf_counter()
         page.get_by_role("button", name="Denoise", exact=True).click()
         page.get_by_text("PSNR against the clean image").first.wait_for(timeout=120_000)
@@ -329,7 +334,7 @@ def test_browser_inpaint_brush_size_painted_area_names_and_upload_messages(serve
         with page.expect_file_chooser() as chooser:
             page.get_by_role("button", name="Upload a photo").click()
         chooser.value.set_files(str(tmp_path / "03.png"))
-        page.wait_for_timeout(3000)
+        page.get_by_text("Nothing painted yet.").first.wait_for(timeout=300_000)  # the photo is in the editor
         assert "6" in page.locator("input[type=number]").evaluate_all("els => els.map(e => e.value)")  # brush width
         box = page.locator("#inpaint-editor canvas").first.bounding_box()
         x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
@@ -415,7 +420,8 @@ def test_a_16_bit_photo_uploaded_for_painting_is_filled_from_its_16_bits(tmp_pat
     photo16 = np.round(np.stack([0.1 + 0.8 * x, 0.3 + 0.2 * y, 0.9 - 0.7 * x], axis=2) * 65535).astype(np.uint16)
     cv2.imwrite(str(tmp_path / "paint16.png"), photo16[..., ::-1])
     session = Session()
-    editor, _, session = inpainting.photo_for_painting(str(tmp_path / "paint16.png"), session)
+    editor, _, painted, session = inpainting.photo_for_painting(str(tmp_path / "paint16.png"), session)
+    assert painted == "Nothing painted yet."  # a new photo: no note of an earlier one's strokes
     assert session.upload_deep is not None and np.array_equal(session.upload_deep, photo16)
     models = app.load_models({}, "cpu", app.ROOT / "pretrained")
     layer = np.zeros((48, 300, 4), np.uint8)

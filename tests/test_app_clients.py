@@ -150,61 +150,88 @@ def upload(url: str, path: Path) -> dict:
     return {"path": stored, "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
 
 
-def slow_restore(seconds_per_tile: float, tiles: int, log: list):
-    """A stand-in for ``restore`` that takes ``tiles`` steps, reporting each like the tiled pipeline does."""
+def gated_restore(gate: threading.Semaphore, log: list, ended: threading.Event, tiles: int = 200):
+    """A stand-in for ``restore`` whose tiles each wait for the test to release them (``gate``), reporting each like
+    the tiled pipeline does; ``ended`` is set when it returns or is stopped."""
 
     def fake(model, x, progress=None, **level):  # noqa: ANN001, ANN202
-        for done in range(1, tiles + 1):
-            time.sleep(seconds_per_tile)
-            log.append((x.shape[-2] * x.shape[-1], done))
-            if progress:
-                progress(done, tiles)
-        return x
+        try:
+            for done in range(1, tiles + 1):
+                assert gate.acquire(timeout=600), "the test never released this tile"
+                log.append(done)
+                if progress:
+                    progress(done, tiles)
+            return x
+        finally:
+            ended.set()
 
     return fake
 
 
+def until(condition, what: str) -> None:
+    """Wait for ``condition()`` to hold: a guard against a hang (10 minutes), never a measure of speed."""
+    for _ in range(12_000):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
 def test_work_stops_between_tiles_when_its_client_disconnects(server, monkeypatch):
-    log: list = []
-    monkeypatch.setattr(handlers, "restore", slow_restore(0.05, 200, log))  # 10 s of tiles if nobody stops it
-    url = server[0]
+    gate, log, ended = threading.Semaphore(0), [], threading.Event()
+    monkeypatch.setattr(handlers, "restore", gated_restore(gate, log, ended))
+    url, demo = server
     data = [upload(url, PHOTO), 25, False, False, False]
     event = httpx.post(f"{url}gradio_api/call/denoise", json={"data": data}).json()["event_id"]
-    with httpx.stream("GET", f"{url}gradio_api/call/denoise/{event}", timeout=30) as stream:
+    gate.release()  # the first tile runs while the client listens
+    with httpx.stream("GET", f"{url}gradio_api/call/denoise/{event}", timeout=600) as stream:
         for _ in stream.iter_lines():
             if log:  # the restoration has started: now the client goes away
                 break
-    time.sleep(4.0)  # Gradio notices at its next write to the client: a heartbeat every 2 s
-    stopped_at = len(log)
-    time.sleep(1.0)
-    assert len(log) == stopped_at < 150, "the work went on after its client had gone"
+
+    def gone() -> bool:  # Gradio marks the event not alive at its next write to the client (a heartbeat)
+        return any(e._id == event and not e.alive for jobs in demo._queue.active_jobs for e in jobs or [])
+
+    until(gone, "Gradio noticed that the client went away")
+    for _ in range(5):  # more tiles may go: the work takes the next one, sees its client gone and stops
+        gate.release()
+    assert ended.wait(600) and log == [1, 2], f"the work went on after its client had gone: tiles {log}"
 
 
 def test_a_small_photo_is_not_held_up_by_big_ones(server, monkeypatch, tmp_path):
-    """Two big uploads running (3 s each here), a third waiting, a fourth refused in words; a small photo sent after
-    them all is done long before the big ones."""
-    log: list = []
-    monkeypatch.setattr(handlers, "restore", slow_restore(0.3, 10, log))
+    """Two big uploads running (held until the test lets them go), a third waiting, a fourth refused in words; a
+    small photo sent after them all is done while the big ones are still held."""
+    release, started, done = threading.Event(), [], []
+
+    def held_if_big(model, x, progress=None, **level):  # noqa: ANN001, ANN202
+        big = x.shape[-2] * x.shape[-1] > serving.SAY_TIME_ABOVE_PIXELS
+        if big:
+            started.append(1)
+            assert release.wait(600), "the test never let the big photos go"
+        done.append("big" if big else "small")
+        return x
+
+    monkeypatch.setattr(handlers, "restore", held_if_big)
     monkeypatch.setattr(handlers, "estimate_seconds", lambda *a, **k: 3.0)
     big = tmp_path / "big.png"
     Image.new("RGB", (1500, 1500), (90, 120, 150)).save(big)
-    url = server[0]
-    client = gradio_client.Client(url, verbose=False)
-    jobs = [client.submit(gradio_client.handle_file(str(big)), 25, False, False, False, api_name="/denoise")]
-    while not log:
-        time.sleep(0.05)
-    jobs += [client.submit(gradio_client.handle_file(str(big)), 25, False, False, False, api_name="/denoise")]
-    jobs += [client.submit(gradio_client.handle_file(str(big)), 25, False, False, False, api_name="/denoise")]
-    time.sleep(1.0)
+    client = gradio_client.Client(server[0], verbose=False)
+
+    def send(path: Path):  # noqa: ANN202
+        return client.submit(gradio_client.handle_file(str(path)), 25, False, False, False, api_name="/denoise")
+
+    jobs = [send(big)]
+    until(lambda: started, "the first big photo started")
+    jobs += [send(big), send(big)]
+    until(lambda: serving.LANES._waiting == 2, "two big photos wait in their lane")
     with pytest.raises(Exception, match="busy with 2 large photos"):
-        client.predict(gradio_client.handle_file(str(big)), 25, False, False, False, api_name="/denoise")
-    t0 = time.perf_counter()
-    client.predict(gradio_client.handle_file(str(PHOTO)), 25, False, False, False, api_name="/denoise")
-    small_seconds = time.perf_counter() - t0
-    big_done = sum(1 for pixels, done in log if pixels > serving.SAY_TIME_ABOVE_PIXELS and done == 10)
-    assert small_seconds < 6 and big_done <= 1, (small_seconds, big_done)
+        send(big).result(timeout=600)
+    send(PHOTO).result(timeout=600)  # would wait for ever behind the held big photos if they held it up
+    assert done == ["small"], done
+    release.set()
     for job in jobs:
-        job.result(timeout=60)
+        job.result(timeout=600)
+    assert done == ["small", "big", "big", "big"]
 
 
 def test_the_pixel_limit_can_be_lowered_for_a_small_server():

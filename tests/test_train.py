@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ import train_accelerate
 from irae_hf import IRAE
 from irae_hf.training import find_checkpoint
 
-from .conftest import reset_accelerate
+from .conftest import Gated, reset_accelerate
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -125,15 +124,16 @@ def test_killed_run_resumes_exactly(images, tmp_path):
     ref = tmp_path / "ref"
     train_accelerate.main(common[1:] + ["--output_dir", str(ref)])
 
-    out = tmp_path / "killed"
-    proc = launch(["--num_processes", "1", *common, "--output_dir", str(out)], start_new_session=True)
-    deadline = time.time() + 240
-    while not (out / "checkpoints" / "checkpoint-6").exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    out = tmp_path / "killed"  # held after its second checkpoint (tests/gated.py), then killed: no race with its speed
+    run = Gated("irae_hf.trainer:save_checkpoint", *common, "--output_dir", str(out), where="after",
+                start_new_session=True)  # fmt: skip
+    run.wait_at_gate()
+    run.let_through()
+    run.wait_at_gate()
+    os.killpg(run.p.pid, signal.SIGKILL)
+    run.finish()
     done = sorted(int(d.name.split("-")[1]) for d in (out / "checkpoints").glob("checkpoint-*"))
-    assert done and not (out / "model.safetensors").exists(), "the run should have died mid-way"
+    assert done == [3, 6] and not (out / "model.safetensors").exists(), "the run should have died after step 6"
     train_accelerate.main(common[1:] + ["--output_dir", str(out), "--resume", "latest"])
     state = json.loads((out / "checkpoints" / "checkpoint-30" / "trainer_state.json").read_text())
     assert state["step"] == 30

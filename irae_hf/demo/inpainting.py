@@ -31,6 +31,9 @@ def painted_mask(editor: dict, shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
+NOTHING_PAINTED = "Nothing painted yet."
+
+
 def painted_size(editor: dict | None) -> str:
     """What the brush has painted so far, in words (shown before Fill): pixels, share and width at the widest."""
     background = (editor or {}).get("background")
@@ -38,7 +41,7 @@ def painted_size(editor: dict | None) -> str:
         return ""
     mask = painted_mask(editor, background.shape[:2])
     if not mask.any():
-        return "Nothing painted yet."
+        return NOTHING_PAINTED
     pixels, share, width = fill_size(mask)
     large = f" (over {LARGE_FILL_WIDTH} px: it will come out smooth)" if width > LARGE_FILL_WIDTH else ""
     return f"Painted: **{pixels:,} pixels** ({share:.1%} of the image), **{width} px across** at the widest{large}."
@@ -78,12 +81,13 @@ def _brush(radius: int) -> gr.Brush:
 
 def photo_for_painting(path: str | None, session: Session) -> tuple:
     """The Inpaint tab's upload button: the photo into the editor with the brush sized to it (and its width on the
-    slider); the file's name is kept for the download (the editor itself calls every picture "background")."""
+    slider), the painted note reset; the file's name is kept for the download (the editor calls every picture
+    "background")."""
     from ..deep import deep_pixels
     from ..images import load_image
 
     if path is None:
-        return gr.ImageEditor(), gr.Slider(), session
+        return gr.ImageEditor(), gr.Slider(), gr.Markdown(), session
     if not from_upload_cache(path):
         raise gr.Error(NOT_UPLOADED)
     name = Path(path).name
@@ -99,7 +103,7 @@ def photo_for_painting(path: str | None, session: Session) -> tuple:
     session.upload_deep = None if deep is None else deep[..., :3]  # a 16-bit colour file: restored from 16 bits
     radius = brush_radius(*photo.shape[:2])
     value = {"background": photo, "layers": [], "composite": photo}
-    return gr.ImageEditor(value=value, brush=_brush(radius)), gr.Slider(value=2 * radius), session
+    return gr.ImageEditor(value=value, brush=_brush(radius)), gr.Slider(value=2 * radius), NOTHING_PAINTED, session
 
 
 def brush_of_width(width: float) -> gr.ImageEditor:

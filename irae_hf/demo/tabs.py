@@ -61,8 +61,16 @@ class Shared:
     recover_outputs: list = None
 
 
-def image_input() -> gr.Image:
-    image = gr.Image(type="numpy", image_mode="RGB", format="png", label="Image", sources=["upload", "clipboard"])
+def image_input(task: str) -> gr.Image:
+    """The tab's image box (``#TASK-image`` on the page)."""
+    image = gr.Image(
+        type="numpy",
+        image_mode="RGB",
+        format="png",
+        label="Image",
+        sources=["upload", "clipboard"],
+        elem_id=f"{task}-image",
+    )
     return checked_uploads(image)
 
 
@@ -84,7 +92,7 @@ def level_tab(spec: LevelTab, examples: list[str]) -> Callable[[Shared], None]:
     with gr.Tab(spec.title):
         with gr.Row():
             with gr.Column():
-                image = image_input()
+                image = image_input(spec.task)
                 amount = checked_number(gr.Slider(low, high, default, step=1, label=spec.degrade_label), spec.level_name, whole=spec.whole)  # fmt: skip
                 degrade = gr.Button(spec.degrade_button)
                 auto = gr.Checkbox(True, label=spec.auto_label)
@@ -147,7 +155,7 @@ def inpaint_tab(examples: list[str]) -> Callable[[Shared], None]:
 
     def wire(shared: Shared) -> None:
         editor.change(painted_size, [editor], [painted], api_name=False, show_progress="hidden", trigger_mode="always_last")  # fmt: skip
-        upload.upload(photo_for_painting, [upload, shared.session], [editor, brush, shared.session], api_name=False)
+        upload.upload(photo_for_painting, [upload, shared.session], [editor, brush, painted, shared.session], api_name=False)  # fmt: skip
         brush.release(brush_of_width, [brush], [editor], api_name=False, show_progress="hidden")
         button.click(
             shared.handlers["inpaint"],
