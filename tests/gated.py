@@ -16,6 +16,7 @@ import functools
 import importlib
 import os
 import runpy
+import signal
 import sys
 
 
@@ -49,6 +50,9 @@ def gated(function, where: str):
 
 
 def main(argv: list[str]) -> None:
+    # Ctrl-C as a terminal delivers it: a shell starting the test run in the background (CI, nohup, &) leaves SIGINT
+    # ignored, and Python keeps ignoring a signal ignored at its start, so the interrupted work would just finish
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     split = argv.index("--")
     (target, *mode), program = argv[:split], argv[split + 1 :]
     module_name, name = target.split(":")
