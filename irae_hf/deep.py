@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-__all__ = ["DEEP", "read_deep", "attach", "deep_pixels", "save_deep", "DEEP_FORMATS", "to_8bit"]
+from .tiff import ASSOCIATED, premultiply
+
+__all__ = ["DEEP", "read_deep", "attach", "deep_pixels", "save_deep", "DEEP_FORMATS", "to_8bit", "upright_pixels"]
 
 #: the key of ``PIL.Image.info`` that holds an image's full-depth pixels (H×W×3 or ×4 uint16, upright)
 DEEP = "irae_uint16"
@@ -59,10 +61,10 @@ def read_deep(source: Any, img: Image.Image) -> np.ndarray | None:
     if pixels is None or pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
         return None
     pixels = pixels[..., [2, 1, 0, 3][: pixels.shape[2]]]  # OpenCV's BGR(A) to RGB(A)
-    return _upright(pixels, img.getexif().get(0x0112, 1))
+    return upright_pixels(pixels, img.getexif().get(0x0112, 1))
 
 
-def _upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+def upright_pixels(pixels: np.ndarray, orientation: int) -> np.ndarray:
     """``pixels`` turned as Pillow turns an image with this EXIF / TIFF orientation (1: as stored)."""
     turn = _TURNS.get(orientation)
     if turn is None:
@@ -102,7 +104,8 @@ def save_deep(image: Image.Image, target: Any, format: str) -> bool:  # noqa: A0
     if pixels is None or format.upper() not in DEEP_FORMATS:
         return False
     icc = image.info.get("icc_profile")
-    data = _png(pixels, icc) if format.upper() == "PNG" else _tiff(pixels, icc)
+    associated = bool(image.info.get(ASSOCIATED)) and pixels.shape[2] == 4  # a premultiplied TIFF's alpha, kept so
+    data = _png(pixels, icc) if format.upper() == "PNG" else _tiff(pixels, icc, associated)
     if isinstance(target, (str, Path)):
         Path(target).write_bytes(data)
     else:
@@ -126,12 +129,13 @@ def _png(pixels: np.ndarray, icc: bytes | None) -> bytes:
     return data[:end_of_header] + chunk + data[end_of_header:]
 
 
-def _tiff(pixels: np.ndarray, icc: bytes | None) -> bytes:
-    """A 16-bit RGB(A) TIFF (tifffile, deflate) with the ICC profile."""
+def _tiff(pixels: np.ndarray, icc: bytes | None, associated: bool = False) -> bytes:
+    """A 16-bit RGB(A) TIFF (tifffile, deflate) with the ICC profile; alpha premultiplied if ``associated``."""
     import tifffile
 
     buffer = io.BytesIO()
-    extra = {"extrasamples": ["unassalpha"]} if pixels.shape[2] == 4 else {}
+    extra = {"extrasamples": ["assocalpha" if associated else "unassalpha"]} if pixels.shape[2] == 4 else {}
+    pixels = premultiply(pixels) if associated else pixels
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tifffile.imwrite(buffer, pixels, photometric="rgb", compression="zlib", iccprofile=icc or None, **extra)

@@ -19,13 +19,15 @@ import torch
 from PIL import Image, ImageOps
 from torch import Tensor
 
-from .deep import attach, deep_pixels, is_deep, read_deep, save_deep
+from .deep import attach, deep_pixels, is_deep, read_deep, save_deep, upright_pixels
 from .formats import IMAGE_SUFFIXES, MAX_PIXELS
+from .tiff import ASSOCIATED, TiffLayout, TiffRefused, read_tiff16, tiff_layout, unpremultiply
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_PIXELS",
     "load_image",
+    "holds_deep_colour",
     "save_image",
     "to_batch",
     "from_batch",
@@ -77,10 +79,17 @@ def load_image(path: Any, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
             warnings.simplefilter("error" if strict else "ignore", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 _check_size(img, max_pixels)
-                frames, deep = getattr(img, "n_frames", 1), is_deep(img)
+                frames = getattr(img, "n_frames", 1)
+                layout = _tiff_layout(img, path)  # a TIFF by its own tags, not by Pillow's mode
+                deep = layout.deep_colour if layout is not None else is_deep(img)
                 img.seek(0)
-                img.load()
-                out = _with_file_facts(upright(img, path, copy=True), img, path if deep else None)
+                if layout is not None and layout.deep_colour:
+                    out = _deep_tiff(path, img, layout)
+                else:
+                    img.load()
+                    out = _with_file_facts(upright(img, path, copy=True), img, path if deep else None)
+    except TiffRefused as e:
+        raise ValueError(f"cannot read image {path}: {e}") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
         limit = max_pixels if strict else Image.MAX_IMAGE_PIXELS * 2
         raise ValueError(
@@ -91,7 +100,9 @@ def load_image(path: Any, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
         if isinstance(e, MemoryError):
             raise ValueError(f"cannot read image {path}: out of memory decoding it") from None
         raise ValueError(f"cannot read image {path}: {type(e).__name__}: {e}") from None
-    if frames > 1:
+    if frames > 1 and layout is not None:
+        warnings.warn(f"{path}: multi-page TIFF with {frames} pages; restoring the first page only", stacklevel=2)
+    elif frames > 1:
         warnings.warn(f"{path}: animated image with {frames} frames; restoring the first frame only", stacklevel=2)
     if deep and deep_pixels(out) is None:  # OpenCV could not read it: say so rather than hand back 8 bits silently
         warnings.warn(f"{path}: 16-bit colour image, read (and restored) as 8 bits per channel", stacklevel=2)
@@ -106,6 +117,35 @@ def _check_size(img: Image.Image, max_pixels: int | None) -> None:
             f"{width}×{height} is {width * height / 1e6:.1f} megapixels, over the limit of "
             f"{max_pixels / 1e6:g} megapixels (raise it with --max-pixels only for a trusted file)"
         )
+
+
+def _tiff_layout(img: Image.Image, path: Any) -> TiffLayout | None:
+    """A TIFF's layout from its tags (None for other formats); TiffRefused for one this package cannot read right."""
+    if img.format != "TIFF":
+        return None
+    layout = tiff_layout(path)
+    if layout.problem():
+        raise TiffRefused(layout.problem())
+    return layout
+
+
+def holds_deep_colour(img: Image.Image, path: Any) -> bool:
+    """Whether the opened file ``img`` (from ``path``) holds 16-bit colour: a TIFF by its own tags, other formats by
+    Pillow's decoder; ValueError (in words) for a TIFF layout this package cannot read correctly."""
+    layout = _tiff_layout(img, path)
+    return layout.deep_colour if layout is not None else is_deep(img)
+
+
+def _deep_tiff(path: Any, img: Image.Image, layout: TiffLayout) -> Image.Image:
+    """A 16-bit RGB(A) TIFF from its own samples (``tiff.py``; Pillow's 8-bit decode is not used), upright by its
+    orientation, premultiplied alpha divided out and marked to be written back premultiplied."""
+    pixels = upright_pixels(read_tiff16(path), img.getexif().get(0x0112, 1))
+    if pixels.shape[:2] != (img.height, img.width):  # Pillow gives the upright size
+        raise TiffRefused(f"its first page holds {pixels.shape[1]}×{pixels.shape[0]} pixels, its tags say {img.width}×{img.height}")  # fmt: skip
+    info = {k: v for k, v in img.info.items() if k in ("icc_profile", "dpi")}
+    if layout.associated_alpha:
+        pixels, info[ASSOCIATED] = unpremultiply(pixels), True
+    return attach(pixels, info)
 
 
 def _with_file_facts(out: Image.Image, img: Image.Image, deep_source: Any) -> Image.Image:
@@ -148,7 +188,7 @@ def value_top(mode: str, arr: np.ndarray) -> float:
 def _pil_to_array(img: Image.Image) -> tuple[np.ndarray, _Meta]:
     """H×W×3 float32 array in [0, 1] plus what is needed to rebuild the caller's mode."""
     img = upright(img)
-    info = {k: img.info[k] for k in ("icc_profile", "dpi") if k in img.info}
+    info = {k: img.info[k] for k in ("icc_profile", "dpi", ASSOCIATED) if k in img.info}
     deep = deep_pixels(img)
     if deep is not None:
         return _deep_to_array(deep, img.mode, info)

@@ -140,19 +140,27 @@ def _remembering(pixels: np.ndarray, upload: Any) -> Upload:
     """The decoded pixels as an :class:`Upload` holding the file's name and, for a JPEG, its tables' quality."""
     from PIL import Image
 
-    from ..deep import is_deep
+    from ..deep import to_8bit
+    from ..images import holds_deep_colour
 
     path = getattr(upload, "path", None)
     quality = deep = wide = None
     if path and Path(path).is_file():
         with Image.open(path) as opened:  # the uploaded bytes, as sent: Gradio caches the file unchanged
-            quality, deep, wide = jpeg_quality_from_tables(opened), is_deep(opened), opened.mode in WIDE_GREY
+            try:  # a TIFF by its own tags: Gradio's 8-bit decode of a planar 16-bit one is garbage
+                deep = holds_deep_colour(opened, path)
+            except ValueError as e:
+                raise gr.Error(f"{getattr(upload, 'orig_name', None) or 'The upload'}: {e}.") from None
+            quality, wide = jpeg_quality_from_tables(opened), opened.mode in WIDE_GREY
     if wide:
         pixels = wide_grey_upload(path, pixels)
+    full = deep_upload(path, pixels.shape[:2]) if deep else None
+    if full is not None and pixels.ndim == 3 and pixels.shape[2] == 3:
+        pixels = to_8bit(full)  # the 8-bit picture shown and restored is the file's, as the package reads it
     pixels = pixels.view(Upload)
     pixels.name = getattr(upload, "orig_name", None)
     pixels.jpeg_quality = quality
-    pixels.deep = deep_upload(path, pixels.shape[:2]) if deep else None
+    pixels.deep = full
     return pixels
 
 
