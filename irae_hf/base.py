@@ -20,12 +20,14 @@ from torch import Tensor, nn
 
 from .tasks import TASKS
 
-__all__ = ["RestorationModel", "WeightsError", "WEIGHTS_NAME", "SIZE_LIMITS"]
+__all__ = ["RestorationModel", "WeightsError", "WEIGHTS_NAME", "SIZE_LIMITS", "MAX_PARAMETERS"]
 
 WEIGHTS_NAME = constants.SAFETENSORS_SINGLE_FILE  # "model.safetensors"
 
 #: the largest sizes a configuration may ask for (the paper's model: 3 channels, width 64, depth 16, 2 levels)
 SIZE_LIMITS = {"channels": 4, "width": 1024, "depth": 64, "levels": 6}
+#: the most parameters a configuration may ask for (74× the paper's 1.35 M; width 1024 × depth 64 × 6 levels is 2.2 G)
+MAX_PARAMETERS = 100_000_000
 
 
 #: inference precisions: fp32 (exact, the default) and bf16 (faster on CPUs with AVX512-BF16 and on GPUs)
@@ -209,7 +211,7 @@ class RestorationModel(
         unknown = sorted(set(config or {}) - set(cls._hub_mixin_init_parameters) - {"arch"})
         if unknown:
             warnings.warn(f"{model_id}: ignoring unknown config.json keys {unknown}", stacklevel=3)
-        model = cls(**model_kwargs)
+        skeleton = cls.skeleton(**model_kwargs)  # shapes only: nothing is allocated before the weights are checked
         if os.path.isdir(model_id):
             if not os.path.isfile(os.path.join(model_id, constants.CONFIG_NAME)):  # default settings would be a guess
                 raise WeightsError(
@@ -235,8 +237,26 @@ class RestorationModel(
                 raise WeightsError(
                     f"no {WEIGHTS_NAME} in Hub repo {model_id}; only safetensors weights are loaded"
                 ) from e
+        problem = _weights_problem(_safetensors_header(path), skeleton.state_dict(), strict, skeleton.config)
+        if problem:  # the file's names and shapes, read without its tensors, against the config's
+            raise WeightsError(f"{path}: {problem}")
+        model = cls(**model_kwargs)
         model.load_weights(path, map_location=map_location, strict=strict)
         return model.eval()
+
+    @classmethod
+    def skeleton(cls, **config: Any) -> RestorationModel:
+        """The model of ``config`` on the meta device (shapes, no memory), refused in one line if it has more than
+        ``MAX_PARAMETERS`` parameters: a 60-byte config.json must not allocate gigabytes."""
+        with torch.device("meta"):
+            model = cls(**config)
+        count = sum(p.numel() for p in model.parameters())
+        if count > MAX_PARAMETERS:
+            raise WeightsError(
+                f"config.json asks for {count:,} parameters, over the limit of {MAX_PARAMETERS:,} (the paper's model "
+                "has 1.35 M): refused before anything is built"
+            )
+        return model
 
     def load_weights(self, path: str | Path, map_location: str | torch.device = "cpu", strict: bool = True) -> None:
         """Load a safetensors file with clear errors for corrupt files and missing or mismatched tensors."""
@@ -258,6 +278,29 @@ def _read_safetensors(path: str | Path, map_location: str | torch.device) -> dic
     except (SafetensorError, OSError, ValueError) as e:
         raise WeightsError(f"cannot read {path}: corrupt or not a safetensors file ({e})") from e
     return {k: v for k, v in state.items() if not k.endswith(".initialized")}
+
+
+_SAFETENSORS_DTYPES = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64,
+    "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool,
+}  # fmt: skip
+
+
+def _safetensors_header(path: str | Path) -> dict[str, Tensor]:
+    """The tensors a safetensors file declares, as empty meta tensors of their dtype and shape (only its header is
+    read), or a WeightsError that says the file cannot be read."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            declared = {k: (f.get_slice(k).get_dtype(), f.get_slice(k).get_shape()) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise WeightsError(f"cannot read {path}: corrupt or not a safetensors file ({e})") from e
+    return {
+        k: torch.empty(shape, dtype=_SAFETENSORS_DTYPES.get(dtype, torch.uint8), device="meta")
+        for k, (dtype, shape) in declared.items()
+        if not k.endswith(".initialized")
+    }
 
 
 def _kind_mismatches(state: dict[str, Tensor], own: dict[str, Tensor]) -> list[str]:

@@ -329,3 +329,26 @@ def test_impossible_cli_arguments_are_argument_errors(tmp_path, flags, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["restore", "--model", "m", "--sigma", "25", "x.png", "-o", str(tmp_path), *flags])
     assert stop.value.code == 2 and "error: argument" in capsys.readouterr().err
+
+
+def test_a_60_byte_config_cannot_build_a_huge_model(tmp_path, monkeypatch):
+    """width 1024, depth 64, 6 levels with an empty weights file would be 2.2 G parameters (about 9 GB): refused from
+    its shapes alone, and a config whose shapes the weights file does not declare is refused before it is built."""
+    from safetensors.torch import save_file
+
+    from irae_hf.zoo import load_model
+
+    bomb = tmp_path / "bomb"
+    bomb.mkdir()
+    (bomb / "config.json").write_text('{"task":"denoise","width":1024,"depth":64,"levels":6}')
+    save_file({}, str(bomb / "model.safetensors"))
+    with pytest.raises(WeightsError, match="asks for 2,202,384,384 parameters, over the limit of 100,000,000"):
+        load_model(bomb)
+    assert main(["restore", "--model", str(bomb), "--sigma", "25", str(ROOT / "examples" / "coffee.png"), "-o",
+                 str(tmp_path / "o")]) == 2  # fmt: skip
+    make_model("denoise", width=8, depth=2).save_pretrained(tmp_path / "small")
+    config = json.loads((tmp_path / "small" / "config.json").read_text()) | {"width": 16}
+    (tmp_path / "small" / "config.json").write_text(json.dumps(config))
+    monkeypatch.setattr(IRAE, "load_weights", lambda *a, **k: pytest.fail("the model was built before its check"))
+    with pytest.raises(WeightsError, match="tensors of the wrong shape"):
+        load_model(tmp_path / "small")
