@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -25,7 +26,10 @@ def _archs() -> dict:
     return ARCHS
 
 
-__all__ = ["TrainConfig", "build_parser", "parse_config", "INVOCATION"]
+__all__ = ["TrainConfig", "build_parser", "parse_config", "INVOCATION", "MAX_BATCH_PIXELS"]
+
+#: the most crop pixels one process may train on per step (a batch of 1024 crops of 256²)
+MAX_BATCH_PIXELS = 1 << 26
 
 #: settings that describe one invocation, not the run: never taken from a checkpoint's saved settings
 INVOCATION = {"output_dir", "export_from", "export_weights", "resume", "eval_dir", "eval_levels", "report_to"}
@@ -160,7 +164,36 @@ class TrainConfig:
             found.append("--level_widths takes one width per level (--levels of them), for --arch irae")
         if not 0 <= self.ema_decay < 1:
             found.append("--ema_decay must be in [0, 1)")
-        return found + self._range_problems()
+        return found + self._range_problems() + self._number_problems()
+
+    def _number_problems(self) -> list[str]:
+        """Every numeric option in its range, before the first step (NaN and inf fail every comparison below)."""
+        found = []
+        if not 0 <= self.learning_rate < math.inf:
+            found.append(f"--learning_rate must be a finite number >= 0, got {self.learning_rate}")
+        if not 0 <= self.max_grad_norm < math.inf:
+            found.append(f"--max_grad_norm must be a finite number >= 0 (0: no clipping), got {self.max_grad_norm}")
+        if not 0 < self.lr_gamma <= 1:
+            found.append(f"--lr_gamma must be in (0, 1] (the lr is multiplied by it at each milestone), got {self.lr_gamma}")  # fmt: skip
+        if not all(0 < m < 1 for m in self.lr_milestones):
+            found.append(f"--lr_milestones are fractions of the run, each in (0, 1), got {self.lr_milestones}")
+        if self.max_minutes is not None and not 0 <= self.max_minutes < math.inf:
+            found.append(f"--max_minutes must be a finite number of minutes >= 0 (0: one step), got {self.max_minutes}")
+        for name in ("validation_steps", "checkpointing_steps", "gradient_accumulation_steps", "checkpoints_total_limit"):  # fmt: skip
+            if getattr(self, name) < 1:
+                found.append(f"--{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("lr_warmup_steps", "num_workers", "max_bad_images", "seed"):
+            if getattr(self, name) < 0:
+                found.append(f"--{name} must be >= 0, got {getattr(self, name)}")
+        if self.validation_crop < self.multiple:
+            found.append(f"--validation_crop must be >= {self.multiple} (2**levels), got {self.validation_crop}")
+        pixels = self.batch_size * self.crop_size**2
+        if pixels > MAX_BATCH_PIXELS:
+            found.append(
+                f"--batch_size × --crop_size² is {pixels:,} pixels a step, over the limit of {MAX_BATCH_PIXELS:,} "
+                "(the GPU stages used 256 × 96² = 2.4 M)"
+            )
+        return found
 
     def _range_problems(self) -> list[str]:
         """Degradation ranges outside what the tasks accept, and fractions outside [0, 1]."""

@@ -35,6 +35,7 @@ from .training import (
     plain_copy,
     run_mismatch,
     save_checkpoint,
+    check_finite,
     upgrade_checkpoint,
     validate,
 )
@@ -252,6 +253,9 @@ class Trainer:
             last.update(self._validate(wall_total, last))
         accelerator.log(last, step=self.step)
         if self.step % args.checkpointing_steps == 0 or end:
+            check_finite(accelerator.unwrap_model(self.model), self.step)  # a diverged run saves nothing
+            if self.ema is not None:
+                check_finite(self.ema.model, self.step, "moving-average weights")
             state = {"metrics": last, "history": self.history, "patches_per_s": last["train/patches_per_s"]}
             state.update(cpu_s=cpu_total, wall_s=wall_total, hardware=args.hardware)
             save_checkpoint(
@@ -338,6 +342,7 @@ def finish(
     from .evaluate import evaluate_model_card_table
 
     model = model.float().cpu().eval().to(memory_format=torch.contiguous_format)
+    check_finite(model, step)
     model.set_memory_saving(False)
     evaluation = "[More Information Needed]"
     if args.eval_dir:

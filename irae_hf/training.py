@@ -34,6 +34,7 @@ __all__ = [
     "plain_copy",
     "find_checkpoint",
     "save_checkpoint",
+    "check_finite",
     "saved_args",
     "run_mismatch",
     "upgrade_checkpoint",
@@ -109,6 +110,17 @@ def find_checkpoint(output_dir: Path, resume: str) -> Path:
     if not done:
         raise FileNotFoundError(f"no complete checkpoint under {output_dir / 'checkpoints'}")
     return max(done, key=lambda d: int(d.name.split("-")[1]))
+
+
+def check_finite(model: torch.nn.Module, step: int, what: str = "weights") -> None:
+    """A RuntimeError (nothing is saved) when any of ``model``'s tensors holds NaN or inf: a diverged run must never
+    leave weights that load and restore garbage."""
+    bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise RuntimeError(
+            f"non-finite {what} after step {step} ({len(bad)} tensors, e.g. {bad[0]}): nothing saved; lower "
+            "--learning_rate or --max_grad_norm"
+        )
 
 
 def save_checkpoint(

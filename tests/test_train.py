@@ -565,3 +565,49 @@ def test_per_level_widths_train_save_and_are_checked(images, tmp_path, capsys):
         with pytest.raises(SystemExit):
             train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", *flags])
         assert "--level_widths takes one width per level" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flags,words",
+    [
+        (["--learning_rate", "inf"], "--learning_rate must be a finite number >= 0, got inf"),
+        (["--learning_rate", "nan"], "--learning_rate must be a finite number >= 0"),
+        (["--lr_gamma", "-1"], "--lr_gamma must be in (0, 1]"),
+        (["--lr_gamma", "nan"], "--lr_gamma must be in (0, 1]"),
+        (["--checkpoints_total_limit", "0"], "--checkpoints_total_limit must be >= 1, got 0"),
+        (["--checkpoints_total_limit", "-1"], "--checkpoints_total_limit must be >= 1, got -1"),
+        (["--max_minutes", "-1"], "--max_minutes must be a finite number of minutes >= 0"),
+        (["--lr_milestones", "0.5", "1.5"], "--lr_milestones are fractions of the run, each in (0, 1)"),
+        (["--validation_crop", "0"], "--validation_crop must be >= 4 (2**levels), got 0"),
+        (["--checkpointing_steps", "0"], "--checkpointing_steps must be >= 1, got 0"),
+        (["--validation_steps", "0"], "--validation_steps must be >= 1, got 0"),
+        (["--gradient_accumulation_steps", "0"], "--gradient_accumulation_steps must be >= 1, got 0"),
+        (["--max_grad_norm", "-1"], "--max_grad_norm must be a finite number >= 0"),
+        (["--lr_warmup_steps", "-5"], "--lr_warmup_steps must be >= 0"),
+        (["--batch_size", "100000"], "--batch_size × --crop_size² is 921,600,000 pixels a step, over the limit"),
+    ],
+)
+def test_every_numeric_option_is_checked_before_the_first_step(flags, words, capsys):
+    with pytest.raises(SystemExit) as stop:
+        train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", *flags])
+    said = capsys.readouterr().err
+    assert stop.value.code == 2 and words in said and "Traceback" not in said, said
+
+
+def test_a_run_whose_weights_went_non_finite_saves_nothing(images, tmp_path, monkeypatch):
+    """The loss is computed before the step that breaks the weights: the last step's NaN is caught at the save."""
+    from irae_hf.trainer import Trainer
+
+    step = Trainer.train_step
+
+    def breaking(self, batch):  # noqa: ANN001, ANN202
+        loss = step(self, batch)
+        with torch.no_grad():
+            next(self.accelerator.unwrap_model(self.model).parameters()).fill_(float("nan"))
+        return loss
+
+    monkeypatch.setattr(Trainer, "train_step", breaking)
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="non-finite weights after step 1 .*: nothing saved"):
+        train_accelerate.main(["--dataset", str(images / "train"), "--output_dir", str(out), "--max_steps", "1", *TINY])
+    assert not list(out.rglob("*.safetensors"))
