@@ -9,18 +9,22 @@ works. Named API endpoints for ``gradio_client``: /denoise, /jpeg, /inpaint, /re
 and /compress to degrade a clean image first).
 """
 
+# ruff: noqa: E402 - the environment is checked before Gradio's import reads it
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 from typing import Any
+
+from irae_hf.demo.options import address, check_environment, parse_args
+
+check_environment()  # GRADIO_SERVER_PORT=abc would otherwise be a traceback inside `import gradio`
 
 import gradio as gr
 
 from irae_hf.demo import serving
 from irae_hf.demo.handlers import make_handlers
-from irae_hf.demo.models import ENV_VARS, Loaded, about_models, load_models
+from irae_hf.demo.models import Loaded, about_models, load_models
 from irae_hf.demo.session import Session
 from irae_hf.demo.tabs import LEVEL_TABS, Shared, inpaint_tab, level_tab
 from irae_hf.inference import bf16_pays
@@ -96,45 +100,13 @@ def _inverse_panel(shared: Shared):  # noqa: ANN202 - returns its wiring
     )
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="IRAE restoration demo")
-    for task in TASK_NAMES:
-        p.add_argument(
-            f"--{task}-model",
-            dest=task,
-            help=f"folder or Hub id, ORG/NAME@REVISION to pin one (default ${ENV_VARS[task]} or pretrained/{task})",
-        )
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--host", help="bind address (default $GRADIO_SERVER_NAME, as a Space sets it, else 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default $GRADIO_SERVER_PORT, else 7860)")
-    p.add_argument("--share", action="store_true")
-    p.add_argument(
-        "--concurrency",
-        type=int,
-        default=1,
-        help="photos up to 2 MP restored at once; bigger ones run one at a time in a lane of their own beside them",
-    )
-    p.add_argument("--queue-size", type=int, default=32, help="requests waiting at most")
-    p.add_argument("--max-file-size", default="50mb", help="largest upload")
-    return p.parse_args(argv)
-
-
-def address(args: argparse.Namespace, environ: dict | None = None) -> tuple[str, int]:
-    """Where to listen: --host / --port, else Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (a Hugging Face Space
-    sets 0.0.0.0:7860), else 127.0.0.1:7860, loopback only."""
-    environ = os.environ if environ is None else environ
-    host = args.host or environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
-    port = args.port or environ.get("GRADIO_SERVER_PORT") or 7860
-    try:
-        return host, int(port)
-    except ValueError:
-        raise SystemExit(f"error: GRADIO_SERVER_PORT must be a port number, got {port!r}") from None
-
-
 def main(argv: list[str] | None = None, **launch_kwargs: Any) -> gr.Blocks:
     """Load the weights, build the page and serve it (``prevent_thread_lock=True`` returns at once)."""
     args = parse_args(argv)
-    models = load_models({t: getattr(args, t) for t in TASK_NAMES}, args.device, ROOT / "pretrained")
+    try:
+        models = load_models({t: getattr(args, t) for t in TASK_NAMES}, args.device, ROOT / "pretrained")
+    except (ValueError, OSError) as e:  # a model of another task, unreadable shipped weights: one line
+        raise SystemExit(f"error: {e}") from None
     for task, m in models.items():
         print(f"{task}: {m.source}" + ("" if m.trained else "  (untrained identity model)"))
     demo = build_demo(models)

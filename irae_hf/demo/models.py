@@ -40,7 +40,9 @@ def load_models(
     """
     models = {}
     for task in TASK_NAMES:
-        src = sources.get(task) or os.environ.get(ENV_VARS[task])
+        given = sources.get(task)
+        src = given or os.environ.get(ENV_VARS[task], "").strip() or None  # an empty variable is an unset one
+        named = f"--{task}-model {src}" if given else f"{ENV_VARS[task]}={src}"
         shipped = Path(pretrained) / task
         note = None
         if src is not None:
@@ -53,7 +55,7 @@ def load_models(
                 warnings.warn(note, stacklevel=2)
             else:
                 if model.task != task:
-                    raise ValueError(f"{src} is a {model.task!r} model, not a {task!r} model")
+                    raise ValueError(f"{named}: a {model.task} model, where the {task} tab needs a {task} model")
                 models[task] = Loaded(model, src, card=_read_card(src))
                 continue
         if not (shipped / "model.safetensors").exists():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -12,24 +11,7 @@ import gradio as gr
 import numpy as np
 
 from ..estimate import jpeg_quality_from_tables
-from .. import formats
-
-
-def pixel_limit(environ: dict | None = None) -> int:
-    """The app's largest upload in pixels: $IRAE_MAX_PIXELS (lower it on a small server or a free Space), else the
-    package's limit (``formats.MAX_PIXELS``, 40 megapixels, which it cannot exceed)."""
-    text = (os.environ if environ is None else environ).get("IRAE_MAX_PIXELS")
-    if text is None:
-        return formats.MAX_PIXELS
-    try:
-        value = int(float(text))
-    except ValueError:
-        value = 0
-    if not 1 <= value <= formats.MAX_PIXELS:
-        raise SystemExit(
-            f"error: IRAE_MAX_PIXELS must be a number of pixels from 1 to {formats.MAX_PIXELS}, got {text!r}"
-        )
-    return value
+from .options import pixel_limit
 
 
 MAX_PIXELS = pixel_limit()
