@@ -213,19 +213,20 @@ def test_a_small_photo_is_not_held_up_by_big_ones(server, monkeypatch, tmp_path)
 
     monkeypatch.setattr(handlers, "restore", held_if_big)
     monkeypatch.setattr(handlers, "estimate_seconds", lambda *a, **k: 3.0)
-    big = tmp_path / "big.png"
-    Image.new("RGB", (1500, 1500), (90, 120, 150)).save(big)
+    bigs = [tmp_path / f"big{k}.png" for k in range(4)]  # different photos: Gradio caches identical files at one
+    for k, big in enumerate(bigs):  # path, and rewrites it while another client downloads it (seen: 2 runs in 20)
+        Image.new("RGB", (1500, 1500), (90 + k, 120, 150)).save(big)
     client = gradio_client.Client(server[0], verbose=False)
 
     def send(path: Path):  # noqa: ANN202
         return client.submit(gradio_client.handle_file(str(path)), 25, False, False, False, api_name="/denoise")
 
-    jobs = [send(big)]
+    jobs = [send(bigs[0])]
     until(lambda: started, "the first big photo started")
-    jobs += [send(big), send(big)]
+    jobs += [send(bigs[1]), send(bigs[2])]
     until(lambda: serving.LANES._waiting == 2, "two big photos wait in their lane")
     with pytest.raises(Exception, match="busy with 2 large photos"):
-        send(big).result(timeout=600)
+        send(bigs[3]).result(timeout=600)
     send(PHOTO).result(timeout=600)  # would wait for ever behind the held big photos if they held it up
     assert done == ["small"], done
     release.set()
