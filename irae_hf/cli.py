@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from .formats import IMAGE_SUFFIXES, MAX_PIXELS
-from .files import PARTIAL, write_file
+from .files import PARTIAL, folder_problem, write_file
 from .tasks import TASKS, Task
 
 __all__ = ["main", "build_parser", "find_images"]
@@ -104,6 +104,21 @@ def tile_arg(text: str) -> int | str:
     return tile
 
 
+def count_arg(flag: str, low: int) -> Callable[[str], int]:
+    """argparse type: a whole number >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{flag} takes a whole number >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
 REVISION_HELP = (
     "a Hub model's branch, tag or commit (reproducible results: pin a commit); or write --model ORG/NAME@REV"
 )
@@ -144,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--revision", help=REVISION_HELP)
     r.add_argument(
         "--max-pixels",
-        type=int,
+        type=count_arg("--max-pixels", 0),
         default=MAX_PIXELS,
         help=f"refuse images (and masks) declaring more pixels than this before decoding (default {MAX_PIXELS:,}; "
         "0: no limit, for trusted files)",
@@ -172,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         "package as NAME=FILE.py:FACTORY (FACTORY() returns restore(image, level)), e.g. "
         "FFDNet=benchmarks/studies/peers.py:ffdnet_restorer",
     )
-    e.add_argument("--limit", type=int, help="only the first N images")
+    e.add_argument("--limit", type=count_arg("--limit", 1), help="only the first N images")
     e.add_argument("--ensemble", action="store_true", help="also the model's 8-fold self-ensemble (a row of its own)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", help="write the rows here as JSON")
@@ -201,9 +216,9 @@ def run_export(args: argparse.Namespace) -> int:
     if existing and not args.overwrite:
         print(f"error: {out} already holds {', '.join(existing)} (--overwrite to replace)", file=sys.stderr)
         return 2
-    problem = output_folder_problem(out)
+    problem = folder_problem(out, flag="")
     if problem:
-        print(f"error: {problem.replace('-o ', '', 1)}", file=sys.stderr)
+        print(f"error: {problem.strip()}", file=sys.stderr)
         return 2
     try:
         model = load_model(args.model, revision=args.revision)
@@ -356,20 +371,10 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
-def output_folder_problem(out_dir: Path) -> str | None:
-    """Why outputs cannot be written under ``out_dir`` (created here if missing), found before any work; or None."""
-    import tempfile
-
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".irae-write-test-"):
-            pass
-    except FileExistsError:
-        return f"-o {out_dir}: a file of that name is in the way (the output is a folder)"
-    except NotADirectoryError:
-        return f"-o {out_dir}: a part of that path is a file, not a folder"
-    except OSError as e:
-        return f"-o {out_dir}: cannot write there ({e.strerror or type(e).__name__})"
+def tile_problem(tile: int | str, multiple: int) -> str | None:
+    """A tile size the model cannot run on (under its size multiple), said before the first file; or None."""
+    if isinstance(tile, int) and 0 < tile < multiple:
+        return f"--tile {tile}: this model needs tiles of at least {multiple} pixels (or auto, or 0 for none)"
     return None
 
 
@@ -398,7 +403,7 @@ def run_restore(args: argparse.Namespace) -> int:
         return 2
     out_dir = Path(args.output)
     targets, notes = plan_outputs(files, out_dir, args.format)
-    refusal = check_outputs(files, targets, args.overwrite) or output_folder_problem(out_dir)
+    refusal = check_outputs(files, targets, args.overwrite) or folder_problem(out_dir)
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
@@ -410,7 +415,7 @@ def run_restore(args: argparse.Namespace) -> int:
     if args.task and args.task != model.task:
         print(f"error: --task {args.task} but {args.model} is a {model.task!r} model", file=sys.stderr)
         return 2
-    refusal = level_flag_problem(args, model.task)
+    refusal = level_flag_problem(args, model.task) or tile_problem(args.tile, model.multiple)
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return 2

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from .metrics import psnr, ssim
@@ -92,7 +93,7 @@ def score(methods: dict[str, Restorer], cases: Sequence[tuple[Tensor, Tensor, di
         scores, seconds = [], 0.0
         for clean, degraded, level in cases:
             t0 = time.perf_counter()
-            restored = run(degraded, level)
+            restored = checked_result(name, run, degraded, level)
             seconds += time.perf_counter() - t0
             s = {"psnr": psnr(restored, clean), "ssim": ssim(restored, clean)}
             s.update(TASKS[task].extra_scores(restored, clean, level))
@@ -103,6 +104,24 @@ def score(methods: dict[str, Restorer], cases: Sequence[tuple[Tensor, Tensor, di
         row.update({k: float(np.mean([s[k] for s in scores])) for k in scores[0]})
         rows.append(row)
     return rows
+
+
+def checked_result(name: str, run: Restorer, degraded: Tensor, level: dict) -> Tensor:
+    """``run(degraded, level)`` as a 3×H×W image in [0, 1] (up to rounding), or a ValueError naming the method: a
+    method that raises, returns NaN, 0–255 values or another shape is refused, never scored."""
+    try:
+        restored = run(degraded, level)
+    except Exception as e:  # noqa: BLE001 - someone else's code: whatever it raises becomes one line
+        raise ValueError(f"{name} raised {type(e).__name__}: {e}") from None
+    if not isinstance(restored, Tensor) or restored.shape != degraded.shape:
+        shape = tuple(restored.shape) if isinstance(restored, Tensor) else type(restored).__name__
+        raise ValueError(f"{name} returned {shape}, not an image of the input's shape {tuple(degraded.shape)}")
+    if not torch.isfinite(restored).all():
+        raise ValueError(f"{name} returned NaN or infinite values")
+    low, high = restored.min().item(), restored.max().item()
+    if low < -0.5 or high > 1.5:
+        raise ValueError(f"{name} returned values from {low:g} to {high:g}: restorers return images in [0, 1]")
+    return restored
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -167,8 +186,14 @@ def external_baseline(spec: str) -> tuple[str, Restorer]:
 
 def run_cli(args) -> int:
     """``python -m irae_hf evaluate``: print the markdown table, write the JSON."""
+    from .files import file_problem
     from .zoo import load_model
 
+    problem = file_problem(args.json, "--json") if args.json else None
+    if problem:  # said before the evaluation, not after it
+        raise ValueError(problem)
+    if args.ensemble and not args.model:
+        raise ValueError("--ensemble is the model's self-ensemble: give --model too")
     methods: dict[str, Restorer] = {}
     if args.model:
         model = load_model(args.model, revision=getattr(args, "revision", None)).to(args.device)

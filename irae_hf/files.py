@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["write_file", "partial_name", "OutputExists", "PARTIAL"]
+__all__ = ["write_file", "partial_name", "OutputExists", "PARTIAL", "folder_problem", "file_problem"]
 
 #: the mark in the name of a file being written: such a file is never an output, nor an input
 PARTIAL = ".irae-partial-"
@@ -61,3 +61,30 @@ def _link_new(partial: Path, target: Path) -> None:
         with os.fdopen(fd, "wb") as out, open(partial, "rb") as src:
             while chunk := src.read(1 << 20):
                 out.write(chunk)
+
+
+def folder_problem(folder: str | Path, flag: str = "-o") -> str | None:
+    """Why outputs cannot be written under ``folder`` (created here if missing), found before any work; or None."""
+    import tempfile
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".irae-write-test-"):
+            pass
+    except FileExistsError:
+        return f"{flag} {folder}: a file of that name is in the way (the output is a folder)"
+    except NotADirectoryError:
+        return f"{flag} {folder}: a part of that path is a file, not a folder"
+    except OSError as e:
+        return f"{flag} {folder}: cannot write there ({e.strerror or type(e).__name__})"
+    return None
+
+
+def file_problem(target: str | Path, flag: str) -> str | None:
+    """Why the file ``target`` cannot be written (a folder in the way, its folder unwritable), found before any work;
+    or None. Nothing is left behind but the folders it needs."""
+    target = Path(target)
+    if target.is_dir():
+        return f"{flag} {target}: a folder of that name is in the way (the output is a file)"
+    return folder_problem(target.parent, flag=f"{flag} {target}: its folder")

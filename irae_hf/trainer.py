@@ -19,6 +19,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .base import RestorationModel
+from .files import folder_problem
 from .run_card import training_section, validation_sentence
 from .losses import LOSSES
 from .train_config import TrainConfig
@@ -98,6 +99,9 @@ class Trainer:
 
     def __init__(self, args: TrainConfig):
         self.args, self.out = args, Path(args.output_dir)
+        problem = folder_problem(self.out, "--output_dir")  # before data, model or a first step
+        if problem:
+            raise ValueError(problem)
         precision = args.mixed_precision
         if precision is None and "ACCELERATE_MIXED_PRECISION" not in os.environ and torch.cuda.is_available():
             precision = "bf16" if torch.cuda.is_bf16_supported() else "no"  # bf16 by default on GPUs

@@ -131,3 +131,13 @@ def test_an_interrupted_export_leaves_no_broken_graph(model, tmp_path):
     import onnx
 
     onnx.checker.check_model(str(out / "restore.onnx"))
+
+
+def test_flags_that_would_fail_each_file_are_refused_before_the_first(model, tmp_path):
+    photo = str(ROOT / "examples" / "coffee.png")
+    code, said = run("restore", "--model", str(model), "--sigma", "25", "--tile", "3", photo, "-o", str(tmp_path / "o"))
+    assert code == 2 and "--tile 3: this model needs tiles of at least 4 pixels" in said and "coffee" not in said, said
+    code, said = run("restore", "--model", str(model), "--sigma", "25", "--max-pixels", "-5", photo, "-o",
+                     str(tmp_path / "o"))  # fmt: skip
+    assert code == 2 and "--max-pixels takes a whole number >= 0, got '-5'" in said, said
+    assert not any((tmp_path / "o").glob("*.png"))

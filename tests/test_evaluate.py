@@ -128,3 +128,43 @@ def test_ffdnet_is_an_evaluate_baseline_from_outside_the_package(folder, tmp_pat
     )
     rows = {r["method"]: r for r in json.loads((tmp_path / "f.json").read_text())["rows"]}
     assert rows["FFDNet"]["psnr"] > rows["input"]["psnr"] + 3
+
+
+def test_what_could_only_fail_after_the_work_is_said_before_it(folder, tmp_path, capsys, monkeypatch):
+    """--json into /proc or onto a folder, --limit 0 or -1, --ensemble without --model: refused before any image is
+    restored; a method that raises, returns NaN, 0–255 values or another shape is refused, never scored."""
+    import irae_hf.evaluate as module
+
+    monkeypatch.setattr(module, "evaluate", lambda *a, **k: pytest.fail("the evaluation ran"))
+    base = ["evaluate", "--task", "denoise", "--sigma", "25", "--data", str(folder), "--baselines", "input"]
+    (tmp_path / "taken").mkdir()
+    for extra, words in (
+        (["--json", "/proc/x/rows.json"], "--json /proc/x/rows.json: its folder /proc/x: cannot write there"),
+        (["--json", str(tmp_path / "taken")], "a folder of that name is in the way (the output is a file)"),
+        (["--ensemble"], "--ensemble is the model's self-ensemble: give --model too"),
+    ):
+        assert main([*base, *extra]) == 2, extra
+        err = capsys.readouterr().err.strip()
+        assert words in err and len(err.splitlines()) == 1, (extra, err)
+    for limit in ("0", "-1"):
+        with pytest.raises(SystemExit) as stop:
+            main([*base, "--limit", limit])
+        assert stop.value.code == 2 and f"--limit takes a whole number >= 1, got '{limit}'" in capsys.readouterr().err
+    monkeypatch.undo()
+    plugin = tmp_path / "broken.py"
+    plugin.write_text(
+        "import torch\n"
+        "def raises():\n    return lambda x, level: 1 / 0\n"
+        "def nan():\n    return lambda x, level: x * float('nan')\n"
+        "def bytes255():\n    return lambda x, level: x * 255\n"
+        "def cropped():\n    return lambda x, level: x[..., 1:, :]\n"
+    )
+    for factory, words in (
+        ("raises", "Bad raised ZeroDivisionError: division by zero"),
+        ("nan", "Bad returned NaN or infinite values"),
+        ("bytes255", "restorers return images in [0, 1]"),
+        ("cropped", "not an image of the input's shape"),
+    ):
+        assert main([*base, "--baselines", f"Bad={plugin}:{factory}"]) == 2, factory
+        err = capsys.readouterr().err.strip()
+        assert words in err and len(err.splitlines()) == 1 and "Traceback" not in err, (factory, err)

@@ -611,3 +611,13 @@ def test_a_run_whose_weights_went_non_finite_saves_nothing(images, tmp_path, mon
     with pytest.raises(RuntimeError, match="non-finite weights after step 1 .*: nothing saved"):
         train_accelerate.main(["--dataset", str(images / "train"), "--output_dir", str(out), "--max_steps", "1", *TINY])
     assert not list(out.rglob("*.safetensors"))
+
+
+def test_an_output_dir_that_is_a_file_is_refused_before_training(images, tmp_path, monkeypatch):
+    from irae_hf import trainer
+
+    monkeypatch.setattr(trainer, "make_data", lambda *a, **k: pytest.fail("the data was loaded"))
+    (tmp_path / "taken").write_text("my notes")
+    with pytest.raises(ValueError, match="--output_dir .*taken: a file of that name is in the way"):
+        train_accelerate.main(["--dataset", str(images / "train"), "--output_dir", str(tmp_path / "taken"), *TINY])
+    assert (tmp_path / "taken").read_text() == "my notes"
