@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None, **launch_kwargs: Any) -> gr.Blocks:
         server_port=port,
         share=args.share,
         max_file_size=args.max_file_size,
-        **launch_kwargs,
+        **{"show_error": True, **launch_kwargs},  # Gradio's own refusals (a path not uploaded) in words, not null
     )
     return demo
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +19,12 @@ from .tasks import TASKS, Task
 __all__ = ["main", "build_parser", "find_images"]
 
 
+def shown(path: Path, most: int = 120) -> str:
+    """``path`` for a message, its middle elided when it is longer than ``most`` characters."""
+    text = str(path)
+    return text if len(text) <= most else f"{text[: most // 2]}…{text[-most // 2 :]}"
+
+
 def find_images(inputs: Sequence[str], skipped: list[str] | None = None) -> Iterator[tuple[Path, Path]]:
     """(file, path relative to its input root) for files given directly and image files under folders.
 
@@ -28,6 +35,12 @@ def find_images(inputs: Sequence[str], skipped: list[str] | None = None) -> Iter
     skipped = [] if skipped is None else skipped
     for item in inputs:
         p = Path(item)
+        try:
+            p.stat()
+        except OSError as e:  # a name too long for the file system, a path through a file: said, not a traceback
+            if e.errno not in (errno.ENOENT,):  # a missing file is said where it is read, with the others
+                skipped.append(f"{shown(p)}: cannot be opened ({e.strerror}): skipped")
+                continue
         if p.is_dir():
             others = []
             for f in sorted(p.rglob("*")):

@@ -240,3 +240,45 @@ def test_the_pixel_limit_can_be_lowered_for_a_small_server():
     for bad in ("lots", "0", "5e7"):
         with pytest.raises(SystemExit, match="IRAE_MAX_PIXELS must be a number of pixels"):
             uploads.pixel_limit({"IRAE_MAX_PIXELS": bad})
+
+
+@pytest.mark.parametrize(
+    "endpoint,data,words",
+    [
+        ("denoise", [123, 25, False, True, False], "Expected an uploaded image file, got int"),
+        ("inpaint", ["hello", False, False], "Expected an editor value (background, layers), got str"),
+        ("denoise", [file_data("/etc/passwd", True), 25, False, True, False], "was not uploaded by a user"),
+    ],
+    ids=["image=123", "editor=hello", "a server path"],
+)
+def test_payloads_of_the_wrong_shape_are_told_what_was_wrong(server, endpoint, data, words):
+    text = raw_call(server[0], endpoint, data)
+    assert "event: error" in text and words in text and '"error": null' not in text, text[-400:]
+
+
+def test_the_app_shows_gradios_own_refusals_in_words(monkeypatch):
+    """Without show_error, Gradio answers a refused server path or a malformed payload with {"error": null}."""
+    import app
+    import gradio
+
+    launched = {}
+    monkeypatch.setattr(gradio.Blocks, "launch", lambda self, **kw: launched.update(kw))
+    app.main(["--port", "7999"])
+    assert launched["show_error"] is True
+
+
+def test_recover_on_a_model_without_an_inverse_says_so(monkeypatch):
+    """A tab serving the DnCNN baseline: its input is lost, which is the paper's point; said, not a traceback."""
+    import app
+    from irae_hf.demo.models import Loaded
+    from irae_hf.demo.session import Session
+    from irae_hf.zoo import build
+
+    models = app.load_models({})
+    models["denoise"] = Loaded(build("dncnn", task="denoise", width=8, depth=3).eval(), "a DnCNN")
+    handlers_ = app.make_handlers(models)
+    session = Session()
+    photo = np.asarray(Image.open(PHOTO).convert("RGB"))
+    handlers_["denoise"](photo, 25, False, False, session=session, progress=lambda *a, **k: None)
+    with pytest.raises(Exception, match="serves a DnCNN model, which is not invertible"):
+        handlers_["recover"](session, progress=lambda *a, **k: None)

@@ -141,3 +141,9 @@ def test_flags_that_would_fail_each_file_are_refused_before_the_first(model, tmp
                      str(tmp_path / "o"))  # fmt: skip
     assert code == 2 and "--max-pixels takes a whole number >= 0, got '-5'" in said, said
     assert not any((tmp_path / "o").glob("*.png"))
+
+
+def test_a_path_too_long_for_the_file_system_is_one_line(model, tmp_path):
+    code, said = run("restore", "--model", str(model), "--sigma", "25", "a" * 5000 + ".png", "-o", str(tmp_path / "o"))
+    assert code == 2 and "cannot be opened (File name too long): skipped" in said and "Traceback" not in said
+    assert len(said) < 1000, said  # the 5,000-character name is shown shortened

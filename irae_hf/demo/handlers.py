@@ -10,6 +10,7 @@ import gradio as gr
 import numpy as np
 import torch
 
+from ..base import RestorationModel
 from ..tasks import TASKS, degrade
 from ..images import to_tensor, to_uint8
 from ..metrics import psnr
@@ -197,6 +198,11 @@ def recover(models, session, progress=gr.Progress()):
     if session.result is None:
         raise gr.Error("Restore an image first.")
     model = models[session.task].model
+    if type(model).inverse is RestorationModel.inverse:  # a DnCNN or FFDNet baseline in a tab: its input is lost
+        raise gr.Error(
+            f"The {session.task} tab serves a {type(model).__name__} model, which is not invertible: its input cannot "
+            "be recovered from its output (the paper's point). Only IRAE models have an exact inverse."
+        )
     x, level = session.result
     if x.shape[-2] * x.shape[-1] > RECOVER_MAX_PIXELS:
         raise gr.Error(

@@ -89,11 +89,33 @@ def from_upload_cache(path: str) -> bool:
         return False
 
 
+def _worded(model: type) -> type:
+    """``model`` (Gradio's pydantic data model of a component) whose validation failure is a ``gr.Error`` in words."""
+    from pydantic import ValidationError
+
+    class Worded(model):
+        @classmethod
+        def model_validate(cls, obj, *args, **kwargs):  # noqa: ANN001, ANN206 - pydantic's signature
+            try:
+                return super().model_validate(obj, *args, **kwargs)
+            except ValidationError:
+                what = "an uploaded image file" if model.__name__ == "ImageData" else "an editor value (background, layers)"  # fmt: skip
+                raise gr.Error(
+                    f"Expected {what}, got {type(obj).__name__}: send the image file itself (gradio_client.handle_file)"
+                ) from None
+
+    Worded.__name__ = Worded.__qualname__ = model.__name__
+    return Worded
+
+
 def checked_uploads(component: gr.components.Component) -> gr.components.Component:
     """``component`` (an Image or ImageEditor) checking its upload when it arrives and saying what is wrong in words.
 
-    The check wraps this instance's ``preprocess`` (a subclass would make Gradio write a .pyi beside app.py)."""
+    The check wraps this instance's ``preprocess`` (a subclass would make Gradio write a .pyi beside app.py), and its
+    data model, so that a payload of the wrong shape (``image=123``) is told what to send instead of Gradio's generic
+    "upstream app raised an exception"."""
     decode = component.preprocess
+    component.data_model = _worded(component.data_model)
 
     def preprocess(payload):  # noqa: ANN001, ANN202 - Gradio's signature
         if not all(from_upload_cache(path) for path in payload_paths(payload)):
