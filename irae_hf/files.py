@@ -24,8 +24,10 @@ class OutputExists(FileExistsError):
 
 
 def partial_name(target: Path) -> Path:
-    """A hidden temporary name beside ``target`` that keeps its suffix (writers pick the format by it)."""
-    return target.with_name(f".{target.stem}{PARTIAL}{uuid.uuid4().hex[:8]}{target.suffix}")
+    """A hidden temporary name beside ``target`` that keeps its suffix (writers pick the format by it); the stem is
+    cut to 64 bytes, so that a name the file system allows is never too long for its temporary one."""
+    stem = target.stem.encode()[:64].decode(errors="ignore")
+    return target.with_name(f".{stem}{PARTIAL}{uuid.uuid4().hex[:8]}{target.suffix}")
 
 
 def write_file(target: str | Path, write: Callable[[Path], None], overwrite: bool = False) -> Path:

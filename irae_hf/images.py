@@ -278,6 +278,8 @@ def to_batch(image: Any) -> tuple[Tensor, _Meta]:
     elif isinstance(image, np.ndarray):
         arr, meta = _array_from_numpy(image)
     elif isinstance(image, Tensor):
+        if image.device.type == "meta":
+            raise ValueError("a tensor on the meta device holds no values to restore (move real data to cpu or cuda)")
         if image.ndim not in (3, 4) or image.shape[-3] not in (1, 3) or not image.is_floating_point():
             raise ValueError(f"expected a float C×H×W or B×C×H×W tensor with C in (1, 3), got {tuple(image.shape)}")
         if image.shape[-1] < 1 or image.shape[-2] < 1 or image.shape[0] < 1:

@@ -96,6 +96,7 @@ def choose_level(
     if any(isinstance(v, str) and v != AUTO for v in level.values()):
         raise ValueError(f"a level is a number or 'auto', got {level}")
     task = TASKS[model.task]
+    _check_numbers(task, level)
     if not task.blind or (task.keyword in level and level[task.keyword] != AUTO):
         return level, "given"
     blind, source = _blind_level(model, image, x)
@@ -136,6 +137,7 @@ def restore(
     runs IRAE's fp32 restore graph in onnxruntime (the same map up to rounding; exported once per model and weights).
     """
     _check_options(backend, return_float, precision, overlap, ensemble)
+    _check_channels(model)
     if isinstance(image, (list, tuple)):  # one at a time, each with its mask (or the one mask for all)
         kw = dict(sigma=sigma, quality=quality, tile=tile, overlap=overlap, return_float=return_float, **level)
         kw.update(ensemble=ensemble, precision=precision, backend=backend, progress=progress)
@@ -193,6 +195,27 @@ def _holed(model: RestorationModel, x: Tensor, mask: Any, level: dict) -> tuple[
     m = mask_to_tensor(mask, *x.shape[-2:]).to(x.device, x.dtype)
     level["mask"] = pad(m, model.multiple).expand(x.shape[0], -1, -1, -1)
     return apply_mask(x, m), (x, m)
+
+
+def _check_numbers(task: Any, level: dict) -> None:
+    """True/False is not a level, and a whole-number level (JPEG quality) is not 10.5: refused, never rounded."""
+    for key, value in level.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, bool) for v in values):
+            raise ValueError(f"{key} must be a number or 'auto', got {value!r}")
+        if key == task.keyword and task.level_type is int:
+            if any(isinstance(v, float) and not v.is_integer() for v in values):
+                raise ValueError(f"{key} is a whole number, got {value!r}")
+
+
+def _check_channels(model: RestorationModel) -> None:
+    """``restore`` hands models RGB images: a model of other channels is for calling directly on its tensors."""
+    channels = model.config.get("channels", 3) if isinstance(getattr(model, "config", None), dict) else 3
+    if channels != 3:
+        raise ValueError(
+            f"this model takes {channels} channels; restore() gives models RGB images (3): call the model itself on "
+            f"B×{channels}×H×W tensors"
+        )
 
 
 def _check_options(backend: str, return_float: bool, precision: str, overlap: Any, ensemble: bool) -> None:

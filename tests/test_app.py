@@ -449,3 +449,28 @@ def test_the_fill_note_counts_one_pixel_in_the_singular():
         mask[0, :painted] = True
         note = handlers_module._fill_note(background, background, background, mask)[0]
         assert words in note and "PSNR in the painted region against the original picture" in note
+
+
+def test_auto_reads_the_same_sigma_from_a_16_bit_png_in_the_app_and_the_command_line(tmp_path, capsys):
+    """The app decoded the upload with Pillow (16 → 8 bits by truncation), the command line from the 16-bit pixels
+    (rounded): σ 11.5 against 11.6 on the same file. One path now: the 8 bits of the file's 16."""
+    import cv2
+
+    from irae_hf.cli import main as cli
+
+    y, x = np.mgrid[0:128, 0:192] / np.array([128, 192])[:, None, None]
+    clean = np.round(np.stack([0.1 + 0.8 * x, 0.5 + 0.0 * x, 0.9 - 0.7 * y], axis=2) * 65535)
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 11.5 * 257, clean.shape), 0, 65535).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "n16.png"), noisy[..., ::-1])
+    assert cli(["restore", "--model", "pretrained/denoise", str(tmp_path / "n16.png"), "-o", str(tmp_path / "o")]) == 0
+    said_by_cli = re.search(r"σ ([\d.]+) \(estimated", capsys.readouterr().err).group(1)
+
+    class Sent:
+        path, orig_name = str(tmp_path / "n16.png"), "n16.png"
+
+    decoded_by_gradio = np.asarray(Image.open(tmp_path / "n16.png").convert("RGB"))
+    upload = uploads._remembering(decoded_by_gradio, Sent())
+    handlers = app.make_handlers(app.load_models({}))
+    notes = handlers["denoise"](upload, 25, False, True, session=app.Session(), progress=lambda *a, **k: None)
+    said_by_app = re.search(r"σ ([\d.]+)\*\*, estimated", next(n for n in notes if isinstance(n, str))).group(1)
+    assert said_by_app == said_by_cli, (said_by_app, said_by_cli)

@@ -38,3 +38,10 @@ def test_an_interrupted_write_leaves_nothing(tmp_path, error):
     with pytest.raises(error):
         write_file(tmp_path / "x.png", write)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_long_name_the_file_system_allows_is_written(tmp_path):
+    """A 240-byte stem is a legal name (255 bytes at most); its hidden temporary name must be too."""
+    target = tmp_path / ("é" * 120 + ".png")  # 240 bytes of UTF-8
+    assert write_file(target, lambda partial: partial.write_bytes(b"complete")) == target
+    assert target.read_bytes() == b"complete" and [p.name for p in tmp_path.iterdir()] == [target.name]

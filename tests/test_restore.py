@@ -187,3 +187,21 @@ def test_bf16_on_a_cpu_without_bf16_hardware_runs_the_fp32_map_and_says_so(monke
     with pytest.warns(UserWarning, match="no bf16 hardware"):
         fast = restore(model, image, sigma=25, precision="bf16")
     assert np.array_equal(np.asarray(fast), np.asarray(restore(model, image, sigma=25)))
+
+
+def test_levels_and_tensors_that_are_not_what_they_seem_are_refused_in_words():
+    import torch
+
+    from irae_hf import IRAE
+
+    denoiser, jpeg = IRAE(width=8, depth=2), IRAE(width=8, depth=2, task="jpeg")
+    x = torch.rand(1, 3, 16, 16)
+    with pytest.raises(ValueError, match="sigma must be a number or 'auto', got True"):
+        restore(denoiser, x, sigma=True)
+    with pytest.raises(ValueError, match="quality is a whole number, got 10.5"):
+        restore(jpeg, x, quality=10.5)
+    assert restore(jpeg, x, quality=10.0).shape == x.shape  # a whole number written as a float is one
+    with pytest.raises(ValueError, match="a tensor on the meta device holds no values"):
+        restore(denoiser, torch.empty(1, 3, 16, 16, device="meta"), sigma=5)
+    with pytest.raises(ValueError, match="this model takes 4 channels; restore\\(\\) gives models RGB images"):
+        restore(IRAE(width=8, depth=2, channels=4), x, sigma=5)
