@@ -220,7 +220,20 @@ def build_parser() -> argparse.ArgumentParser:
 EXPORT_FILES = ("restore.onnx", "recover.onnx", "onnx.json", "README.md")
 
 
+def missing_package(package: str, what: str) -> str | None:
+    """One line saying what to install when ``package`` (a dev requirement) is missing, or None."""
+    import importlib.util
+
+    if importlib.util.find_spec(package) is None:
+        return f"{what} needs the {package} package, which the app-only install leaves out: pip install -r requirements-dev.txt"  # fmt: skip
+    return None
+
+
 def run_export(args: argparse.Namespace) -> int:
+    problem = missing_package("onnx", "irae export")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     from .export import export_onnx
     from .zoo import load_model
 
@@ -407,6 +420,10 @@ def run_restore(args: argparse.Namespace) -> int:
 
     from .zoo import load_model
 
+    problem = missing_package("onnxruntime", "--backend onnxruntime") if args.backend == "onnxruntime" else None
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     skipped: list[str] = []
     files = list(find_images(args.inputs, skipped))
     for note in skipped:

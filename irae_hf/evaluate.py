@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -184,6 +185,18 @@ def external_baseline(spec: str) -> tuple[str, Restorer]:
     return name, restorer
 
 
+#: how to get what the app-only install (requirements.txt) leaves out
+INSTALL_DEV = "pip install -r requirements-dev.txt"
+
+
+def missing_packages(methods: dict[str, Restorer]) -> dict[str, str]:
+    """{method: package} for the methods whose package (``fn.requires``) is not installed."""
+    import importlib.util
+
+    needs = {name: getattr(fn, "requires", None) for name, fn in methods.items()}
+    return {name: pkg for name, pkg in needs.items() if pkg and importlib.util.find_spec(pkg) is None}
+
+
 def run_cli(args) -> int:
     """``python -m irae_hf evaluate``: print the markdown table, write the JSON."""
     from .files import file_problem
@@ -212,6 +225,11 @@ def run_cli(args) -> int:
             " (--baselines alone: none)"
         )
     chosen = baselines if args.baselines is None else {k: baselines[k] for k in named}
+    for name, package in missing_packages(chosen).items():
+        if args.baselines is not None:  # asked for by name: refused up front
+            raise ValueError(f"the {name} baseline needs the {package} package: {INSTALL_DEV}")
+        print(f"note: {name} skipped: it needs the {package} package ({INSTALL_DEV})", file=sys.stderr)
+        del chosen[name]
     methods.update(chosen)
     for name, restorer in (external_baseline(b) for b in args.baselines or () if "=" in b):
         if name in methods:

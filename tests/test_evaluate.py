@@ -168,3 +168,25 @@ def test_what_could_only_fail_after_the_work_is_said_before_it(folder, tmp_path,
         assert main([*base, "--baselines", f"Bad={plugin}:{factory}"]) == 2, factory
         err = capsys.readouterr().err.strip()
         assert words in err and len(err.splitlines()) == 1 and "Traceback" not in err, (factory, err)
+
+
+def test_the_app_only_install_says_what_evaluate_and_export_need(folder, tmp_path, capsys, monkeypatch):
+    """requirements.txt leaves out bm3d and onnx: evaluate runs without BM3D and says so (refuses it when asked for
+    by name), export says what to install; in one line, before any work."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("bm3d", "onnx") else find_spec(name, *a))  # fmt: skip
+    args = ["evaluate", "--task", "denoise", "--sigma", "25", "--data", str(folder), "--json", str(tmp_path / "a.json")]
+    assert main(args) == 0
+    said = capsys.readouterr()
+    assert "note: BM3D skipped: it needs the bm3d package (pip install -r requirements-dev.txt)" in said.err
+    assert {r["method"] for r in json.loads((tmp_path / "a.json").read_text())["rows"]} == {"input", "OpenCV NLM"}
+    assert main([*args, "--baselines", "BM3D"]) == 2
+    assert "the BM3D baseline needs the bm3d package: pip install -r requirements-dev.txt" in capsys.readouterr().err
+    model = tmp_path / "m"
+    make_model("denoise").save_pretrained(model)
+    assert main(["export", str(model), str(tmp_path / "onnx")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: irae export needs the onnx package, which the app-only install leaves out: pip install -r requirements-dev.txt"  # fmt: skip
+    assert not (tmp_path / "onnx").exists()
