@@ -474,3 +474,25 @@ def test_auto_reads_the_same_sigma_from_a_16_bit_png_in_the_app_and_the_command_
     notes = handlers["denoise"](upload, 25, False, True, session=app.Session(), progress=lambda *a, **k: None)
     said_by_app = re.search(r"σ ([\d.]+)\*\*, estimated", next(n for n in notes if isinstance(n, str))).group(1)
     assert said_by_app == said_by_cli, (said_by_app, said_by_cli)
+
+
+def test_recover_never_invites_what_it_refuses():
+    """A result over the inverse's limit says the limit (not "press Recover ... about 469 s"); a JPEG run that left
+    the image unchanged offers no download copy of it, and Recover says there is nothing to invert (no error)."""
+    import torch
+
+    from irae_hf.demo.session import Session
+
+    handlers = app.make_handlers(app.load_models({}))
+    session = Session()
+    session.result, session.task = (torch.zeros(3, 1000, 1200), {"sigma": 25.0}), "denoise"
+    _, _, said = handlers["new_result"](session)
+    assert "offered here up to 1 megapixel" in said and "press Recover" not in said
+    photo = np.asarray(Image.open(PHOTO).convert("RGB"))  # a PNG: no sign of JPEG compression
+    session = Session()
+    (before, after), note, download, session = handlers["jpeg"](
+        photo, 20, False, True, session=session, progress=lambda *a, **k: None
+    )
+    assert "left unchanged" in note and download is None
+    for said in (handlers["new_result"](session)[2], handlers["recover"](session, progress=lambda *a, **k: None)[2]):
+        assert "left the image unchanged" in said and "nothing to invert" in said

@@ -32,6 +32,10 @@ LEVEL_SOURCES = {
     "the last one (untick Auto to set it).",
     "given": "as set.",
 }
+NOTHING_TO_INVERT = (
+    "The last {task} run left the image unchanged (no sign of JPEG compression): nothing was restored, so there is "
+    "nothing to invert."
+)
 RECOVER_MAX_PIXELS = 1_000_000  # the float64 exact inverse of larger results would hold the worker for minutes
 
 
@@ -98,6 +102,7 @@ def _restore_now(model, task, image, level, session, progress, ensemble, fast) -
     restored = restore(model, x[None], **level, ensemble=bool(ensemble), precision=precision, progress=tile_done)
     TIMES.record(variant, megapixels, time.perf_counter() - t0)
     session.result, session.task = (x, level), task  # /recover reruns it exactly (float64) on demand
+    session.unchanged = None
     session.model_input = TASKS[task].model_input(x, level)  # what the model saw
     session.restored16 = None if deep is None else (restored[0] * 65535).round().to(torch.int32).permute(1, 2, 0).numpy().astype(np.uint16)  # fmt: skip
     return to_uint8(restored[0])
@@ -115,8 +120,9 @@ def leveled(
         level, source = choose_level(models[task].model, image, **({} if auto else level))
     if level.get("quality", 0) is None:
         note = "No sign of JPEG compression in this image: left unchanged (untick Auto to force a quality)."
-        session.result = session.task = None  # nothing ran: there is no result to invert
-        return (image, image), note, save_png(image, task, like=image, deep=getattr(image, "deep", None)), session
+        session.result = session.task = None  # nothing ran: there is no result to invert, nor one to download
+        session.unchanged = task
+        return (image, image), note, None, session
     said = f"Level: **{TASKS[task].words(level)}**, " + LEVEL_SOURCES[source]
     restored = _run(models, task, image, level, session, progress, ensemble, fast)
     note = said + "\n\n" + _psnr_note(task, image, restored, session) + _depth_note(session)
@@ -195,6 +201,8 @@ def _fill_note(background: np.ndarray, holed: np.ndarray, restored: np.ndarray, 
 
 def recover(models, session, progress=gr.Progress()):
     """The exact inverse of the last result (float64 flow 2): the input back, and how close it is."""
+    if session.result is None and session.unchanged:
+        return None, None, NOTHING_TO_INVERT.format(task=session.unchanged)
     if session.result is None:
         raise gr.Error("Restore an image first.")
     model = models[session.task].model
@@ -233,8 +241,17 @@ def recover(models, session, progress=gr.Progress()):
 def new_result(session: Session) -> tuple:
     """Clear the inverse's panel when a new result arrives: what it showed belonged to the previous one."""
     if session.result is None:
-        return None, None, ""
+        return None, None, NOTHING_TO_INVERT.format(task=session.unchanged) if session.unchanged else ""
     x = session.result[0]
+    if x.shape[-2] * x.shape[-1] > RECOVER_MAX_PIXELS:  # say the limit, not an invitation the button then refuses
+        return (
+            None,
+            None,
+            (
+                f"New {session.task} result ({x.shape[-1]}×{x.shape[-2]}): the exact inverse is offered here up to "
+                f"{RECOVER_MAX_PIXELS / 1e6:g} megapixel; `recover_input` in Python runs it on any size."
+            ),
+        )
     seconds = TIMES.estimate(("recover",), x.shape[-2] * x.shape[-1] / 1e6)
     guess = f", about {seconds:.0f} s" if seconds is not None else ""
     return (

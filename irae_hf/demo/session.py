@@ -18,6 +18,7 @@ class Session:
     result: tuple[torch.Tensor, dict] | None = None  # the last (input, level), for /recover
     model_input: torch.Tensor | None = None
     task: str | None = None
+    unchanged: str | None = None  # the task whose last run left the image as it was (nothing to invert)
     upload_name: str | None = None  # the editor keeps no file name: the Inpaint upload's, for its download
     upload_digest: str | None = None  # ... while the editor still holds that upload's pixels
     upload_deep: np.ndarray | None = None  # ... and its 16 bits per channel, for a 16-bit colour file
