@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..base import RestorationModel, WeightsError
-from ..tasks import TASK_NAMES, TASKS
+from ..tasks import TASK_NAMES
 from ..zoo import build, load_model, split_revision
 
 ENV_VARS = {task: f"IRAE_{task.upper()}_MODEL" for task in TASK_NAMES}
@@ -91,15 +91,21 @@ def card_section(card: str | None, heading: str = "Evaluation") -> str | None:
     return found.group(1).strip() if found else None
 
 
+#: the app's tab for each task, as the page names it
+TAB_TITLES = {"denoise": "Denoise", "jpeg": "JPEG", "inpaint": "Inpaint"}
+
+
 def about_models(models: dict[str, Loaded]) -> str:
     """The "About the models" text: each model's source, size and its card's evaluation table."""
     parts = []
     for task, m in models.items():
         params = sum(p.numel() for p in m.model.parameters())
-        head = f"**{TASKS[task].label}** — `{m.source}`, {params / 1e6:.2f} M parameters"
+        head = f"#### {TAB_TITLES.get(task, task)}\n\n`{m.source}`, {params / 1e6:.2f} M parameters"
         if not m.trained:
             parts.append(head + "\n\n⚠️ untrained identity model: results equal the input.")
             continue
         numbers = card_section(m.card)
+        if numbers:  # cards written at different times label the time column differently: one label here
+            numbers = re.sub(r"\| time \(s[^|]*\) \|", "| time (s, all images) |", numbers)
         parts.append(head + "\n\n" + (numbers or "(its model card has no evaluation section)"))
     return "\n\n".join(parts)
