@@ -18,7 +18,7 @@ from .degradations import apply_mask
 from .images import from_batch, mask_to_tensor, to_batch, to_uint8
 from .tasks import TASKS, file_quality
 from .runtime import BACKENDS, channels_last, device_dtype, estimate_seconds, exact_maps, fast_model, onnx_restorer
-from .tiling import DEFAULT_OVERLAP, Progress, pad, resolve_tile, self_ensemble, tiled
+from .tiling import DEFAULT_OVERLAP, DIHEDRAL, Progress, pad, resolve_tile, self_ensemble, tile_count, tiled
 
 __all__ = [
     "restore",
@@ -155,7 +155,10 @@ def restore(
     canvas = pad(x, model.multiple)
     cond = model.condition(canvas, **level)
     t = resolve_tile(tile, *canvas.shape[-2:], model.multiple)
-    out = _run_tiles(_restoring(model, fast, return_float, ensemble), canvas, cond, t, overlap, model, progress)
+    on_pass, progress = _pass_progress(progress, ensemble, tile_count(*canvas.shape[-2:], t, overlap, model.multiple))
+    out = _run_tiles(
+        _restoring(model, fast, return_float, ensemble, on_pass), canvas, cond, t, overlap, model, progress
+    )
     if passthrough is not None and not return_float:  # the exact map stays whole
         out = torch.where(passthrough[:, None, None, None], canvas, out)
     result = FloatResult(out, cond, h, w, t, overlap, known)
@@ -244,13 +247,29 @@ def _unchanged(model: RestorationModel, level: dict, batch: int, device: torch.d
     return torch.tensor([task.unchanged(v) for v in values], device=device)
 
 
-def _restoring(model: RestorationModel, fast: RestorationModel | None, exact: bool, ensemble: bool) -> Callable:
+def _restoring(
+    model: RestorationModel, fast: RestorationModel | None, exact: bool, ensemble: bool, on_pass: Any = None
+) -> Callable:
     """The function tiles run through: the float64 exact map, or the fast copy (channels-last; or onnxruntime's graph
     when there is none), averaged over the 8 flips and turns for the self-ensemble."""
     if exact:
         return exact_maps(model)[0]
     forward = channels_last(fast.forward) if fast is not None else onnx_restorer(model)
-    return self_ensemble(forward) if ensemble else forward
+    return self_ensemble(forward, on_pass) if ensemble else forward
+
+
+def _pass_progress(progress: Progress | None, ensemble: bool, tiles: int) -> tuple[Any, Progress | None]:
+    """(called after each ensemble pass, the per-tile progress): the self-ensemble reports its 8 passes per tile as
+    progress(done, 8 × tiles), so a photo small enough for one tile does not sit at 0 % for its whole run."""
+    if not (ensemble and progress):
+        return None, progress
+    done = [0]
+
+    def on_pass() -> None:
+        done[0] += 1
+        progress(done[0], len(DIHEDRAL) * tiles)
+
+    return on_pass, None
 
 
 def recover_input(

@@ -20,6 +20,7 @@ __all__ = [
     "tiled_pixels",
     "self_ensemble",
     "DIHEDRAL",
+    "tile_count",
     "AUTO_TILE_PIXELS",
     "DEFAULT_TILE",
     "DEFAULT_OVERLAP",
@@ -81,6 +82,14 @@ def tiled_pixels(h: int, w: int, tile: int | None, overlap: int, multiple: int) 
     return sum(min(tile, h - y) for y in ys) * sum(min(tile, w - x) for x in xs)
 
 
+def tile_count(h: int, w: int, tile: int | None, overlap: int, multiple: int) -> int:
+    """How many tiles ``tiled`` cuts an h×w canvas into."""
+    if tile is None or (h <= tile and w <= tile):
+        return 1
+    overlap = min(overlap, tile // 2)
+    return len(_starts(h, tile, overlap, multiple)) * len(_starts(w, tile, overlap, multiple))
+
+
 def tiled(
     fn: Callable[[Tensor, Tensor], Tensor],
     x: Tensor,
@@ -130,14 +139,19 @@ def _unturn(x: Tensor, k: int, mirror: bool) -> Tensor:
     return x.flip(-1) if mirror else x
 
 
-def self_ensemble(fn: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
+def self_ensemble(
+    fn: Callable[[Tensor, Tensor], Tensor], on_pass: Callable[[], None] | None = None
+) -> Callable[[Tensor, Tensor], Tensor]:
     """``fn(x, cond)`` averaged over the 8 flips and quarter turns of its input and condition, each turned back
-    (the standard test-time ensemble of restoration papers: 8× the work for a smoother estimate)."""
+    (the standard test-time ensemble of restoration papers: 8× the work for a smoother estimate); ``on_pass`` is
+    called after each of the 8 passes (progress, and a chance to stop)."""
 
     def averaged(x: Tensor, cond: Tensor) -> Tensor:
         out = torch.zeros_like(x)
         for k, mirror in DIHEDRAL:
             out += _unturn(fn(_turn(x, k, mirror), _turn(cond, k, mirror)), k, mirror)
+            if on_pass:
+                on_pass()
         return out.div_(len(DIHEDRAL))
 
     return averaged

@@ -506,3 +506,16 @@ def test_about_the_models_is_headed_by_the_tabs_and_labels_time_alike():
     assert re.findall(r"^#### (.+)$", text, re.M) == ["Denoise", "JPEG", "Inpaint"]
     assert "σ —" not in text and "quality —" not in text and "mask —" not in text
     assert len(set(re.findall(r"\| (time \(s[^|]*\)) \|", text))) == 1
+
+
+def test_the_self_ensemble_reports_its_eight_passes():
+    """It sat at "denoise: 768×512 – 0.0%" for its whole run: one tile, so no tile ever finished before the end."""
+    from irae_hf.demo.session import Session
+
+    handlers = app.make_handlers(app.load_models({}))
+    said = []
+    photo = np.asarray(Image.open(PHOTO).convert("RGB"))
+    handlers["denoise"](photo, 25, True, False, session=Session(), progress=lambda f, desc="": said.append((f, desc)))
+    passes = [d for _, d in said if ": pass " in d]
+    assert [d.split(": pass ")[1][:3] for d in passes] == [f"{k}/8" for k in range(1, 9)], said
+    assert [f for f, d in said if ": pass " in d] == [k / 8 for k in range(1, 9)]

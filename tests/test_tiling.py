@@ -54,3 +54,15 @@ def test_self_ensemble_inpainting_keeps_known_pixels(model_factory):
     mask[8:20, 10:30] = 255
     out = np.asarray(restore(model, Image.fromarray(img), mask=Image.fromarray(mask), ensemble=True))
     assert np.array_equal(out[mask == 0], img[mask == 0])
+
+
+def test_the_self_ensemble_reports_each_pass_through_restore():
+    from irae_hf import IRAE
+    from irae_hf.restore import restore
+
+    model, seen = IRAE(width=8, depth=2), []
+    restore(model, torch.rand(1, 3, 64, 96), sigma=5, ensemble=True, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(k, 8) for k in range(1, 9)]
+    seen.clear()
+    restore(model, torch.rand(1, 3, 64, 96), sigma=5, ensemble=True, tile=32, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(k, 8 * 15) for k in range(1, 8 * 15 + 1)]  # 15 tiles of 32 with overlap, 8 passes each

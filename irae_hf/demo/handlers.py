@@ -87,7 +87,8 @@ def _restore_now(model, task, image, level, session, progress, ensemble, fast) -
     def tile_done(done: int, total: int) -> None:
         if client_gone():
             raise ClientGone
-        progress(done / total, desc=f"{task}: tile {done}/{total}{guess}")
+        step = "pass" if ensemble else "tile"  # the self-ensemble reports its 8 passes per tile
+        progress(done / total, desc=f"{task}: {step} {done}/{total}{guess}")
 
     deep = getattr(image, "deep", None)  # a 16-bit colour upload: restored from its 16 bits
     x = to_tensor(image) if deep is None else torch.from_numpy(deep.astype(np.float32) / 65535).permute(2, 0, 1)
