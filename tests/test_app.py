@@ -519,3 +519,31 @@ def test_the_self_ensemble_reports_its_eight_passes():
     passes = [d for _, d in said if ": pass " in d]
     assert [d.split(": pass ")[1][:3] for d in passes] == [f"{k}/8" for k in range(1, 9)], said
     assert [f for f, d in said if ": pass " in d] == [k / 8 for k in range(1, 9)]
+
+
+def test_a_new_upload_clears_what_belonged_to_the_old_photo_in_every_tab():
+    """The old result, its note and download, OpenCV's fill and "New inpaint result ... press Recover" stayed after a
+    new upload (and Recover would have inverted the old photo's result)."""
+    import functools
+
+    import torch
+
+    from irae_hf.demo.session import Session
+
+    handlers = app.make_handlers(app.load_models({}))
+    session = Session()
+    session.result, session.task = (torch.zeros(3, 8, 8), {"sigma": 25.0}), "denoise"
+    *cleared, session = handlers["new_photo"](session, with_comparison=True)
+    assert cleared[:3] == [None, "", None] and cleared[3].visible is False and cleared[4:] == [None, None, ""]
+    assert session.result is None and session.task is None
+    demo = app.build_demo(app.load_models({}))
+
+    def is_new_photo(fn) -> bool:  # noqa: ANN001
+        fn = fn.func if isinstance(fn, functools.partial) else fn
+        return getattr(fn, "__name__", "") == "new_photo"
+
+    uploads_ = [f for f in demo.fns.values() if is_new_photo(f.fn) and all(t[1] == "upload" for t in f.targets)]
+    assert len(uploads_) == 3  # Denoise, JPEG and Inpaint
+    for f in uploads_:  # each clears its tab's before/after slider and the inverse's panel
+        kinds = [type(c).__name__ for c in f.outputs]
+        assert "ImageSlider" in kinds and kinds.count("Image") >= 2 and "State" in kinds, kinds

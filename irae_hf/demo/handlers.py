@@ -239,6 +239,14 @@ def recover(models, session, progress=gr.Progress()):
     return to_uint8(recovered), to_uint8(session.model_input), text
 
 
+def new_photo(session: Session, with_comparison: bool = False) -> tuple:
+    """A new upload clears what belonged to the previous photo: its result, note and download (and OpenCV's fill
+    beside it), and the inverse's panel, whose Recover would have inverted the old result."""
+    session.result = session.task = session.unchanged = None
+    cleared = (None, "", None) + ((gr.Image(value=None, visible=False),) if with_comparison else ())
+    return (*cleared, None, None, "", session)
+
+
 def new_result(session: Session) -> tuple:
     """Clear the inverse's panel when a new result arrives: what it showed belonged to the previous one."""
     if session.result is None:
@@ -265,4 +273,4 @@ def new_result(session: Session) -> tuple:
 def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
     """The event functions, bound to the loaded models."""
     bound = {name: partial(fn, models) for name, fn in (("denoise", denoise), ("jpeg", jpeg), ("inpaint", inpaint))}
-    return {**bound, "recover": partial(recover, models), "new_result": new_result}
+    return {**bound, "recover": partial(recover, models), "new_result": new_result, "new_photo": new_photo}

@@ -4,6 +4,8 @@ shared parts (options, the inverse panel) exist."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +106,8 @@ def level_tab(spec: LevelTab, examples: list[str]) -> Callable[[Shared], None]:
     def wire(shared: Shared) -> None:
         # a file that is not a usable image is said when it arrives, not on the button
         image.upload(said_on_upload, [image], None, api_name=False, show_progress="hidden", concurrency_limit=None)
+        clear = [*outputs, *shared.recover_outputs, shared.session]  # a new photo: nothing of the old one stays
+        image.upload(shared.handlers["new_photo"], [shared.session], clear, api_name=False, show_progress="hidden")
         degrade.click(spec.degrade, [image, amount, shared.session], [image, shared.session], api_name=spec.degrade_api)
         button.click(
             shared.handlers[spec.task],
@@ -156,6 +160,9 @@ def inpaint_tab(examples: list[str]) -> Callable[[Shared], None]:
     def wire(shared: Shared) -> None:
         editor.change(painted_size, [editor], [painted], api_name=False, show_progress="hidden", trigger_mode="always_last")  # fmt: skip
         upload.upload(photo_for_painting, [upload, shared.session], [editor, brush, painted, shared.session], api_name=False)  # fmt: skip
+        clear = [*outputs, opencv, *shared.recover_outputs, shared.session]  # a new photo: nothing of the old one stays
+        new_photo = partial(shared.handlers["new_photo"], with_comparison=True)
+        upload.upload(new_photo, [shared.session], clear, api_name=False, show_progress="hidden")
         brush.release(brush_of_width, [brush], [editor], api_name=False, show_progress="hidden")
         button.click(
             shared.handlers["inpaint"],
