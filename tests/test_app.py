@@ -23,6 +23,8 @@ from irae_hf.metrics import psnr
 gradio_client = pytest.importorskip("gradio_client")
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "examples" / "coffee.png"  # a real photo (CC0), 300×200
+#: how long a browser test waits for the page before calling it a hang: a guard, never a measure of speed
+GUARD_MS = 600_000
 
 
 def load(path) -> np.ndarray:
@@ -182,31 +184,32 @@ def test_browser_upload_click_and_screenshot(server, tmp_path):
             ],
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(GUARD_MS)
         page.goto(server[0])
         page.locator("input[type=file]").first.set_input_files(str(tmp_path / "photo.png"))
         shown = page.locator("#denoise-image img").first
-        shown.wait_for(timeout=300_000)  # the upload is shown (waits on the page, not on the clock)
+        shown.wait_for(timeout=GUARD_MS)  # the upload is shown (waits on the page, not on the clock)
         uploaded = shown.get_attribute("src")
         page.get_by_role("button", name="Add noise", exact=True).click()
         page.wait_for_function(  # the noisy image has replaced the upload
             "([old]) => { const i = document.querySelector('#denoise-image img'); return i && i.src && i.src !== old; }",
-            arg=[uploaded], timeout=300_000,
+            arg=[uploaded], timeout=GUARD_MS,
         )  # fmt: skip
         t0 = time.perf_counter()
         page.get_by_role("button", name="Denoise", exact=True).click()
-        page.get_by_text("PSNR against the clean image").first.wait_for(timeout=120_000)
+        page.get_by_text("PSNR against the clean image").first.wait_for(timeout=GUARD_MS)
         seconds = time.perf_counter() - t0
         page.wait_for_timeout(500)
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)
         t0 = time.perf_counter()  # nothing lost: the exact inverse of that result, then a new result clears it
         page.get_by_role("button", name="Recover the input from the result").click()
-        page.get_by_text("Ran the exact inverse").first.wait_for(timeout=400_000)
+        page.get_by_text("Ran the exact inverse").first.wait_for(timeout=GUARD_MS)
         recover_seconds = time.perf_counter() - t0
         assert "differs from the input the model saw by at most" in page.content()
         page.screenshot(path=str(shot.with_name(shot.stem + "-recover.png")), full_page=True)
         page.get_by_role("button", name="Denoise", exact=True).click()
-        page.get_by_text("press Recover to run its exact inverse").first.wait_for(timeout=120_000)
+        page.get_by_text("press Recover to run its exact inverse").first.wait_for(timeout=GUARD_MS)
         assert "Ran the exact inverse" not in page.content()
         browser.close()
     print(f"click to result for 768x512: {seconds:.2f} s; recover: {recover_seconds:.1f} s")
@@ -329,14 +332,15 @@ def test_browser_inpaint_brush_size_painted_area_names_and_upload_messages(serve
     with playwright.sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(GUARD_MS)
         page.goto(server[0])
         page.locator("input[type=file]").first.set_input_files(str(tmp_path / "empty.png"))  # Denoise tab
-        page.get_by_text("empty.png is empty (0 bytes)").first.wait_for(timeout=30_000)  # said on upload
+        page.get_by_text("empty.png is empty (0 bytes)").first.wait_for(timeout=GUARD_MS)  # said on upload
         page.get_by_role("tab", name="Inpaint").click()
         with page.expect_file_chooser() as chooser:
             page.get_by_role("button", name="Upload a photo").click()
         chooser.value.set_files(str(tmp_path / "03.png"))
-        page.get_by_text("Nothing painted yet.").first.wait_for(timeout=300_000)  # the photo is in the editor
+        page.get_by_text("Nothing painted yet.").first.wait_for(timeout=GUARD_MS)  # the photo is in the editor
         assert "12" in page.locator("input[type=number]").evaluate_all("els => els.map(e => e.value)")  # brush width
         box = page.locator("#inpaint-editor canvas").first.bounding_box()
         x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
@@ -345,12 +349,12 @@ def test_browser_inpaint_brush_size_painted_area_names_and_upload_messages(serve
         for k in range(1, 11):  # a short stroke, 60 screen pixels
             page.mouse.move(x0 + 6 * k, y0, steps=2)
         page.mouse.up()
-        page.get_by_text("Painted:").first.wait_for(timeout=30_000)
+        page.get_by_text("Painted:").first.wait_for(timeout=GUARD_MS)
         painted = page.get_by_text("Painted:").first.inner_text()
         across = int(re.search(r"(\d+) px across", painted).group(1))
         assert 10 <= across <= 24, painted  # the model's best range: not a scratch OpenCV fills better, nor a blob
         page.get_by_role("button", name="Fill", exact=True).click()
-        page.get_by_text("PSNR in the painted region").first.wait_for(timeout=120_000)
+        page.get_by_text("PSNR in the painted region").first.wait_for(timeout=GUARD_MS)
         assert "03_filled.png" in page.content() and "background_filled" not in page.content()
         assert "Navier-Stokes measured better" not in page.content()
         browser.close()

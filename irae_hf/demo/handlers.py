@@ -26,10 +26,10 @@ from .uploads import Upload, check_image, digest
 #: where a level came from (``choose_level``'s answer, or the level of a degradation made in the app), in words
 LEVEL_SOURCES = {
     "chosen": "the one you degraded the image with.",
-    "tables": "read from the JPEG file's quantization tables (untick Auto to set it).",
-    "pixels": "estimated from the image (untick Auto to set it).",
+    "tables": "read from the JPEG file's quantization tables (Auto off sets it: the checkbox, or auto=False through the API).",
+    "pixels": "estimated from the image (Auto off sets it: the checkbox, or auto=False through the API).",
     "twice": "read from the pixels: the file was saved twice, and this earlier, stronger compression shows under "
-    "the last one (untick Auto to set it).",
+    "the last one (Auto off sets it: the checkbox, or auto=False through the API).",
     "given": "as set.",
 }
 NOTHING_TO_INVERT = (
@@ -60,7 +60,7 @@ def compress(image: np.ndarray, quality: float, session: Session) -> tuple[np.nd
 def _psnr_note(task: str, image: np.ndarray, restored: np.ndarray, session: Session, mask=None) -> str:
     clean = session.clean.get(task)
     if clean is None or not np.array_equal(session.degraded.get(task), image):
-        return "PSNR: degrade a clean image with the button above to measure it."
+        return "PSNR: measured when a clean image is degraded in the app first (Add noise or Compress; /add_noise or /compress through the API)."  # fmt: skip
     before, after = psnr(image, clean, mask=mask), psnr(restored, clean, mask=mask)
     where = " in the filled region" if mask is not None else ""
     return f"PSNR{where} against the clean image: **{before:.2f} dB → {after:.2f} dB** ({after - before:+.2f} dB)"
@@ -120,7 +120,7 @@ def leveled(
     else:
         level, source = choose_level(models[task].model, image, **({} if auto else level))
     if level.get("quality", 0) is None:
-        note = "No sign of JPEG compression in this image: left unchanged (untick Auto to force a quality)."
+        note = "No sign of JPEG compression in this image: left unchanged (Auto off forces a quality: the checkbox, or auto=False through the API)."
         session.result = session.task = None  # nothing ran: there is no result to invert, nor one to download
         session.unchanged = task
         return (image, image), note, None, session
