@@ -117,16 +117,17 @@ def tile_arg(text: str) -> int | str:
     return tile
 
 
-def count_arg(flag: str, low: int) -> Callable[[str], int]:
-    """argparse type: a whole number >= ``low``."""
+def count_arg(flag: str, low: int, high: int | None = None) -> Callable[[str], int]:
+    """argparse type: a whole number >= ``low`` (and <= ``high`` when given)."""
+    wanted = f"takes a whole number >= {low}" if high is None else f"must be a whole number from {low} to {high}"
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = low - 1
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{flag} takes a whole number >= {low}, got {text!r}")
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{flag} {wanted}, got {text!r}")
         return value
 
     return parse

@@ -48,6 +48,13 @@ def is_deep(img: Image.Image) -> bool:
 def read_deep(source: Any, img: Image.Image) -> np.ndarray | None:
     """The full-depth RGB(A) pixels of the 16-bit file ``source`` (a path or a binary file), upright by ``img``'s
     orientation; None when OpenCV is not installed or reads something else."""
+    pixels = opencv_rgb16(source)
+    return None if pixels is None else upright_pixels(pixels, img.getexif().get(0x0112, 1))
+
+
+def opencv_rgb16(source: Any) -> np.ndarray | None:
+    """The 16-bit RGB(A) pixels OpenCV decodes from the file ``source`` (a path or a binary file), as stored; None
+    when OpenCV is not installed or decodes something else."""
     try:
         import cv2
     except ImportError:
@@ -60,8 +67,7 @@ def read_deep(source: Any, img: Image.Image) -> np.ndarray | None:
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None or pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
         return None
-    pixels = pixels[..., [2, 1, 0, 3][: pixels.shape[2]]]  # OpenCV's BGR(A) to RGB(A)
-    return upright_pixels(pixels, img.getexif().get(0x0112, 1))
+    return pixels[..., [2, 1, 0, 3][: pixels.shape[2]]]  # OpenCV's BGR(A) to RGB(A)
 
 
 def upright_pixels(pixels: np.ndarray, orientation: int) -> np.ndarray:

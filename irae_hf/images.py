@@ -81,7 +81,7 @@ def load_image(path: Any, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
                 _check_size(img, max_pixels)
                 frames = getattr(img, "n_frames", 1)
                 layout = _tiff_layout(img, path)  # a TIFF by its own tags, not by Pillow's mode
-                deep = layout.deep_colour if layout is not None else is_deep(img)
+                deep = _deep_colour(img, layout)
                 img.seek(0)
                 if layout is not None and layout.deep_colour:
                     out = _deep_tiff(path, img, layout)
@@ -132,7 +132,10 @@ def _tiff_layout(img: Image.Image, path: Any) -> TiffLayout | None:
 def holds_deep_colour(img: Image.Image, path: Any) -> bool:
     """Whether the opened file ``img`` (from ``path``) holds 16-bit colour: a TIFF by its own tags, other formats by
     Pillow's decoder; ValueError (in words) for a TIFF layout this package cannot read correctly."""
-    layout = _tiff_layout(img, path)
+    return _deep_colour(img, _tiff_layout(img, path))
+
+
+def _deep_colour(img: Image.Image, layout: TiffLayout | None) -> bool:
     return layout.deep_colour if layout is not None else is_deep(img)
 
 

@@ -9,7 +9,6 @@ premultiplied; a layout this package cannot restore correctly is refused in word
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,9 +33,7 @@ class TiffLayout:
     samples: int
     photometric: str  # "rgb", "minisblack", "miniswhite", "palette", "separated", "ycbcr", ...
     sample_format: str  # "uint", "int", "ieeefp", ...
-    planar: bool
     associated_alpha: bool
-    pages: int
 
     @property
     def deep_colour(self) -> bool:
@@ -55,20 +52,23 @@ class TiffLayout:
         )
 
 
-def _bytes(source: Any) -> bytes:
-    if isinstance(source, (str, Path)):
-        return Path(source).read_bytes()
-    source.seek(0)
-    return source.read()
+def _opened(source: Any):  # noqa: ANN202 - tifffile.TiffFile
+    """tifffile on ``source`` (a path, or a binary file rewound to its start): it reads the tags and the first page's
+    pixels it needs, not the whole file."""
+    import tifffile
+
+    if not isinstance(source, (str, Path)):
+        source.seek(0)
+    return tifffile.TiffFile(source)
 
 
 def tiff_layout(source: Any) -> TiffLayout:
-    """The first page's layout of the TIFF ``source`` (a path or a binary file); ValueError if tifffile cannot parse
+    """The first page's layout of the TIFF ``source`` (a path or a binary file); TiffRefused if tifffile cannot parse
     it."""
     import tifffile
 
     try:
-        with tifffile.TiffFile(io.BytesIO(_bytes(source))) as tif:
+        with _opened(source) as tif:
             page = tif.pages.first
             extra = tuple(int(e) for e in (page.extrasamples or ()))
             return TiffLayout(
@@ -76,9 +76,7 @@ def tiff_layout(source: Any) -> TiffLayout:
                 samples=int(page.samplesperpixel),
                 photometric=tifffile.PHOTOMETRIC(page.photometric).name.lower(),
                 sample_format=tifffile.SAMPLEFORMAT(page.sampleformat).name.lower(),
-                planar=int(page.planarconfig) == 2,
                 associated_alpha=page.samplesperpixel == 4 and extra[:1] == (1,),
-                pages=len(tif.pages),
             )
     except Exception as e:  # noqa: BLE001 - tifffile raises TiffFileError, ValueError, struct.error, ...
         raise TiffRefused(f"its TIFF tags cannot be read ({type(e).__name__})") from None
@@ -87,31 +85,21 @@ def tiff_layout(source: Any) -> TiffLayout:
 def read_tiff16(source: Any) -> np.ndarray:
     """The first page of a 16-bit RGB(A) TIFF as stored (H×W×3 or ×4 uint16, alpha as stored): tifffile, or OpenCV
     for compressions tifffile cannot decode without imagecodecs (LZW, JPEG ...); TiffRefused if neither can."""
-    import tifffile
+    from .deep import opencv_rgb16  # deep.py writes TIFFs with this module's alpha helpers: imported here
 
-    data = _bytes(source)
     try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        with _opened(source) as tif:
             page = tif.pages.first
             pixels, axes = page.asarray(), page.axes
         if axes.startswith("S"):  # separate planes: samples first
             pixels = np.moveaxis(pixels, 0, -1)
     except Exception:  # noqa: BLE001 - a codec tifffile lacks: OpenCV (libtiff) decodes it
-        pixels = _opencv(data)
+        pixels = opencv_rgb16(source)
+        if pixels is None:
+            raise TiffRefused("neither tifffile nor OpenCV (opencv-python-headless) can decode its 16-bit pixels") from None  # fmt: skip
     if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
         raise TiffRefused(f"its 16-bit pixels were read with shape {pixels.shape} ({pixels.dtype}), not RGB(A)")
-    return np.ascontiguousarray(pixels.astype(np.uint16, copy=False))
-
-
-def _opencv(data: bytes) -> np.ndarray:
-    try:
-        import cv2
-    except ImportError:
-        raise TiffRefused("its compression needs OpenCV (pip install opencv-python-headless)") from None
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if pixels is None or pixels.ndim != 3:
-        raise TiffRefused("neither tifffile nor OpenCV can decode its 16-bit pixels")
-    return pixels[..., [2, 1, 0, 3][: pixels.shape[2]]]  # OpenCV's BGR(A) to RGB(A)
+    return np.ascontiguousarray(pixels)
 
 
 def unpremultiply(pixels: np.ndarray) -> np.ndarray:

@@ -23,13 +23,15 @@ from .serving import SAY_TIME_ABOVE_PIXELS, TIMES, ClientGone, client_gone
 from .session import Session
 from .uploads import Upload, check_image, digest
 
+#: how to set the level by hand, in words for the page and for gradio_client alike
+AUTO_OFF = "Auto off sets it: the checkbox, or auto=False through the API"
 #: where a level came from (``choose_level``'s answer, or the level of a degradation made in the app), in words
 LEVEL_SOURCES = {
     "chosen": "the one you degraded the image with.",
-    "tables": "read from the JPEG file's quantization tables (Auto off sets it: the checkbox, or auto=False through the API).",
-    "pixels": "estimated from the image (Auto off sets it: the checkbox, or auto=False through the API).",
+    "tables": f"read from the JPEG file's quantization tables ({AUTO_OFF}).",
+    "pixels": f"estimated from the image ({AUTO_OFF}).",
     "twice": "read from the pixels: the file was saved twice, and this earlier, stronger compression shows under "
-    "the last one (Auto off sets it: the checkbox, or auto=False through the API).",
+    f"the last one ({AUTO_OFF}).",
     "given": "as set.",
 }
 NOTHING_TO_INVERT = (

@@ -8,6 +8,7 @@ import os
 import re
 
 from .. import formats
+from ..cli import count_arg, device_arg  # one check of a count and a device for the CLI and the app
 from ..tasks import TASK_NAMES
 from .models import ENV_VARS
 
@@ -17,30 +18,11 @@ __all__ = ["parse_args", "address", "check_environment", "file_size", "pixel_lim
 MAX_CONCURRENCY, MAX_QUEUE = 64, 10_000
 
 
-def _bounded_int(name: str, low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number from {low} to {high}, got {text!r}") from None  # fmt: skip
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number from {low} to {high}, got {text!r}")
-        return value
-
-    return parse
-
-
 def file_size(text: str) -> str:
     """argparse type: an upload limit as Gradio takes it (``50mb``, ``2gb``, ``1000000``), checked here."""
     if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(b|kb|mb|gb)?\s*", text, flags=re.IGNORECASE):
         raise argparse.ArgumentTypeError(f"--max-file-size must be a size such as 50mb, 2gb or 1000000, got {text!r}")
     return text.strip().lower()
-
-
-def _device(text: str) -> str:
-    from ..cli import device_arg  # one check of a device for the CLI and the app
-
-    return device_arg(text)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,17 +34,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             dest=task,
             help=f"folder or Hub id, ORG/NAME@REVISION to pin one (default ${ENV_VARS[task]} or pretrained/{task})",
         )
-    p.add_argument("--device", default="cpu", type=_device, help="torch device, e.g. cpu or cuda")
+    p.add_argument("--device", default="cpu", type=device_arg, help="torch device, e.g. cpu or cuda")
     p.add_argument("--host", help="bind address (default $GRADIO_SERVER_NAME, as a Space sets it, else 127.0.0.1)")
-    p.add_argument("--port", type=_bounded_int("--port", 1, 65535), help="port (default $GRADIO_SERVER_PORT, else 7860)")  # fmt: skip
+    p.add_argument("--port", type=count_arg("--port", 1, 65535), help="port (default $GRADIO_SERVER_PORT, else 7860)")  # fmt: skip
     p.add_argument("--share", action="store_true")
     p.add_argument(
         "--concurrency",
-        type=_bounded_int("--concurrency", 1, MAX_CONCURRENCY),
+        type=count_arg("--concurrency", 1, MAX_CONCURRENCY),
         default=1,
         help="photos up to 2 MP restored at once; bigger ones run one at a time in a lane of their own beside them",
     )
-    p.add_argument("--queue-size", type=_bounded_int("--queue-size", 1, MAX_QUEUE), default=32, help="requests waiting at most")  # fmt: skip
+    p.add_argument("--queue-size", type=count_arg("--queue-size", 1, MAX_QUEUE), default=32, help="requests waiting at most")  # fmt: skip
     p.add_argument("--max-file-size", default="50mb", type=file_size, help="largest upload")
     return p.parse_args(argv)
 
