@@ -149,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument(f"--{task.keyword}", type=restore_level_type(task), help=f"{task.name}: {task.level_help}")
     r.add_argument("-o", "--output", required=True, help="output folder (created)")
     r.add_argument("--format", default="png", choices=["png", "tiff", "webp", "jpg"], help="output format (png)")
+    r.add_argument(
+        "--suffix",
+        help="added to each output's name: photo.jpg becomes photo<suffix>.png (default _<what was done>: _denoised, "
+        "_restored, _filled, as the app names its downloads; '' keeps the input's name)",
+    )
     r.add_argument("--tile", default="auto", type=tile_arg, help="'auto', 0 (never) or a tile size in pixels")
     r.add_argument(
         "--ensemble",
@@ -278,10 +283,13 @@ def _mask_for(mask_arg: str | None, rel: Path, max_pixels: int | None) -> Image.
     return load_image(m, max_pixels)
 
 
-def plan_outputs(files: list[tuple[Path, Path]], out_dir: Path, fmt: str) -> tuple[list[Path], list[str]]:
-    """One output path per input (``rel`` with the format's suffix); inputs whose names would collide
-    (``a.png`` and ``a.jpg``) get ``-1``, ``-2``, ... in input order. Returns the targets and notes on renames."""
-    first = [out_dir / rel.with_suffix("." + fmt) for _, rel in files]
+def plan_outputs(
+    files: list[tuple[Path, Path]], out_dir: Path, fmt: str, suffix: str = ""
+) -> tuple[list[Path], list[str]]:
+    """One output path per input (``rel`` + ``suffix``, with the format's extension: ``photo_denoised.png``);
+    inputs whose names would collide (``a.png`` and ``a.jpg``) get ``-1``, ``-2``, ... in input order. Returns the
+    targets and notes on renames."""
+    first = [out_dir / rel.with_name(f"{rel.stem}{suffix}.{fmt}") for _, rel in files]
     groups: dict[Path, list[int]] = {}
     for i, target in enumerate(first):
         groups.setdefault(target, []).append(i)
@@ -295,6 +303,13 @@ def plan_outputs(files: list[tuple[Path, Path]], out_dir: Path, fmt: str) -> tup
     return targets, notes
 
 
+def suffix_problem(suffix: str | None) -> str | None:
+    """Why ``--suffix`` cannot be part of a file name (a path separator, a control character), or None."""
+    if suffix and (any(c in suffix for c in "/\\\0") or not suffix.isprintable()):
+        return f"--suffix {suffix!r} must be plain characters of a file name (no /, \\ or control characters)"
+    return None
+
+
 def check_outputs(files: list[tuple[Path, Path]], targets: list[Path], overwrite: bool) -> str | None:
     """Why writing ``targets`` must not start (an input would be overwritten; existing outputs without
     ``--overwrite``), or None."""
@@ -305,7 +320,8 @@ def check_outputs(files: list[tuple[Path, Path]], targets: list[Path], overwrite
     existing = [t for t in targets if t.exists()]
     if existing and not overwrite:
         more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
-        return f"{existing[0]}{more} already exist: choose another output folder or pass --overwrite"
+        verb = "already exist" if more else "already exists"
+        return f"{existing[0]}{more} {verb}: choose another output folder or pass --overwrite"
     return None
 
 
@@ -433,8 +449,7 @@ def run_restore(args: argparse.Namespace) -> int:
         print("error: no image files found in the inputs", file=sys.stderr)
         return 2
     out_dir = Path(args.output)
-    targets, notes = plan_outputs(files, out_dir, args.format)
-    refusal = check_outputs(files, targets, args.overwrite) or folder_problem(out_dir)
+    refusal = suffix_problem(args.suffix) or folder_problem(out_dir)
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
@@ -446,7 +461,13 @@ def run_restore(args: argparse.Namespace) -> int:
     if args.task and args.task != model.task:
         print(f"error: --task {args.task} but {args.model} is a {model.task!r} model", file=sys.stderr)
         return 2
-    refusal = level_flag_problem(args, model.task) or tile_problem(args.tile, model.multiple)
+    suffix = f"_{TASKS[model.task].done}" if args.suffix is None else args.suffix
+    targets, notes = plan_outputs(files, out_dir, args.format, suffix)
+    refusal = (
+        level_flag_problem(args, model.task)
+        or tile_problem(args.tile, model.multiple)
+        or check_outputs(files, targets, args.overwrite)
+    )
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return 2

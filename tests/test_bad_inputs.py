@@ -106,7 +106,7 @@ def test_files_through_the_cli(model_dir, tmp_path, capsys, name):
         assert rc == 1 and f"error: {tmp_path / 'in' / name}: cannot read image" in err
         return
     assert rc == 0, err
-    out = Image.open(tmp_path / "out" / (Path(name).stem + ".png"))
+    out = Image.open(tmp_path / "out" / (Path(name).stem + "_denoised.png"))
     assert (out.size, out.mode) == expected
     if name == "animated.gif":
         assert "first frame" in err

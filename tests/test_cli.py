@@ -40,9 +40,30 @@ def test_restore_folder_keeps_structure_and_sizes(tmp_path):
         ]
     )
     assert rc == 0
-    assert Image.open(tmp_path / "out" / "a.png").size == (53, 37)
-    assert Image.open(tmp_path / "out" / "sub" / "b.png").mode == "L"
+    assert Image.open(tmp_path / "out" / "a_denoised.png").size == (53, 37)
+    assert Image.open(tmp_path / "out" / "sub" / "b_denoised.png").mode == "L"
     assert sorted(r.as_posix() for _, r in find_images([str(tmp_path / "in")])) == ["a.jpg", "sub/b.png"]
+
+
+def test_outputs_are_named_as_the_app_names_downloads_and_suffix_changes_it(tmp_path, capsys):
+    """One naming rule for the CLI and the app (``<stem>_<what was done>``); ``--suffix ''`` keeps the name, a suffix
+    that is not a plain name is refused before any work."""
+    from irae_hf.demo.downloads import download_name
+
+    make_model("jpeg").save_pretrained(tmp_path / "model")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (24, 32, 3), np.uint8)).save(
+        tmp_path / "p.jpg", quality=20
+    )
+    argv = ["restore", "--model", str(tmp_path / "model"), str(tmp_path / "p.jpg"), "-o"]
+    assert main([*argv, str(tmp_path / "a")]) == 0
+    upload = np.zeros((2, 2, 3), np.uint8).view(type("Upload", (np.ndarray,), {}))
+    upload.name = "/tmp/gradio/p.jpg"
+    assert [p.name for p in (tmp_path / "a").iterdir()] == [download_name(upload, "jpeg")] == ["p_restored.png"]
+    assert main([*argv, str(tmp_path / "b"), "--suffix", ""]) == 0
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["p.png"]
+    capsys.readouterr()
+    assert main([*argv, str(tmp_path / "c"), "--suffix", "/../x"]) == 2
+    assert "--suffix '/../x' must be plain characters" in capsys.readouterr().err and not (tmp_path / "c").exists()
 
 
 def test_bad_files_are_reported_and_the_rest_restored(tmp_path, capsys):
@@ -63,7 +84,7 @@ def test_bad_files_are_reported_and_the_rest_restored(tmp_path, capsys):
     )
     assert rc == 1
     assert "broken.png" in capsys.readouterr().err
-    assert (tmp_path / "out" / "a.png").exists()
+    assert (tmp_path / "out" / "a_denoised.png").exists()
 
 
 def test_wrong_task_and_missing_level(tmp_path, capsys):
@@ -101,7 +122,7 @@ def test_auto_is_the_default_level_and_is_said(tmp_path, capsys):
         main(["restore", "--model", str(tmp_path / "j"), str(tmp_path / "clean.png"), "-o", str(tmp_path / "p")]) == 0
     )
     assert "no sign of JPEG compression: left unchanged" in capsys.readouterr().err
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "p" / "clean.png")), photo)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "p" / "clean_restored.png")), photo)
     with pytest.raises(SystemExit):
         main(["restore", "--model", "m", "--sigma", "lots", "x.png", "-o", str(tmp_path)])
 
@@ -119,7 +140,11 @@ def test_a_black_frame_a_1x1_image_and_an_animation_restore_with_one_line_notes(
     assert said.count("σ 0.0 (estimated from the pixels)") == 3 and "error" not in said  # the GIF is flat too
     animated = tmp_path / "in" / "anim.gif"
     assert f"note: {animated}: animated image with 2 frames" in said and said.count(str(animated)) == 2  # σ and frames
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["anim.png", "black.png", "dot.png"]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "anim_denoised.png",
+        "black_denoised.png",
+        "dot_denoised.png",
+    ]
 
 
 def test_inpaint_with_mask_and_module_entry_point(tmp_path):
@@ -148,7 +173,7 @@ def test_inpaint_with_mask_and_module_entry_point(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert Image.open(tmp_path / "out" / "a.png").size == (53, 37)
+    assert Image.open(tmp_path / "out" / "a_filled.png").size == (53, 37)
 
 
 def test_restore_with_self_ensemble_matches_the_library(tmp_path):
@@ -159,7 +184,7 @@ def test_restore_with_self_ensemble_matches_the_library(tmp_path):
     common = ["restore", "--model", str(tmp_path / "model"), "--sigma", "25", str(tmp_path / "x.png")]
     assert main([*common, "-o", str(tmp_path / "ens"), "--ensemble"]) == 0
     assert main([*common, "-o", str(tmp_path / "plain")]) == 0
-    ens, plain = (np.asarray(Image.open(tmp_path / d / "x.png")) for d in ("ens", "plain"))
+    ens, plain = (np.asarray(Image.open(tmp_path / d / "x_denoised.png")) for d in ("ens", "plain"))
     assert np.array_equal(ens, np.asarray(restore(model, img, sigma=25, ensemble=True)))
     assert not np.array_equal(ens, plain)
 
@@ -178,7 +203,7 @@ def test_a_big_image_gets_an_up_front_time_estimate_and_tile_progress(tmp_path, 
     assert "big.png: 200×300, about " in err and " s on this machine" in err and "small.png: " not in err
     assert "big.png tiles" in err  # the tile progress bar
     expected = restore(make_model("denoise"), Image.open(tmp_path / "big.png"), sigma=25, tile=128)
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "big.png")), np.asarray(expected))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "big_denoised.png")), np.asarray(expected))
 
 
 @pytest.mark.parametrize(
@@ -196,7 +221,7 @@ def test_precision_and_backend_match_the_library(tmp_path, option, kw, tolerance
     Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)).save(tmp_path / "a.png")
     argv = ["restore", "--model", str(tmp_path / "model"), "--sigma", "25", *option]
     assert main([*argv, str(tmp_path / "a.png"), "-o", str(tmp_path / "out")]) == 0
-    ours = np.asarray(Image.open(tmp_path / "out" / "a.png"), dtype=int)
+    ours = np.asarray(Image.open(tmp_path / "out" / "a_denoised.png"), dtype=int)
     expected = np.asarray(restore(make_model("denoise"), Image.open(tmp_path / "a.png"), sigma=25, **kw), dtype=int)
     assert np.abs(ours - expected).max() <= tolerance
 

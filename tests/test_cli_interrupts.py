@@ -57,7 +57,7 @@ def test_an_interrupted_batch_leaves_complete_outputs_and_says_so(model, tmp_pat
     err = run.interrupt(sig)
     assert run.p.returncode == 130, err
     written = sorted(out.iterdir())
-    assert [p.name for p in written] == ["000.png", "001.png"] and "Traceback" not in err, err
+    assert [p.name for p in written] == ["000_denoised.png", "001_denoised.png"] and "Traceback" not in err, err
     assert "interrupted after 2 of 5; outputs written so far are complete" in err
     for path in written:  # every output there decodes: no half-written file, no hidden partial left
         Image.open(path).load()
@@ -70,9 +70,9 @@ def test_two_runs_into_one_folder_never_overwrite_each_other(model, tmp_path):
     results = [(p.wait(timeout=120), p.communicate()) for p in runs]
     codes = sorted(code for code, _ in results)
     said = " ".join(o + e for _, (o, e) in results)
-    assert codes[0] == 0 and codes[1] != 0, said  # exactly one run wrote out/000.png; the other said why not
+    assert codes[0] == 0 and codes[1] != 0, said  # exactly one run wrote out/000_denoised.png; the other said why not
     assert said.count("restored 1 of 1") == 1 and "already exist" in said
-    assert [p.name for p in out.iterdir()] == ["000.png"]
+    assert [p.name for p in out.iterdir()] == ["000_denoised.png"]
 
 
 @pytest.mark.parametrize("where", ["a file", "under a file", "proc"])

@@ -66,14 +66,14 @@ def test_a_raw_developers_16_bit_tiff_round_trips_size_depth_and_orientation(tmp
     identity.save_pretrained(tmp_path / "identity")
     assert cli(["restore", str(tmp_path / "shot.tif"), "--model", str(tmp_path / "identity"), "--sigma", "5",
                 "--format", "tiff", "-o", str(tmp_path / "out")]) == 0  # fmt: skip
-    out = tifffile.imread(tmp_path / "out" / "shot.tiff")
+    out = tifffile.imread(tmp_path / "out" / "shot_denoised.tiff")
     upright = np.rot90(stored, k=-1)  # orientation 6: turn 90° clockwise to view
     assert out.dtype == np.uint16 and out.shape == (96, 64, 3) and np.array_equal(out, upright)
     made_by_opencv = gradient(40, 56)
     cv2.imwrite(str(tmp_path / "cv.tif"), made_by_opencv[..., ::-1])
     assert cli(["restore", str(tmp_path / "cv.tif"), "--model", str(tmp_path / "identity"), "--sigma", "5",
                 "-o", str(tmp_path / "png")]) == 0  # fmt: skip
-    png = cv2.imread(str(tmp_path / "png" / "cv.png"), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    png = cv2.imread(str(tmp_path / "png" / "cv_denoised.png"), cv2.IMREAD_UNCHANGED)[..., ::-1]
     assert png.dtype == np.uint16 and np.array_equal(png, made_by_opencv)
 
 

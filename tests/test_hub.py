@@ -140,7 +140,7 @@ def test_cli_restores_with_a_hub_model_at_a_revision(hub, hub_env, tmp_path):
     argv = ["restore", "--model", MODEL, "--revision", hub.shas[0], "--sigma", "25", str(photo), "-o", str(tmp_path)]
     assert cli(argv) == 0
     expected = restore(make_model("denoise"), Image.open(photo), sigma=25)
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "coffee.png")), np.asarray(expected))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "coffee_denoised.png")), np.asarray(expected))
 
 
 def test_app_serves_a_hub_model_shows_its_card_and_falls_back_when_one_is_missing(hub, hub_env):

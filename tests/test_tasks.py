@@ -35,6 +35,7 @@ class Brighten(Task):
     settings, validation, validation_words = (2.0, 3.0), 2.0, "gain 2"
     level_range = (1.0, 4.0, 4.0)
     level_help = "the exposure gain to undo, 1–4, or auto (from the brightness)"
+    done = "brightened"  # its outputs' names: dark_brightened.png
 
     def degrade(self, clean, level, seed=None):
         return clean / float(level), float(level)
@@ -82,7 +83,7 @@ def test_a_fourth_task_runs_through_restore_the_command_line_and_training(bright
         main(["restore", str(tmp_path / "dark.png"), "--model", str(tmp_path / "model"), "-o", str(tmp_path / "out")])
         == 0
     )
-    assert Image.open(tmp_path / "out" / "dark.png").size == photo.size
+    assert Image.open(tmp_path / "out" / "dark_brightened.png").size == photo.size
     with pytest.raises(SystemExit):
         parser.parse_args(["restore", "a.png", "--model", "m", "-o", "o", "--gain", "9"])
 

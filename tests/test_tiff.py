@@ -51,7 +51,7 @@ def test_every_16_bit_layout_is_read_and_written_at_full_depth(tmp_path, identit
     assert np.array_equal(deep_pixels(image), stored) and np.array_equal(np.asarray(image), to_8bit(stored))
     assert cli(["restore", str(tmp_path / "shot.tif"), "--model", str(identity), "--sigma", "5", "-o",
                 str(tmp_path / "out")]) == 0  # fmt: skip
-    out = cv2.imread(str(tmp_path / "out" / "shot.png"), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    out = cv2.imread(str(tmp_path / "out" / "shot_denoised.png"), cv2.IMREAD_UNCHANGED)[..., ::-1]
     assert out.dtype == np.uint16 and np.array_equal(out, stored)
 
 
@@ -61,7 +61,7 @@ def test_a_multi_page_tiff_restores_its_first_page_and_says_so(tmp_path, identit
     assert cli(["restore", str(tmp_path / "pages.tif"), "--model", str(identity), "--sigma", "5", "-o",
                 str(tmp_path / "out")]) == 0  # fmt: skip
     assert "multi-page TIFF with 2 pages; restoring the first page only" in capsys.readouterr().err
-    out = cv2.imread(str(tmp_path / "out" / "pages.png"), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    out = cv2.imread(str(tmp_path / "out" / "pages_denoised.png"), cv2.IMREAD_UNCHANGED)[..., ::-1]
     assert np.array_equal(out, first)
 
 
@@ -78,7 +78,7 @@ def test_premultiplied_alpha_is_written_back_premultiplied(tmp_path, identity):
     assert np.abs(back.astype(int) - stored).max() <= 1
     assert cli(["restore", str(tmp_path / "assoc.tif"), "--model", str(identity), "--sigma", "5", "--format",
                 "tiff", "-o", str(tmp_path / "out")]) == 0  # fmt: skip
-    with tifffile.TiffFile(tmp_path / "out" / "assoc.tiff") as tif:
+    with tifffile.TiffFile(tmp_path / "out" / "assoc_denoised.tiff") as tif:
         assert [int(e) for e in tif.pages.first.extrasamples] == [1]
         assert np.abs(tif.pages.first.asarray().astype(int) - stored).max() <= 1
 
@@ -91,7 +91,9 @@ def test_a_16_bit_layout_that_cannot_be_read_right_is_refused_in_words(tmp_path,
     assert cli(["restore", str(tmp_path / "cmyk.tif"), "--model", str(identity), "--sigma", "5", "-o",
                 str(tmp_path / "out")]) == 1  # fmt: skip
     err = capsys.readouterr().err
-    assert "is not supported" in err and "Traceback" not in err and not (tmp_path / "out" / "cmyk.png").exists()
+    assert (
+        "is not supported" in err and "Traceback" not in err and not (tmp_path / "out" / "cmyk_denoised.png").exists()
+    )
 
 
 def test_the_app_reads_a_planar_16_bit_tiff_by_its_tags(tmp_path):

@@ -140,21 +140,26 @@ def test_same_name_inputs_are_written_to_distinct_outputs(model_dir, tmp_path, c
         )
         == 0
     )
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a-1.png", "a-2.png", "x-1.png", "x-2.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "a_denoised-1.png",
+        "a_denoised-2.png",
+        "x_denoised-1.png",
+        "x_denoised-2.png",
+    ]
     err = capsys.readouterr()
-    assert "share the output name a.png" in err.err and "restored 4 of 4" in err.out
-    first = np.asarray(Image.open(tmp_path / "out" / "a-1.png"))
-    assert not np.array_equal(first, np.asarray(Image.open(tmp_path / "out" / "a-2.png")))
+    assert "share the output name a_denoised.png" in err.err and "restored 4 of 4" in err.out
+    first = np.asarray(Image.open(tmp_path / "out" / "a_denoised-1.png"))
+    assert not np.array_equal(first, np.asarray(Image.open(tmp_path / "out" / "a_denoised-2.png")))
 
 
 def test_inputs_are_never_overwritten_and_outputs_only_with_overwrite(model_dir, tmp_path, capsys):
     photo(tmp_path / "in" / "p.png")
     before = (tmp_path / "in" / "p.png").read_bytes()
-    assert restore_cli(model_dir, tmp_path / "in", "-o", tmp_path / "in", "--overwrite") == 2
+    assert restore_cli(model_dir, tmp_path / "in", "-o", tmp_path / "in", "--suffix", "", "--overwrite") == 2
     assert "is an input" in capsys.readouterr().err and (tmp_path / "in" / "p.png").read_bytes() == before
     assert restore_cli(model_dir, tmp_path / "in", "-o", tmp_path / "out") == 0
     assert restore_cli(model_dir, tmp_path / "in", "-o", tmp_path / "out") == 2
-    assert "already exist" in capsys.readouterr().err
+    assert "out/p_denoised.png already exists" in capsys.readouterr().err
     assert restore_cli(model_dir, tmp_path / "in", "-o", tmp_path / "out", "--overwrite") == 0
 
 
@@ -175,7 +180,7 @@ def test_masks_are_matched_by_exact_name(tmp_path, capsys):
     assert main(args + ["-o", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "b.png: needs exactly one mask named b.*" in err and "c.png: needs exactly one mask named c.*" in err
-    out = np.asarray(Image.open(tmp_path / "out" / "img[1].png"))
+    out = np.asarray(Image.open(tmp_path / "out" / "img[1]_filled.png"))
     assert not np.array_equal(out, np.asarray(Image.open(tmp_path / "in" / "img[1].png")))  # the region was filled
 
 
@@ -187,10 +192,10 @@ def test_outputs_keep_bit_depth_and_range_where_the_format_can(model_dir, tmp_pa
     Image.fromarray(grey16).save(tmp_path / "g16.png")
     assert restore_cli(model_dir, tmp_path / "g16.png", "-o", tmp_path / "jpg", "--format", "jpg") == 0
     assert "saved as 8 bits in .jpg" in capsys.readouterr().err
-    out = np.asarray(Image.open(tmp_path / "jpg" / "g16.jpg"), dtype=float)
+    out = np.asarray(Image.open(tmp_path / "jpg" / "g16_denoised.jpg"), dtype=float)
     assert 60 < out.mean() < 170  # ≈ 30000 / 257, not 255
     assert restore_cli(model_dir, tmp_path / "g16.png", "-o", tmp_path / "png") == 0
-    assert Image.open(tmp_path / "png" / "g16.png").mode.startswith("I;16")  # PNG holds 16 bits: kept
+    assert Image.open(tmp_path / "png" / "g16_denoised.png").mode.startswith("I;16")  # PNG holds 16 bits: kept
 
     floats = rng.uniform(0.2, 0.8, (16, 20)).astype(np.float32)
     Image.fromarray(floats, mode="F").save(tmp_path / "f.tif")
@@ -227,7 +232,7 @@ def test_broken_weights_and_impossible_arguments_are_refused(model_dir, tmp_path
     model.save_pretrained(tmp_path / "nan")
     photo(tmp_path / "in" / "p.png")
     assert restore_cli(tmp_path / "nan", tmp_path / "in", "-o", tmp_path / "out") == 1
-    assert "NaN or Inf" in capsys.readouterr().err and not (tmp_path / "out" / "p.png").exists()
+    assert "NaN or Inf" in capsys.readouterr().err and not (tmp_path / "out" / "p_denoised.png").exists()
     image = np.zeros((40, 40, 3), np.uint8)
     for overlap in (-100, -1, 2.5, True):
         with pytest.raises(ValueError, match="overlap"):
@@ -249,4 +254,4 @@ def test_16_bit_colour_is_read_and_written_at_16_bits(model_dir, tmp_path, capsy
     assert image.size == (8, 6) and np.array_equal(deep_pixels(image), rows.astype(np.uint16))
     assert restore_cli(model_dir, tmp_path / "rgb16.png", "-o", tmp_path / "out") == 0
     assert "16-bit" not in capsys.readouterr().err
-    assert deep_pixels(load_image(tmp_path / "out" / "rgb16.png")) is not None  # written back at 16 bits
+    assert deep_pixels(load_image(tmp_path / "out" / "rgb16_denoised.png")) is not None  # written back at 16 bits

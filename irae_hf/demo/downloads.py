@@ -16,14 +16,15 @@ OUT_DIR = Path(tempfile.gettempdir()) / "irae-app"
 
 KEEP_DOWNLOADS_S = 3600
 
-PAST = {"denoise": "denoised", "jpeg": "restored", "inpaint": "filled"}
-
 
 def download_name(image: np.ndarray, task: str) -> str:
-    """``<the upload's stem>_<done>.png`` with the stem reduced to safe characters, else ``irae_<done>.png``."""
+    """``<the upload's stem>_<done>.png`` (the CLI's rule) with the stem reduced to safe characters, else
+    ``irae_<done>.png``."""
+    from ..tasks import TASKS
+
     stem = Path(getattr(image, "name", None) or "").stem
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:80]
-    return f"{safe or 'irae'}_{PAST[task]}.png"
+    return f"{safe or 'irae'}_{TASKS[task].done}.png"
 
 
 _SWEEPING = threading.Lock()

@@ -32,6 +32,7 @@ class Task:
     name: str  # the task's name (``--task``, ``config.json``)
     keyword: str  # the model's keyword for the degradation level (``sigma=``, ``quality=``, ``mask=``)
     label: str  # the level's name in tables
+    done: str = "restored"  # what was done, in output names: ``photo_denoised.png`` (the CLI and the app's download)
     settings: tuple  # the benchmark settings (CBSD68 tables, model cards)
     validation: float | int | str  # the fixed level of training validation
     validation_words: str  # the same, for model cards

@@ -39,6 +39,7 @@ def nlm_baseline(x: Tensor, level: dict) -> Tensor:
 
 class Denoise(Task):
     name, keyword, label = "denoise", "sigma", "σ"
+    done = "denoised"
     settings, validation, validation_words = (15, 25, 50), 25.0, "σ 25"
     level_range = (0.0, 255.0, 255.0)
     level_help = "noise σ to remove, 0–255, or auto (estimated; the default)"

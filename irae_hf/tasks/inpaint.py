@@ -53,6 +53,7 @@ def biharmonic_baseline(x: Tensor, level: dict) -> Tensor:
 
 class Inpaint(Task):
     name, keyword, label = "inpaint", "mask", "mask"
+    done = "filled"
     settings, validation, validation_words = MASK_KINDS, "free-form", "a seeded free-form mask per image"
     level_type = str
     settings_flag = "masks"
