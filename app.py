@@ -21,17 +21,34 @@ from irae_hf.demo.options import address, check_environment, parse_args
 check_environment()  # GRADIO_SERVER_PORT=abc would otherwise be a traceback inside `import gradio`
 
 import gradio as gr
+import numpy as np
 
 from irae_hf.demo import serving
 from irae_hf.demo.handlers import make_handlers
 from irae_hf.demo.models import Loaded, about_models, load_models
 from irae_hf.demo.session import Session
 from irae_hf.demo.tabs import LEVEL_TABS, Shared, inpaint_tab, level_tab
+from irae_hf.demo.uploads import left_unmarked
 from irae_hf.inference import bf16_pays
 from irae_hf.tasks import TASK_NAMES
 
 ROOT = Path(__file__).resolve().parent
-EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.png"))
+CLEAN_EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.png"))  # to try "Add noise" and "Compress"
+
+
+def examples_for(task: str) -> list[str]:
+    """A tab's examples: photos already degraded as users bring them (examples/TASK/, credits in LICENSES.md), then
+    clean ones to degrade in the app (or, in Inpaint, to paint anything over)."""
+    return [str(p) for p in sorted((ROOT / "examples" / task).glob("*.*"))] + CLEAN_EXAMPLES
+
+
+def example_names(examples: list[str]) -> dict[str, str]:
+    """The inpainting examples' file names by their pixels' digest, for their downloads' names."""
+    from PIL import Image
+
+    from irae_hf.demo.uploads import digest
+
+    return {digest(np.asarray(Image.open(p).convert("RGB"))): Path(p).name for p in examples}
 
 
 def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
@@ -52,8 +69,11 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
                 gr.Markdown(f"⚠️ **The configured {task} model could not be loaded:** {m.note}.")
         with gr.Accordion("About the models", open=False):
             gr.Markdown(about_models(models))
-        shared = Shared(make_handlers(models), *_options(bf16_pays_here(models)), gr.State(Session()))
-        wiring = [level_tab(spec, EXAMPLES) for spec in LEVEL_TABS] + [inpaint_tab(EXAMPLES)]
+        session = Session(known_names=example_names(examples_for("inpaint")))
+        shared = Shared(make_handlers(models), *_options(bf16_pays_here(models)), gr.State(session))
+        wiring = [level_tab(spec, examples_for(spec.task)) for spec in LEVEL_TABS] + [
+            inpaint_tab(examples_for("inpaint"))
+        ]
         recover = _inverse_panel(shared)
         for wire in wiring:
             wire(shared)
@@ -95,9 +115,13 @@ def _inverse_panel(shared: Shared):  # noqa: ANN202 - returns its wiring
             original = gr.Image(type="numpy", format="png", label="input the model saw", interactive=False)
         note = gr.Markdown()
     shared.recover_outputs = [recovered, original, note]
-    return lambda: button.click(
-        shared.handlers["recover"], [shared.session], shared.recover_outputs, api_name="recover", concurrency_limit=None
-    )
+
+    def wire() -> None:
+        outputs = shared.recover_outputs
+        recover = button.click(shared.handlers["recover"], [shared.session], outputs, api_name="recover", concurrency_limit=None)  # fmt: skip
+        left_unmarked(recover, outputs)
+
+    return wire
 
 
 def main(argv: list[str] | None = None, **launch_kwargs: Any) -> gr.Blocks:

@@ -119,3 +119,28 @@ def test_compact_data_keeps_names_shrinks_photos_and_copies_cbsd432(tmp_path):
     with Image.open(got / "photos" / "kde" / "held.png") as im:  # held out: same name, still PNG
         assert (im.format, im.size) == ("PNG", (25, 200))
     assert not (got / "LICENSES").exists()
+
+
+def test_the_apps_examples_are_made_again_byte_for_byte_and_credited(tmp_path):
+    """scripts/make_examples.py, from stand-ins named like the licensed photos (the real ones live outside the
+    repository): seeded, so a second run writes the same bytes; every file written has its credit row."""
+    import numpy as np
+    from PIL import Image
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import make_examples
+    finally:
+        sys.path.pop(0)
+    rng = np.random.default_rng(0)
+    for _, source, *_ in make_examples.EXAMPLES:
+        Image.fromarray(rng.integers(0, 256, (300, 400, 3), np.uint8)).save(tmp_path / f"{source}.png")
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for out in runs:
+        make_examples.main(["--data", str(tmp_path), "--out", str(out)])
+    written = sorted(p.relative_to(runs[0]).as_posix() for p in runs[0].rglob("*.*") if p.name != "LICENSES.md")
+    assert written == sorted(name for name, *_ in make_examples.EXAMPLES)
+    assert all((runs[0] / n).read_bytes() == (runs[1] / n).read_bytes() for n in written)
+    credits = (runs[0] / "LICENSES.md").read_text()
+    assert all(f"| {name} | 16.04/{source}.jpg" in credits for name, source, *_ in make_examples.EXAMPLES)
+    assert max(Image.open(runs[0] / written[0]).size) == make_examples.LONG_SIDE

@@ -47,6 +47,7 @@ def add_noise(image: np.ndarray, sigma: float, session: Session) -> tuple[np.nda
     noisy = to_uint8(degrade(to_tensor(clean), "denoise", float(sigma), seed=0)[0])  # clipped to 8 bits
     session.clean["denoise"], session.degraded["denoise"] = clean, noisy
     session.chosen["denoise"] = {"sigma": float(sigma)}
+    session.degraded_names["denoise"] = getattr(image, "name", None)  # its download keeps the upload's name
     return noisy, session
 
 
@@ -56,6 +57,7 @@ def compress(image: np.ndarray, quality: float, session: Session) -> tuple[np.nd
     out = to_uint8(degrade(to_tensor(clean), "jpeg", int(quality))[0])
     session.clean["jpeg"], session.degraded["jpeg"] = clean, out
     session.chosen["jpeg"] = {"quality": int(quality)}
+    session.degraded_names["jpeg"] = getattr(image, "name", None)
     return out, session
 
 
@@ -117,7 +119,11 @@ def leveled(
 ) -> tuple:  # fmt: skip
     """Denoise or JPEG: the level chosen here, read from the file, estimated, or as set; then restore."""
     image = check_image(image)
-    if auto and np.array_equal(session.degraded.get(task), image):  # degraded here: the level the user chose
+    degraded_here = np.array_equal(session.degraded.get(task), image)
+    if degraded_here:  # the file's name, not the "image.png" Gradio gave the degraded picture
+        image = image.view(Upload)
+        image.name = session.degraded_names.get(task)
+    if auto and degraded_here:  # degraded here: the level the user chose
         level, source = session.chosen[task], "chosen"
     else:
         level, source = choose_level(models[task].model, image, **({} if auto else level))
@@ -149,9 +155,13 @@ def inpaint(models, editor, ensemble=False, fast=False, session=None, progress=g
     if not mask.any():
         raise gr.Error("Paint over the region to fill with the brush first.")
     level = {"mask": torch.from_numpy(mask.astype(np.float32))}
-    if session.upload_name and session.upload_digest == digest(background):  # still the photo uploaded above
+    seen = digest(background)
+    if session.upload_name and session.upload_digest == seen:  # still the photo uploaded above
         background = background.view(Upload)
         background.name, background.deep = session.upload_name, session.upload_deep
+    elif seen in session.known_names:  # an example: the editor calls every picture "background"
+        background = background.view(Upload)
+        background.name = session.known_names[seen]
     restored = _run(models, "inpaint", background, level, session, progress, ensemble, fast)
     holed = to_uint8(session.model_input)
     note, comparison = _fill_note(background, holed, restored, mask)
@@ -174,9 +184,10 @@ def _fill_note(background: np.ndarray, holed: np.ndarray, restored: np.ndarray, 
     outside = int(np.abs(restored[~mask].astype(int) - background[~mask]).max()) if (~mask).any() else 0
     note = (
         f"Filled **{pixels:,} pixel{'' if pixels == 1 else 's'}** ({share:.1%} of the image; {width} px across at the "
-        f"widest). PSNR in the painted region against the original picture: **{before:.2f} dB (grey hole) → "
-        f"{after:.2f} dB** "
-        f"({after - before:+.2f} dB); pixels outside it differ by at most {outside}/255."
+        f"widest); pixels outside it differ by at most {outside}/255. PSNR in the painted region against what was "
+        f"painted over: **{before:.2f} dB (grey hole) → {after:.2f} dB** ({after - before:+.2f} dB): a measure "
+        "when that belongs in the photo, as when you try it on a clean one; over a scratch or an object to remove, "
+        "a low figure is the point."
     )
     comparison = gr.Image(value=None, visible=False)
     if width > LARGE_FILL_WIDTH:

@@ -13,8 +13,15 @@ from typing import Any
 import gradio as gr
 
 from .handlers import add_noise, compress
-from .inpainting import BRUSH_DEFAULT_RADIUS, LARGE_FILL_WIDTH, brush_of_width, painted_size, photo_for_painting
-from .uploads import checked_number, checked_uploads, said_on_upload
+from .inpainting import (
+    BRUSH_DEFAULT_RADIUS,
+    LARGE_FILL_WIDTH,
+    brush_of_width,
+    painted_size,
+    photo_for_painting,
+    upload_said,
+)
+from .uploads import CHECKED, checked_number, checked_uploads, emptied, left_unmarked, said_on_upload
 
 __all__ = ["LevelTab", "LEVEL_TABS", "Shared", "level_tab", "inpaint_tab", "image_input", "result_column"]
 
@@ -72,6 +79,7 @@ def image_input(task: str) -> gr.Image:
         label="Image",
         sources=["upload", "clipboard"],
         elem_id=f"{task}-image",
+        elem_classes=[CHECKED],  # uploads checked, also after Gradio rebuilds the box (an example's click)
     )
     return checked_uploads(image)
 
@@ -104,18 +112,25 @@ def level_tab(spec: LevelTab, examples: list[str]) -> Callable[[Shared], None]:
         gr.Examples(examples, inputs=image)
 
     def wire(shared: Shared) -> None:
-        # a file that is not a usable image is said when it arrives, not on the button
-        image.upload(said_on_upload, [image], None, api_name=False, show_progress="hidden", concurrency_limit=None)
+        # a file that is not a usable image is said when it arrives, and the box is emptied for the next one
+        image.upload(
+            said_on_upload, [image], None, api_name=False, show_progress="hidden", concurrency_limit=None
+        ).failure(emptied, None, [image], api_name=False, show_progress="hidden")
         clear = [*outputs, *shared.recover_outputs, shared.session]  # a new photo: nothing of the old one stays
         image.upload(shared.handlers["new_photo"], [shared.session], clear, api_name=False, show_progress="hidden")
-        degrade.click(spec.degrade, [image, amount, shared.session], [image, shared.session], api_name=spec.degrade_api)
-        button.click(
+        degraded = degrade.click(
+            spec.degrade, [image, amount, shared.session], [image, shared.session], api_name=spec.degrade_api
+        )
+        left_unmarked(degraded, [image, shared.session])
+        restored = button.click(
             shared.handlers[spec.task],
             [image, level, shared.ensemble, auto, shared.fast, shared.session],
             [*outputs, shared.session],
             api_name=spec.task,
             concurrency_limit=None,  # restorations wait in LANES, where big photos cannot hold up small ones
-        ).success(shared.handlers["new_result"], [shared.session], shared.recover_outputs, api_name=False)
+        )
+        restored.success(shared.handlers["new_result"], [shared.session], shared.recover_outputs, api_name=False)
+        left_unmarked(restored, [*outputs, shared.session])  # no image, say: its words, and no output marked
 
     return wire
 
@@ -140,6 +155,7 @@ def inpaint_tab(examples: list[str]) -> Callable[[Shared], None]:
                     format="png",
                     label="Paint the region to fill",
                     elem_id="inpaint-editor",
+                    elem_classes=[CHECKED],
                     brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed", default_size=BRUSH_DEFAULT_RADIUS),
                     sources=["clipboard"],  # uploads come through the button above, which keeps the file's name
                     layers=False,
@@ -159,17 +175,21 @@ def inpaint_tab(examples: list[str]) -> Callable[[Shared], None]:
 
     def wire(shared: Shared) -> None:
         editor.change(painted_size, [editor], [painted], api_name=False, show_progress="hidden", trigger_mode="always_last")  # fmt: skip
-        upload.upload(photo_for_painting, [upload, shared.session], [editor, brush, painted, shared.session], api_name=False)  # fmt: skip
         clear = [*outputs, opencv, *shared.recover_outputs, shared.session]  # a new photo: nothing of the old one stays
         new_photo = partial(shared.handlers["new_photo"], with_comparison=True)
-        upload.upload(new_photo, [shared.session], clear, api_name=False, show_progress="hidden")
+        # checked first with no outputs, so that a bad file is said without marking the editor "Error"
+        upload.upload(upload_said, [upload], None, api_name=False, show_progress="hidden").success(
+            photo_for_painting, [upload, shared.session], [editor, brush, painted, shared.session], api_name=False
+        ).success(new_photo, [shared.session], clear, api_name=False, show_progress="hidden")
         brush.release(brush_of_width, [brush], [editor], api_name=False, show_progress="hidden")
-        button.click(
+        filled = button.click(
             shared.handlers["inpaint"],
             [editor, shared.ensemble, shared.fast, shared.session],
             [*outputs, opencv, shared.session],
             api_name="inpaint",
             concurrency_limit=None,
-        ).success(shared.handlers["new_result"], [shared.session], shared.recover_outputs, api_name=False)
+        )
+        filled.success(shared.handlers["new_result"], [shared.session], shared.recover_outputs, api_name=False)
+        left_unmarked(filled, [*outputs, opencv, shared.session])
 
     return wire

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +20,13 @@ from .options import pixel_limit
 MAX_PIXELS = pixel_limit()
 
 
+NO_IMAGE = "Upload an image first."
+
+
 def check_image(image: np.ndarray | None) -> np.ndarray:
     """An uploaded picture as H×W×3 (alpha dropped, grey repeated), or the reason it cannot be used."""
     if image is None:
-        raise gr.Error("Upload an image first.")
+        raise gr.Error(NO_IMAGE)
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise gr.Error(f"Image too large ({image.shape[1]}×{image.shape[0]}); the limit is {MAX_PIXELS / 1e6:g} MP.")
     return image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
@@ -108,36 +114,64 @@ def _worded(model: type) -> type:
     return Worded
 
 
+#: the ``elem_classes`` entry of an image box whose uploads are checked. A class, not a patch of the instance: Gradio
+#: rebuilds a component from its constructor's arguments when an event updates it (an example's click, a new brush),
+#: and the rebuilt one must check its uploads too.
+CHECKED = "irae-checked-upload"
+
+
+class _ForChecked:
+    """A class attribute that is ``checked`` on components marked :data:`CHECKED` and ``plain`` on the others."""
+
+    def __init__(self, plain: Any, checked: Any) -> None:
+        self.plain, self.checked = plain, checked
+
+    def __get__(self, component: Any, owner: type | None = None) -> Any:
+        marked = component is not None and CHECKED in (getattr(component, "elem_classes", None) or [])
+        value = self.checked if marked else self.plain
+        return value.__get__(component, owner) if inspect.isfunction(value) else value  # a method binds
+
+
 def checked_uploads(component: gr.components.Component) -> gr.components.Component:
-    """``component`` (an Image or ImageEditor) checking its upload when it arrives and saying what is wrong in words.
-
-    The check wraps this instance's ``preprocess`` (a subclass would make Gradio write a .pyi beside app.py), and its
-    data model, so that a payload of the wrong shape (``image=123``) is told what to send instead of Gradio's generic
-    "upstream app raised an exception"."""
-    decode = component.preprocess
-    component.data_model = _worded(component.data_model)
-
-    def preprocess(payload):  # noqa: ANN001, ANN202 - Gradio's signature
-        if not all(from_upload_cache(path) for path in payload_paths(payload)):
-            raise gr.Error(NOT_UPLOADED)  # the same words whether or not the path exists on the server
-        upload = getattr(payload, "background", payload)  # the editor's uploaded picture is its background
-        problem = upload_problem(getattr(upload, "path", None), getattr(upload, "orig_name", None))
-        if problem:
-            raise gr.Error(problem)
-        try:
-            pixels = decode(payload)
-        except gr.Error:
-            raise
-        except Exception as e:  # noqa: BLE001 - whatever the decoder raises, one sentence for the user
-            raise gr.Error(f"The upload cannot be read as an image ({type(e).__name__}).") from None
-        if isinstance(pixels, np.ndarray):  # keep the file's name (and JPEG tables) with the pixels
-            pixels = _remembering(pixels, upload)
-        elif isinstance(pixels, dict) and isinstance(pixels.get("background"), np.ndarray):
-            pixels["background"] = _remembering(pixels["background"], upload)
-        return pixels
-
-    component.preprocess = preprocess
+    """``component`` (an Image or ImageEditor made with ``elem_classes=[CHECKED]``) checking each upload when it
+    arrives and saying what is wrong in words; a payload of the wrong shape (``image=123``) is told what to send
+    instead of Gradio's generic "upstream app raised an exception"."""
+    if CHECKED not in (component.elem_classes or []):
+        raise ValueError(f"make the {type(component).__name__} with elem_classes=[{CHECKED!r}]: Gradio rebuilds it")
+    cls = type(component)
+    if not isinstance(cls.__dict__.get("preprocess"), _ForChecked):
+        decode = cls.preprocess
+        cls.data_model = _ForChecked(cls.data_model, _worded(cls.data_model))
+        cls.preprocess = _ForChecked(decode, _checked_preprocess)
     return component
+
+
+def _checked_preprocess(component: gr.components.Component, payload: Any) -> Any:
+    """``preprocess`` of a marked component: its class's own, once the payload is known to be an uploaded, readable
+    image under the pixel limit."""
+    return _checked(payload, partial(type(component).__dict__["preprocess"].plain, component))
+
+
+def _checked(payload: Any, decode: Callable) -> Any:
+    """An upload decoded by ``decode`` once it is known to be an uploaded, readable image under the pixel limit, the
+    pixels keeping the file's name (and JPEG tables); otherwise a ``gr.Error`` in words."""
+    if not all(from_upload_cache(path) for path in payload_paths(payload)):
+        raise gr.Error(NOT_UPLOADED)  # the same words whether or not the path exists on the server
+    upload = getattr(payload, "background", payload)  # the editor's uploaded picture is its background
+    problem = upload_problem(getattr(upload, "path", None), getattr(upload, "orig_name", None))
+    if problem:
+        raise gr.Error(problem)
+    try:
+        pixels = decode(payload)
+    except gr.Error:
+        raise
+    except Exception as e:  # noqa: BLE001 - whatever the decoder raises, one sentence for the user
+        raise gr.Error(f"The upload cannot be read as an image ({type(e).__name__}).") from None
+    if isinstance(pixels, np.ndarray):  # keep the file's name (and JPEG tables) with the pixels
+        pixels = _remembering(pixels, upload)
+    elif isinstance(pixels, dict) and isinstance(pixels.get("background"), np.ndarray):
+        pixels["background"] = _remembering(pixels["background"], upload)
+    return pixels
 
 
 def _remembering(pixels: np.ndarray, upload: Any) -> Upload:
@@ -162,7 +196,7 @@ def _remembering(pixels: np.ndarray, upload: Any) -> Upload:
     if full is not None and pixels.ndim == 3 and pixels.shape[2] == 3:
         pixels = to_8bit(full)  # the 8-bit picture shown and restored is the file's, as the package reads it
     pixels = pixels.view(Upload)
-    pixels.name = getattr(upload, "orig_name", None)
+    pixels.name = getattr(upload, "orig_name", None) or (Path(path).name if path else None)  # an example: its file
     pixels.jpeg_quality = quality
     pixels.deep = full
     return pixels
@@ -235,3 +269,15 @@ def digest(pixels: np.ndarray) -> str:
 def said_on_upload(value: Any) -> None:
     """Nothing to do: the upload's checks (``checked_uploads``) ran when Gradio decoded it, and a problem was said."""
     return None
+
+
+def emptied() -> None:
+    """The image box after a file it cannot use: empty and ready for the next one, not a broken picture."""
+    return None
+
+
+def left_unmarked(event: Any, outputs: list) -> None:
+    """A failure of ``event`` leaves its outputs as they were, without the "Error" mark Gradio puts on each: the words
+    are in the error's own message, and the outputs stay clean and usable (an API client still gets the error)."""
+    skips = (lambda: tuple(gr.skip() for _ in outputs)) if len(outputs) > 1 else gr.skip
+    event.failure(skips, None, outputs, api_name=False, show_progress="hidden", queue=False)
