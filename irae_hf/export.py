@@ -24,7 +24,6 @@ __all__ = ["export_onnx", "OnnxGraph", "OPSET", "level_scale"]
 OPSET = 17
 
 
-#: the level input of each task: its name, its shape, and how it becomes the conditioning map
 def level_scale(task: str) -> float | None:
     """The divisor that turns the task's level into its conditioning value (None: the mask is the condition)."""
     return TASKS[task].level_range[2] if TASKS[task].level_range is not None else None
