@@ -160,6 +160,7 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.mark.browser
 def test_browser_upload_click_and_screenshot(server, tmp_path):
     """Upload a 768×512 image in headless Chromium, press Denoise, wait for the result, screenshot it; recover the
     input exactly; restore again and see the inverse's panel cleared for the new result."""
@@ -357,6 +358,7 @@ def _paint_until_said(page, length: int) -> None:
     raise AssertionError("the page never said what was painted")
 
 
+@pytest.mark.browser
 def test_browser_inpaint_brush_size_painted_area_names_and_upload_messages(page, tmp_path):
     """A short stroke of the default brush on a 768×512 photo is 10–24 px across, where the model measured best (no
     OpenCV fill is offered as better), its size is shown before Fill, the download is named after the file
@@ -594,6 +596,7 @@ def _upload_for_painting(page, path) -> None:
     chooser.value.set_files(str(path))
 
 
+@pytest.mark.browser
 def test_browser_bad_uploads_unchanged_results_big_results_passes_and_new_photos(page, tmp_path):
     """Issue 40 points 4-10 on the page. A fake .png and an empty file are said when they arrive, the image box is
     emptied for the next file, a button pressed with no image says so on the box, and no output is marked "Error"

@@ -21,6 +21,8 @@ from irae_hf.zoo import load_model
 from .conftest import make_model, perturb
 from .hub_server import DATASET, MODEL, HubServer, commit_all, free_port, write_photos
 
+pytestmark = pytest.mark.hub
+
 pytest.importorskip("olah", reason="olah (the loopback Hub server) is a test requirement")
 ROOT = Path(__file__).resolve().parents[1]
 NO_WEIGHTS = "testorg/no-weights"

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from irae_hf import IRAE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +32,7 @@ def photos(images: Path, root: Path) -> Path:
     return data
 
 
+@pytest.mark.training
 def test_train_export_and_continue_with_a_time_budget(images, tmp_path):
     data, work, ship = photos(images, tmp_path), tmp_path / "runs", tmp_path / "shipped"
     common = {"DATA": str(data), "CROP": "32", "BATCH": "2"}

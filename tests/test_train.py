@@ -20,6 +20,8 @@ from irae_hf.training import find_checkpoint
 
 from .conftest import Gated, reset_accelerate
 
+pytestmark = pytest.mark.training
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
     "--width",
