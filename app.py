@@ -69,11 +69,10 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
                 gr.Markdown(f"⚠️ **The configured {task} model could not be loaded:** {m.note}.")
         with gr.Accordion("About the models", open=False):
             gr.Markdown(about_models(models))
-        session = Session(known_names=example_names(examples_for("inpaint")))
+        to_paint = examples_for("inpaint")
+        session = Session(known_names=example_names(to_paint))
         shared = Shared(make_handlers(models), *_options(bf16_pays_here(models)), gr.State(session))
-        wiring = [level_tab(spec, examples_for(spec.task)) for spec in LEVEL_TABS] + [
-            inpaint_tab(examples_for("inpaint"))
-        ]
+        wiring = [level_tab(spec, examples_for(spec.task)) for spec in LEVEL_TABS] + [inpaint_tab(to_paint)]
         recover = _inverse_panel(shared)
         for wire in wiring:
             wire(shared)

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from irae_hf.tasks import TASKS
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 PHOTO = ROOT / "examples" / "coffee.png"
@@ -51,7 +53,7 @@ def check_cli(folder: Path, clean: np.ndarray) -> None:
         said = done.stdout + done.stderr
         assert done.returncode == 0 and "restored 1 of 1" in said, f"irae restore {name}:\n{said[-2000:]}"
         before = np.asarray(Image.open(folder / name).convert("RGB"))
-        done = {"denoise": "denoised", "jpeg": "restored"}[model]  # the task's word, as the app names downloads
+        done = TASKS[model].done  # the task's word in output names, as the app names downloads
         after = np.asarray(Image.open(folder / "restored" / f"{Path(name).stem}_{done}.png").convert("RGB"))
         gain = psnr(after, clean) - psnr(before, clean)
         assert gain > 1, f"irae restore {name}: {gain:+.2f} dB"

@@ -22,21 +22,24 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "examples"
 SOURCE = "Debian package lomiri-wallpapers (16.04), https://gitlab.com/ubports/development/core/lomiri-wallpapers"
 
-#: (file written, source photo, author, licence, what was done)
+#: (file written, source photo, author, licence, how it is degraded: a phone's JPEG quality after low-light camera
+#: noise, a JPEG quality, or the defect drawn on it)
 EXAMPLES = [
-    ("denoise/dogs-phone-noise.jpg", "friends_by_Aitzol_Berasategi", "Aitzol Berasategi", "CC BY 4.0",
-     "low-light camera noise, saved as a phone's JPEG (quality 92)"),
-    ("denoise/sunset-phone-noise.jpg", "sunset_by_Aitzol_Berasategi", "Aitzol Berasategi", "CC BY 4.0",
-     "low-light camera noise, saved as a phone's JPEG (quality 95)"),
-    ("jpeg/fig-quality-10.jpg", "Picture_0B_by_freespace", 'Trevor "Freespace"', "CC BY 4.0",
-     "saved as JPEG quality 10"),
-    ("jpeg/brushes-quality-20.jpg", "Picture_1A_by_freespace", 'Trevor "Freespace"', "CC BY 4.0",
-     "saved as JPEG quality 20"),
+    ("denoise/dogs-phone-noise.jpg", "friends_by_Aitzol_Berasategi", "Aitzol Berasategi", "CC BY 4.0", ("phone", 92)),
+    ("denoise/sunset-phone-noise.jpg", "sunset_by_Aitzol_Berasategi", "Aitzol Berasategi", "CC BY 4.0", ("phone", 95)),
+    ("jpeg/fig-quality-10.jpg", "Picture_0B_by_freespace", 'Trevor "Freespace"', "CC BY 4.0", ("jpeg", 10)),
+    ("jpeg/brushes-quality-20.jpg", "Picture_1A_by_freespace", 'Trevor "Freespace"', "CC BY 4.0", ("jpeg", 20)),
     ("inpaint/mountain-power-line.png", "aitzgorri_by_Aitzol_Berasategi", "Aitzol Berasategi", "CC BY 4.0",
-     "a power line drawn across the sky"),
+     ("defect", "power line")),
     ("inpaint/dandelions-scratch.png", "seeding_by_Clements_Engelhardt", "Clemens Engelhardt", "CC0 1.0",
-     "a scratch drawn across the photo"),
+     ("defect", "scratch")),
 ]  # fmt: skip
+#: what each kind of degradation did, for the credits' "changes" column
+CHANGES = {
+    "phone": "low-light camera noise, saved as a phone's JPEG (quality {})",
+    "jpeg": "saved as JPEG quality {}",
+    "defect": "a {} drawn across the photo",
+}
 LONG_SIDE = 768
 LINE_WIDTH = 8  # px: the drawn defect; a stroke of the default brush (12 px) covers it
 
@@ -76,17 +79,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=OUT, help="where to write (the repository's examples/)")
     args = parser.parse_args(argv)
     credits = []
-    for seed, (name, source, author, licence, done) in enumerate(EXAMPLES):
+    for seed, (name, source, author, licence, (kind, setting)) in enumerate(EXAMPLES):
         target = args.out / name
         target.parent.mkdir(parents=True, exist_ok=True)
         photo = resized(args.data / f"{source}.png")
-        if name.startswith("denoise/"):
-            noisy, save = phone_noise(photo, "low light", 92 if "dogs" in name else 95, seed)
+        if kind == "phone":
+            noisy, save = phone_noise(photo, "low light", setting, seed)
             noisy.save(target, **save)
-        elif name.startswith("jpeg/"):
-            photo.save(target, quality=int(name.rsplit("-", 1)[1].split(".")[0]))
+        elif kind == "jpeg":
+            photo.save(target, quality=setting)
         else:
-            defect(photo, "power line" if "power" in name else "scratch", seed).save(target)
+            defect(photo, setting, seed).save(target)
+        done = CHANGES[kind].format(setting)
         credits.append(f"| {name} | 16.04/{source}.jpg ({SOURCE}) | {author} | {licence} | downscaled to {photo.width}×"
                        f"{photo.height}, {done} |")  # fmt: skip
         print(f"wrote {target} ({target.stat().st_size / 1e3:.0f} kB)")

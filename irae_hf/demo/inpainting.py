@@ -80,10 +80,15 @@ def _brush(radius: int) -> gr.Brush:
     return gr.Brush(colors=["#ff00ff"], color_mode="fixed", default_size=radius)
 
 
-def _photo(path: str) -> object:
-    """The uploaded file as a PIL image, or a ``gr.Error`` saying in words why it cannot be painted on."""
+def photo_for_painting(path: str | None, session: Session) -> tuple:
+    """The Inpaint tab's upload button: the photo into the editor with the brush sized to it (and its width on the
+    slider), the painted note reset; the file's name is kept for the download (the editor calls every picture
+    "background")."""
+    from ..deep import deep_pixels
     from ..images import load_image
 
+    if path is None:
+        return gr.ImageEditor(), gr.Slider(), gr.Markdown(), session
     if not from_upload_cache(path):
         raise gr.Error(NOT_UPLOADED)
     name = Path(path).name
@@ -91,29 +96,11 @@ def _photo(path: str) -> object:
     if problem:
         raise gr.Error(problem)
     try:
-        return load_image(path)
+        loaded = load_image(path)
     except ValueError as e:
         raise gr.Error(f"{name} cannot be read as an image ({str(e).rsplit(': ', 1)[-1][:80]}).") from None
-
-
-def upload_said(path: str | None) -> None:
-    """The upload button's first step, an event with no outputs: a file that is not a usable photo is said in words,
-    and the editor keeps what it had (an error in the step that fills it would mark it "Error")."""
-    if path is not None:
-        _photo(path)
-
-
-def photo_for_painting(path: str | None, session: Session) -> tuple:
-    """The Inpaint tab's upload button: the photo into the editor with the brush sized to it (and its width on the
-    slider), the painted note reset; the file's name is kept for the download (the editor calls every picture
-    "background")."""
-    from ..deep import deep_pixels
-
-    if path is None:
-        return gr.ImageEditor(), gr.Slider(), gr.Markdown(), session
-    loaded = _photo(path)
     photo, deep = np.asarray(loaded.convert("RGB")), deep_pixels(loaded)
-    session.upload_name, session.upload_digest = Path(path).name, digest(photo)
+    session.upload_name, session.upload_digest = name, digest(photo)
     session.upload_deep = None if deep is None else deep[..., :3]  # a 16-bit colour file: restored from 16 bits
     radius = brush_radius(*photo.shape[:2])
     value = {"background": photo, "layers": [], "composite": photo}

@@ -13,14 +13,7 @@ from typing import Any
 import gradio as gr
 
 from .handlers import add_noise, compress
-from .inpainting import (
-    BRUSH_DEFAULT_RADIUS,
-    LARGE_FILL_WIDTH,
-    brush_of_width,
-    painted_size,
-    photo_for_painting,
-    upload_said,
-)
+from .inpainting import BRUSH_DEFAULT_RADIUS, LARGE_FILL_WIDTH, brush_of_width, painted_size, photo_for_painting
 from .uploads import CHECKED, checked_number, checked_uploads, emptied, left_unmarked, said_on_upload
 
 __all__ = ["LevelTab", "LEVEL_TABS", "Shared", "level_tab", "inpaint_tab", "image_input", "result_column"]
@@ -177,10 +170,10 @@ def inpaint_tab(examples: list[str]) -> Callable[[Shared], None]:
         editor.change(painted_size, [editor], [painted], api_name=False, show_progress="hidden", trigger_mode="always_last")  # fmt: skip
         clear = [*outputs, opencv, *shared.recover_outputs, shared.session]  # a new photo: nothing of the old one stays
         new_photo = partial(shared.handlers["new_photo"], with_comparison=True)
-        # checked first with no outputs, so that a bad file is said without marking the editor "Error"
-        upload.upload(upload_said, [upload], None, api_name=False, show_progress="hidden").success(
-            photo_for_painting, [upload, shared.session], [editor, brush, painted, shared.session], api_name=False
-        ).success(new_photo, [shared.session], clear, api_name=False, show_progress="hidden")
+        into_editor = [editor, brush, painted, shared.session]
+        uploaded = upload.upload(photo_for_painting, [upload, shared.session], into_editor, api_name=False)
+        uploaded.success(new_photo, [shared.session], clear, api_name=False, show_progress="hidden")
+        left_unmarked(uploaded, into_editor)  # a bad file: said in words; the editor keeps what it had, unmarked
         brush.release(brush_of_width, [brush], [editor], api_name=False, show_progress="hidden")
         filled = button.click(
             shared.handlers["inpaint"],

@@ -141,15 +141,13 @@ def checked_uploads(component: gr.components.Component) -> gr.components.Compone
     cls = type(component)
     if not isinstance(cls.__dict__.get("preprocess"), _ForChecked):
         decode = cls.preprocess
+
+        def checked_preprocess(self, payload):  # noqa: ANN001, ANN202 - Gradio's signature
+            return _checked(payload, partial(decode, self))
+
         cls.data_model = _ForChecked(cls.data_model, _worded(cls.data_model))
-        cls.preprocess = _ForChecked(decode, _checked_preprocess)
+        cls.preprocess = _ForChecked(decode, checked_preprocess)
     return component
-
-
-def _checked_preprocess(component: gr.components.Component, payload: Any) -> Any:
-    """``preprocess`` of a marked component: its class's own, once the payload is known to be an uploaded, readable
-    image under the pixel limit."""
-    return _checked(payload, partial(type(component).__dict__["preprocess"].plain, component))
 
 
 def _checked(payload: Any, decode: Callable) -> Any:
