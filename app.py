@@ -1,11 +1,12 @@
 """Gradio demo: denoising, JPEG cleanup and inpainting with IRAE — and the exact inverse ("nothing is lost").
 
-    python app.py [--denoise-model PATH_OR_HUB_ID] [--jpeg-model ...] [--inpaint-model ...]
+    python app.py [--denoise-model PATH_OR_HUB_ID] [--denoise-real-model ...] [--jpeg-model ...] [--inpaint-model ...]
                   [--device cpu] [--host 127.0.0.1] [--port 7860] [--share]
 
 Weights default to the folders shipped in ``pretrained/`` (also settable with IRAE_DENOISE_MODEL,
-IRAE_JPEG_MODEL, IRAE_INPAINT_MODEL) and load with ``IRAE.from_pretrained``, so ``HF_HUB_OFFLINE=1``
-works. Named API endpoints for ``gradio_client``: /denoise, /jpeg, /inpaint, /recover (plus /add_noise
+IRAE_DENOISE_REAL_MODEL, IRAE_JPEG_MODEL, IRAE_INPAINT_MODEL) and load with ``IRAE.from_pretrained``, so
+``HF_HUB_OFFLINE=1`` works. The Denoise tab runs the Gaussian denoiser on noise added in the app and the camera and
+phone one on photos brought to it, unless told which. Named API endpoints for ``gradio_client``: /denoise, /jpeg, /inpaint, /recover (plus /add_noise
 and /compress to degrade a clean image first).
 """
 
@@ -25,12 +26,11 @@ import numpy as np
 
 from irae_hf.demo import serving
 from irae_hf.demo.handlers import make_handlers
-from irae_hf.demo.models import Loaded, about_models, load_models
+from irae_hf.demo.models import MODELS, Loaded, about_models, load_models
 from irae_hf.demo.session import Session
 from irae_hf.demo.tabs import LEVEL_TABS, Shared, inpaint_tab, level_tab
 from irae_hf.demo.uploads import left_unmarked
 from irae_hf.inference import bf16_pays
-from irae_hf.tasks import TASK_NAMES
 
 ROOT = Path(__file__).resolve().parent
 CLEAN_EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.png"))  # to try "Add noise" and "Compress"
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None, **launch_kwargs: Any) -> gr.Blocks:
     """Load the weights, build the page and serve it (``prevent_thread_lock=True`` returns at once)."""
     args = parse_args(argv)
     try:
-        models = load_models({t: getattr(args, t) for t in TASK_NAMES}, args.device, ROOT / "pretrained")
+        models = load_models({name: getattr(args, name) for name in MODELS}, args.device, ROOT / "pretrained")
     except (ValueError, OSError) as e:  # a model of another task, unreadable shipped weights: one line
         raise SystemExit(f"error: {e}") from None
     for task, m in models.items():

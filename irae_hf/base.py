@@ -18,7 +18,7 @@ from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 from torch import Tensor, nn
 
-from .tasks import TASKS
+from .tasks import NOISE_USE, TASKS
 
 __all__ = ["RestorationModel", "WeightsError", "WEIGHTS_NAME", "SIZE_LIMITS", "MAX_PARAMETERS"]
 
@@ -78,9 +78,14 @@ class RestorationModel(
         return super().save_pretrained(save_directory, config=config, **kwargs)
 
     @staticmethod
-    def check_task(task: str) -> None:
+    def check_task(task: str, noise: str | None = None) -> None:
+        """A known task, and ``noise`` (what a denoiser was trained on, said in config.json) None or a known kind."""
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}; expected one of {sorted(TASKS)}")
+        kinds = TASKS[task].noise_kinds
+        if noise is not None and (not isinstance(noise, str) or noise not in kinds):
+            said = f"one of {sorted(kinds)}" if kinds else "None (it says what a denoiser was trained on)"
+            raise ValueError(f"noise must be {said}, got {noise!r}")
 
     @staticmethod
     def check_positive(**values: Any) -> None:
@@ -176,7 +181,15 @@ class RestorationModel(
         """The model card from ``model_card.md``, filled with this model's task and configuration; its metadata
         gets the ``base_model`` a fine-tune started from, the Hub ``datasets`` it trained on, and the evaluation
         (``{"data": name, "rows": [...]}`` of ``irae evaluate``: this model's PSNR/SSIM rows) as model-index."""
-        kwargs = {"task": self.task, "config": self.config, "num_parameters": f"{self.num_parameters:,}", **kwargs}
+        noise = self.config.get("noise")
+        kwargs = {
+            "task": self.task,
+            "config": self.config,
+            "num_parameters": f"{self.num_parameters:,}",
+            "trained_on": TASKS[self.task].noise_kinds.get(noise),
+            "when_to_use": NOISE_USE.get(noise),
+            **kwargs,
+        }
         card = super().generate_model_card(*args, **kwargs)
         if base_model:
             card.data.base_model = base_model
@@ -185,7 +198,7 @@ class RestorationModel(
         results = _eval_results(self, eval_results)
         if results:
             card.data.eval_results = results
-            card.data.model_name = kwargs.get("model_id") or f"irae-{self.task}"
+            card.data.model_name = kwargs.get("model_id") or f"irae-{self.task}" + ("-real" if noise == "real" else "")
         return card
 
     @classmethod

@@ -200,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"{task.name}: the {task.label} settings (default {settings})",
         )
     e.add_argument(
+        "--noise",
+        choices=["gaussian", "camera"],
+        help="denoise: Gaussian noise at each --sigma, or camera-like noise in 8-bit files and phone JPEGs (every "
+        "method told its RMS σ); default: what the model's config.json says it was trained on, else gaussian",
+    )
+    e.add_argument(
         "--baselines",
         nargs="*",
         help="subset of the task's baselines (default all; the flag alone: none), and methods from outside the "

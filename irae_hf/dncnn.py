@@ -54,14 +54,16 @@ class DnCNN(
 
     arch = "dncnn"
 
-    def __init__(self, task: str = "denoise", channels: int = 3, width: int = 96, depth: int = 18):
+    def __init__(
+        self, task: str = "denoise", channels: int = 3, width: int = 96, depth: int = 18, noise: str | None = None
+    ):
         super().__init__()
-        self.check_task(task)
+        self.check_task(task, noise)
         self.check_positive(channels=channels, width=width, depth=depth)
         if depth < 3:
             raise ValueError(f"DnCNN needs depth >= 3, got depth={depth}")
         self.task, self.multiple = task, 1
-        self.config = {"task": task, "channels": channels, "width": width, "depth": depth}
+        self.config = {"task": task, "channels": channels, "width": width, "depth": depth, "noise": noise}
         self.net = conv_body(channels + 1, width, depth, channels)
 
     def forward(self, x: Tensor, cond: Tensor | None = None, **level: Any) -> Tensor:

@@ -30,7 +30,7 @@ from torch import Tensor
 from .metrics import psnr, ssim
 from .base import RestorationModel
 from .restore import restore
-from .tasks import TASK_NAMES, TASKS, Restorer, degrade, level_kwargs
+from .tasks import CAMERA_SETTINGS, TASK_NAMES, TASKS, Restorer, degrade, level_kwargs
 
 __all__ = [
     "BASELINES",
@@ -197,6 +197,22 @@ def missing_packages(methods: dict[str, Restorer]) -> dict[str, str]:
     return {name: pkg for name, pkg in needs.items() if pkg and importlib.util.find_spec(pkg) is None}
 
 
+def noise_for(args, model: RestorationModel | None) -> str | None:
+    """``--noise``, else camera-like for a denoiser trained on camera and phone noise (it is measured on its own kind),
+    else Gaussian; None for the other tasks (a clear line when given to one, or with --sigma)."""
+    noise = getattr(args, "noise", None)
+    if not TASKS[args.task].noise_kinds:
+        if noise:
+            raise ValueError(f"--noise is for denoising, not --task {args.task}")
+        return None
+    if noise == "camera" and getattr(args, "sigma", None):
+        raise ValueError("--noise camera has its own settings (low light, moderate, and each as a JPEG): drop --sigma")
+    if noise is None and model is not None and model.config.get("noise") == "real" and not getattr(args, "sigma", None):
+        print(f"note: {args.model} was trained on camera and phone noise: measured on camera-like noise (--noise gaussian: at each σ)", file=sys.stderr)  # fmt: skip
+        return "camera"
+    return noise or "gaussian"
+
+
 def run_cli(args) -> int:
     """``python -m irae_hf evaluate``: print the markdown table, write the JSON."""
     from .files import file_problem
@@ -237,13 +253,21 @@ def run_cli(args) -> int:
         methods[name] = restorer
     given = getattr(args, TASKS[args.task].settings_flag, None)
     settings = given or list(TASKS[args.task].settings)
+    noise = noise_for(args, model if args.model else None)
+    if noise == "camera":
+        settings = list(CAMERA_SETTINGS)
     images = load_folder(args.data, args.limit)
     rows = evaluate(methods, images, args.task, settings, args.seed)
     table = markdown_table(rows)
-    print(f"{args.task} on {len(images)} images of {args.data} (seed {args.seed}):\n")
+    what = {"camera": " (camera-like noise; every method told its RMS σ)", "gaussian": " (Gaussian noise)"}.get(
+        noise, ""
+    )
+    print(f"{args.task}{what} on {len(images)} images of {args.data} (seed {args.seed}):\n")
     print(table)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         data = Path(args.data).name  # the data set's name, not this machine's path
-        Path(args.json).write_text(json.dumps({"data": data, "seed": args.seed, "rows": rows}, indent=2))
+        Path(args.json).write_text(
+            json.dumps({"data": data, "seed": args.seed, "noise": noise, "rows": rows}, indent=2)
+        )
     return 0

@@ -34,14 +34,16 @@ class FFDNet(
 
     arch = "ffdnet"
 
-    def __init__(self, task: str = "denoise", channels: int = 3, width: int = 96, depth: int = 12):
+    def __init__(
+        self, task: str = "denoise", channels: int = 3, width: int = 96, depth: int = 12, noise: str | None = None
+    ):
         super().__init__()
-        self.check_task(task)
+        self.check_task(task, noise)
         self.check_positive(channels=channels, width=width, depth=depth)
         if depth < 3:
             raise ValueError(f"FFDNet needs depth >= 3, got depth={depth}")
         self.task, self.multiple = task, 2
-        self.config = {"task": task, "channels": channels, "width": width, "depth": depth}
+        self.config = {"task": task, "channels": channels, "width": width, "depth": depth, "noise": noise}
         self.net = conv_body(4 * channels + 4, width, depth, 4 * channels)  # the image and its level map, folded
         kair_init(self.net)  # FFDNet's training recipe (KAIR); loaded weights replace it
 

@@ -60,16 +60,29 @@ class IRAE(
         return 2**levels
 
     def __init__(
-        self, task: str = "denoise", channels: int = 3, width: int | list[int] = 64, depth: int = 16, levels: int = 2
+        self,
+        task: str = "denoise",
+        channels: int = 3,
+        width: int | list[int] = 64,
+        depth: int = 16,
+        levels: int = 2,
+        noise: str | None = None,
     ):
         super().__init__()
-        self.check_task(task)
+        self.check_task(task, noise)
         self.check_positive(channels=channels, depth=depth, levels=levels)
         if isinstance(width, list) and len(width) != levels:  # one per level (config.json from anywhere: checked)
             raise ValueError(f"width must be one integer or one per level ({levels}), got {width!r}")
         for w in width if isinstance(width, list) else [width]:
             self.check_positive(width=w)
-        self.config = {"task": task, "channels": channels, "width": width, "depth": depth, "levels": levels}
+        self.config = {
+            "task": task,
+            "channels": channels,
+            "width": width,
+            "depth": depth,
+            "levels": levels,
+            "noise": noise,
+        }
         self.task = task
         self.multiple = self.multiple_for(levels=levels)
         self.flow1 = MultiScaleFlow(channels, depth, width, levels, cond_channels=1)

@@ -209,6 +209,14 @@ class TrainConfig:
         return found
 
     @property
+    def noise(self) -> str | None:
+        """What a denoiser is trained on (config.json's ``noise``): "real" when camera-like noise or noisy JPEGs are
+        in the mix, else "gaussian"; None for the other tasks."""
+        if not TASKS[self.task].noise_kinds:
+            return None
+        return "real" if self.camera_fraction > 0 or self.noisy_jpeg_fraction > 0 else "gaussian"
+
+    @property
     def multiple(self) -> int:
         """The architecture's size multiple (crops are cut to it)."""
         return _archs()[self.arch].multiple_for(levels=self.levels)

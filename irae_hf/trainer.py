@@ -47,7 +47,7 @@ __all__ = ["LOSSES", "Trainer", "export_checkpoint", "finish", "make_data"]
 
 def model_args(args: TrainConfig) -> tuple:
     """``new_model``'s arguments from the command line."""
-    return args.arch, args.task, args.level_widths or args.width, args.depth, args.levels
+    return args.arch, args.task, args.level_widths or args.width, args.depth, args.levels, args.noise
 
 
 def run_args(args: TrainConfig) -> dict:
@@ -135,7 +135,7 @@ class Trainer:
         """The model (new, initialised on the first batch, or from --init_from), its optimizer and moving average,
         with a checkpoint's state loaded when resuming."""
         args, accelerator = self.args, self.accelerator
-        model = load_model(args.init_from) if args.init_from else new_model(*model_args(args))
+        model = load_model(args.init_from, noise=args.noise) if args.init_from else new_model(*model_args(args))
         if args.init_from and model.task != args.task:
             raise ValueError(f"--init_from {args.init_from} is a {model.task!r} model, not {args.task!r}")
         if self.resume_from is None and not args.init_from:  # Glow's data-dependent init on the first batch, synced

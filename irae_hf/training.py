@@ -92,12 +92,18 @@ class EMA:
 
 
 def new_model(
-    arch: str, task: str, width: int | list[int] | None = None, depth: int | None = None, levels: int | None = None
+    arch: str,
+    task: str,
+    width: int | list[int] | None = None,
+    depth: int | None = None,
+    levels: int | None = None,
+    noise: str | None = None,
 ) -> RestorationModel:
-    """A fresh model of ``arch`` with the sizes given (the architecture's defaults where None)."""
+    """A fresh model of ``arch`` with the sizes given (the architecture's defaults where None), saying in its config
+    the ``noise`` a denoiser is trained on."""
     sizes = {"width": width, "depth": depth, "levels": levels}
     takes = ARCHS[arch]._hub_mixin_init_parameters if arch in ARCHS else sizes
-    return build(arch, task=task, **{k: v for k, v in sizes.items() if k in takes})
+    return build(arch, task=task, noise=noise, **{k: v for k, v in sizes.items() if k in takes})
 
 
 def find_checkpoint(output_dir: Path, resume: str) -> Path:

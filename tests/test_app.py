@@ -126,9 +126,38 @@ def test_the_inverse_panel_is_cleared_when_a_new_result_arrives():
     assert "about" in handlers["new_result"](session)[2]  # an estimate once an inverse has run
 
 
+def test_each_denoiser_runs_where_it_belongs_and_the_note_names_it():
+    """Noise added in the app goes to the Gaussian denoiser, a photo brought to the app to the camera and phone one;
+    the choice overrides both, and /recover inverts the model that ran. A choice no client may send is one line."""
+    models = app.load_models({})
+    assert models["denoise"].model.config["noise"] == "gaussian" and models["denoise-real"].model.config["noise"] == "real"  # fmt: skip
+    handlers, quiet = app.make_handlers(models), (lambda *a, **k: None)
+    photo = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
+
+    def ran(image, session, **kw):
+        _, note, _, session = handlers["denoise"](image, 25, False, True, session=session, progress=quiet, **kw)
+        return note, session.model
+
+    note, model = ran(photo, app.Session())
+    assert model == "denoise-real" and "**Denoise: camera and phone photos**, `pretrained/denoise-real (shipped)` (auto: a photo)" in note  # fmt: skip
+    session = app.Session()
+    noisy, session = handlers_module.add_noise(photo, 25, session)
+    note, model = ran(noisy, session)
+    assert model == "denoise" and "Gaussian noise**, `pretrained/denoise (shipped)` (auto: the noise was added here)" in note  # fmt: skip
+    assert (
+        "as chosen" in ran(noisy, session, noise="real")[0] and ran(noisy, session, noise="real")[1] == "denoise-real"
+    )
+    assert ran(photo, app.Session(), noise="gaussian")[1] == "denoise"
+    *_, text = handlers["recover"](session)
+    assert "differs from the input the model saw by at most" in text
+    with pytest.raises(gradio.Error, match="noise must be one of auto, real, gaussian"):
+        ran(photo, app.Session(), noise="../etc")
+
+
 def test_about_the_models_shows_each_cards_numbers():
     text = app.about_models(app.load_models({}))
-    for task in ("denoise", "jpeg", "inpaint"):
+    assert "#### Denoise: camera and phone photos" in text and "trained on synthetic Gaussian noise" in text
+    for task in demo_models.MODELS:
         card = (ROOT / "pretrained" / task / "README.md").read_text()
         rows = [line for line in demo_models.card_section(card).splitlines() if "time (s" not in line]
         assert all(row in text for row in rows)  # every number of the card, the time column's label made one
@@ -359,6 +388,22 @@ def _paint_until_said(page, length: int) -> None:
 
 
 @pytest.mark.browser
+def test_browser_a_photo_goes_to_the_camera_and_phone_denoiser_unless_told_and_the_note_says_which(page, tmp_path):
+    """Issue 41 point 2 on the page: a photo brought to the Denoise tab runs the camera and phone denoiser; choosing
+    "synthetic Gaussian noise" runs the Gaussian one; the note names each."""
+    Image.open(ROOT / "examples" / "astronaut.png").convert("RGB").resize((128, 96)).save(tmp_path / "05.png")
+    page.locator("input[type=file]").first.set_input_files(str(tmp_path / "05.png"))  # Denoise tab
+    page.get_by_text("What noise is it? (which denoiser runs)").first.wait_for()
+    page.get_by_role("button", name="Denoise", exact=True).click()
+    page.get_by_text("Denoise: camera and phone photos").first.wait_for()
+    assert "(auto: a photo)" in page.content()
+    page.get_by_text("synthetic Gaussian noise", exact=True).first.click()
+    page.get_by_role("button", name="Denoise", exact=True).click()
+    page.get_by_text("Denoise: synthetic Gaussian noise").first.wait_for()
+    assert "(as chosen)" in page.content()
+
+
+@pytest.mark.browser
 def test_browser_inpaint_brush_size_painted_area_names_and_upload_messages(page, tmp_path):
     """A short stroke of the default brush on a 768×512 photo is 10–24 px across, where the model measured best (no
     OpenCV fill is offered as better), its size is shown before Fill, the download is named after the file
@@ -530,7 +575,8 @@ def test_recover_never_invites_what_it_refuses():
 
 def test_about_the_models_is_headed_by_the_tabs_and_labels_time_alike():
     text = app.about_models(app.load_models({}))
-    assert re.findall(r"^#### (.+)$", text, re.M) == ["Denoise", "JPEG", "Inpaint"]
+    heads = ["Denoise: synthetic Gaussian noise", "Denoise: camera and phone photos", "JPEG", "Inpaint"]
+    assert re.findall(r"^#### (.+)$", text, re.M) == heads
     assert "σ —" not in text and "quality —" not in text and "mask —" not in text
     assert len(set(re.findall(r"\| (time \(s[^|]*\)) \|", text))) == 1
 
@@ -670,11 +716,12 @@ def test_browser_bad_uploads_unchanged_results_big_results_passes_and_new_photos
     page.get_by_text("PSNR in the painted region").first.wait_for(state="detached")
     page.get_by_text("Nothing painted yet.").first.wait_for()
     assert "03_filled.png" not in page.content() and page.evaluate(BADGES) == 0
-    # 8: "About the models" is headed by the tabs
+    # 8: "About the models" is headed by the tabs (the Denoise tab's two denoisers, each by the noise it knows)
     page.get_by_text("About the models").first.click()
     page.locator("h4", has_text="Inpaint").first.wait_for()  # the accordion's text is drawn when it opens
     headings = page.locator("h4").all_inner_texts()
-    assert [h for h in headings if h in ("Denoise", "JPEG", "Inpaint")] == ["Denoise", "JPEG", "Inpaint"], headings
+    tabs = ["Denoise: synthetic Gaussian noise", "Denoise: camera and phone photos", "JPEG", "Inpaint"]
+    assert [h for h in headings if h in tabs] == tabs, headings
     print(f"self-ensemble passes seen: {sorted(passes)}")
 
 

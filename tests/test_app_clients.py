@@ -30,7 +30,7 @@ def file_data(path: str, meta: bool) -> dict:
 
 
 PAYLOADS = {
-    "denoise": lambda f: [f, 25, False, True, False],
+    "denoise": lambda f: [f, 25, False, True, False, "auto"],
     "jpeg": lambda f: [f, 20, False, True, False],
     "inpaint-background": lambda f: [{"background": f, "layers": [], "composite": None}, False, False],
     "inpaint-layer": lambda f: [{"background": None, "layers": [f], "composite": f}, False, False],
@@ -181,7 +181,7 @@ def test_work_stops_between_tiles_when_its_client_disconnects(server, monkeypatc
     gate, log, ended = threading.Semaphore(0), [], threading.Event()
     monkeypatch.setattr(handlers, "restore", gated_restore(gate, log, ended))
     url, demo = server
-    data = [upload(url, PHOTO), 25, False, False, False]
+    data = [upload(url, PHOTO), 25, False, False, False, "auto"]
     event = httpx.post(f"{url}gradio_api/call/denoise", json={"data": data}).json()["event_id"]
     gate.release()  # the first tile runs while the client listens
     with httpx.stream("GET", f"{url}gradio_api/call/denoise/{event}", timeout=600) as stream:
@@ -245,9 +245,9 @@ def test_the_pixel_limit_can_be_lowered_for_a_small_server():
 @pytest.mark.parametrize(
     "endpoint,data,words",
     [
-        ("denoise", [123, 25, False, True, False], "Expected an uploaded image file, got int"),
+        ("denoise", [123, 25, False, True, False, "auto"], "Expected an uploaded image file, got int"),
         ("inpaint", ["hello", False, False], "Expected an editor value (background, layers), got str"),
-        ("denoise", [file_data("/etc/passwd", True), 25, False, True, False], "was not uploaded by a user"),
+        ("denoise", [file_data("/etc/passwd", True), 25, False, True, False, "auto"], "was not uploaded by a user"),
     ],
     ids=["image=123", "editor=hello", "a server path"],
 )
@@ -275,7 +275,7 @@ def test_recover_on_a_model_without_an_inverse_says_so(monkeypatch):
     from irae_hf.zoo import build
 
     models = app.load_models({})
-    models["denoise"] = Loaded(build("dncnn", task="denoise", width=8, depth=3).eval(), "a DnCNN")
+    models["denoise-real"] = Loaded(build("dncnn", task="denoise", width=8, depth=3).eval(), "a DnCNN")  # photos' model
     handlers_ = app.make_handlers(models)
     session = Session()
     photo = np.asarray(Image.open(PHOTO).convert("RGB"))

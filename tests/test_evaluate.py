@@ -52,6 +52,30 @@ def test_evaluate_command_table_and_json(folder, tmp_path, capsys, task, flag, v
     assert methods == ["IRAE", "IRAE ×8 ensemble"] * len(values)
 
 
+def test_a_camera_and_phone_denoiser_is_measured_on_its_own_noise(folder, tmp_path, capsys):
+    """``irae evaluate`` knows both denoisers: one whose config.json says "real" is measured on camera-like noise
+    (the README's (c) and (d), every method told its RMS σ, the same seeded noise as peers.py), unless --noise or
+    --sigma says otherwise; --noise is refused for other tasks and --noise camera beside --sigma."""
+    from irae_hf import IRAE
+    from irae_hf.tasks import CAMERA_SETTINGS
+
+    IRAE(width=8, depth=2, noise="real").save_pretrained(tmp_path / "real")
+    args = ["evaluate", "--model", str(tmp_path / "real"), "--task", "denoise", "--data", str(folder), "--baselines", "input"]  # fmt: skip
+    assert main([*args, "--json", str(tmp_path / "c.json")]) == 0
+    out = capsys.readouterr()
+    saved = json.loads((tmp_path / "c.json").read_text())
+    assert saved["noise"] == "camera" and "camera and phone noise" in out.err and "camera-like noise" in out.out
+    assert [r["setting"] for r in saved["rows"]] == [s for s in CAMERA_SETTINGS for _ in range(2)]
+    low = {r["method"]: r["psnr"] for r in saved["rows"] if r["setting"] == "low light"}
+    high = {r["method"]: r["psnr"] for r in saved["rows"] if r["setting"] == "moderate"}
+    assert low["input"] < high["input"]  # low light is the stronger noise
+    assert main([*args, "--sigma", "25", "--json", str(tmp_path / "g.json")]) == 0  # σ given: Gaussian
+    assert json.loads((tmp_path / "g.json").read_text())["noise"] == "gaussian"
+    assert main([*args, "--noise", "camera", "--sigma", "25"]) == 2 and "drop --sigma" in capsys.readouterr().err
+    jpeg = ["evaluate", "--task", "jpeg", "--data", str(folder), "--noise", "camera"]
+    assert main(jpeg) == 2 and "--noise is for denoising" in capsys.readouterr().err
+
+
 def test_baselines_improve_on_the_input(folder):
     images = load_folder(folder)
     rows = evaluate(

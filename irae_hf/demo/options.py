@@ -9,8 +9,7 @@ import re
 
 from .. import formats
 from ..cli import count_arg, device_arg  # one check of a count and a device for the CLI and the app
-from ..tasks import TASK_NAMES
-from .models import ENV_VARS
+from .models import ENV_VARS, MODELS
 
 __all__ = ["parse_args", "address", "check_environment", "file_size", "pixel_limit"]
 
@@ -28,11 +27,11 @@ def file_size(text: str) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The app's flags; a bad value is one argparse error line (exit 2), never a traceback or a hang."""
     p = argparse.ArgumentParser(description="IRAE restoration demo")
-    for task in TASK_NAMES:
+    for name in MODELS:
         p.add_argument(
-            f"--{task}-model",
-            dest=task,
-            help=f"folder or Hub id, ORG/NAME@REVISION to pin one (default ${ENV_VARS[task]} or pretrained/{task})",
+            f"--{name}-model",
+            dest=name,
+            help=f"folder or Hub id, ORG/NAME@REVISION to pin one (default ${ENV_VARS[name]} or pretrained/{name})",
         )
     p.add_argument("--device", default="cpu", type=device_arg, help="torch device, e.g. cpu or cuda")
     p.add_argument("--host", help="bind address (default $GRADIO_SERVER_NAME, as a Space sets it, else 127.0.0.1)")

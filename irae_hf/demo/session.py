@@ -19,6 +19,7 @@ class Session:
     result: tuple[torch.Tensor, dict] | None = None  # the last (input, level), for /recover
     model_input: torch.Tensor | None = None
     task: str | None = None
+    model: str | None = None  # the name of the model that made the last result (``MODELS``), for /recover
     unchanged: str | None = None  # the task whose last run left the image as it was (nothing to invert)
     upload_name: str | None = None  # the editor keeps no file name: the Inpaint upload's, for its download
     upload_digest: str | None = None  # ... while the editor still holds that upload's pixels

@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from .handlers import add_noise, compress
+from .handlers import NOISE_CHOICES, add_noise, compress
 from .inpainting import BRUSH_DEFAULT_RADIUS, LARGE_FILL_WIDTH, brush_of_width, painted_size, photo_for_painting
 from .uploads import CHECKED, checked_number, checked_uploads, emptied, left_unmarked, said_on_upload
 
@@ -35,6 +35,8 @@ class LevelTab:
     auto_label: str
     level_label: str
     button: str
+    choices: tuple = ()  # which model runs, (label, value) pairs passed to the handler after the session
+    choice_label: str = ""
 
 
 LEVEL_TABS = (
@@ -42,6 +44,7 @@ LEVEL_TABS = (
         "denoise", "Denoise", (0, 75, 25), "σ", False, add_noise, "add_noise",
         "σ of the noise to add (to try a clean photo)", "Add noise",
         "Auto: estimate σ from the image (or use the σ you added)", "σ to remove, when Auto is off", "Denoise",
+        NOISE_CHOICES, "What noise is it? (which denoiser runs)",
     ),
     LevelTab(
         "jpeg", "JPEG", (1, 100, 10), "The JPEG quality", True, compress, "compress",
@@ -100,6 +103,7 @@ def level_tab(spec: LevelTab, examples: list[str]) -> Callable[[Shared], None]:
                 degrade = gr.Button(spec.degrade_button)
                 auto = gr.Checkbox(True, label=spec.auto_label)
                 level = checked_number(gr.Slider(low, high, default, step=1, label=spec.level_label), spec.level_name, whole=spec.whole)  # fmt: skip
+                chosen = [gr.Radio(list(spec.choices), value=spec.choices[0][1], label=spec.choice_label)] if spec.choices else []  # fmt: skip
                 button = gr.Button(spec.button, variant="primary")
             outputs = result_column()
         gr.Examples(examples, inputs=image)
@@ -117,7 +121,7 @@ def level_tab(spec: LevelTab, examples: list[str]) -> Callable[[Shared], None]:
         left_unmarked(degraded, [image, shared.session])
         restored = button.click(
             shared.handlers[spec.task],
-            [image, level, shared.ensemble, auto, shared.fast, shared.session],
+            [image, level, shared.ensemble, auto, shared.fast, shared.session, *chosen],
             [*outputs, shared.session],
             api_name=spec.task,
             concurrency_limit=None,  # restorations wait in LANES, where big photos cannot hold up small ones

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Restorer, Task, identity
-from .denoise import Denoise
+from .denoise import CAMERA_SETTINGS, NOISE_KINDS, NOISE_USE, Denoise
 from .inpaint import MASK_KINDS, TRAINING_MASK_KINDS, Inpaint
 from .jpeg import Jpeg, file_quality
 
@@ -21,6 +21,9 @@ __all__ = [
     "TASKS",
     "TASK_NAMES",
     "MASK_KINDS",
+    "CAMERA_SETTINGS",
+    "NOISE_KINDS",
+    "NOISE_USE",
     "TRAINING_MASK_KINDS",
     "LEVEL_RANGES",
     "register",

@@ -33,6 +33,8 @@ class Task:
     keyword: str  # the model's keyword for the degradation level (``sigma=``, ``quality=``, ``mask=``)
     label: str  # the level's name in tables
     done: str = "restored"  # what was done, in output names: ``photo_denoised.png`` (the CLI and the app's download)
+    #: the kinds of degradation a model of the task may say it was trained on (config.json's ``noise``), in words
+    noise_kinds: dict = {}  # noqa: RUF012 - a read-only table per task
     settings: tuple  # the benchmark settings (CBSD68 tables, model cards)
     validation: float | int | str  # the fixed level of training validation
     validation_words: str  # the same, for model cards

@@ -10,6 +10,29 @@ if TYPE_CHECKING:
     import numpy as np
     from torch import Tensor
 
+#: what a denoiser was trained on (config.json's ``noise``), in words for cards, the app and the command line
+NOISE_KINDS = {
+    "gaussian": "synthetic Gaussian noise, as floats and as 8-bit files (the benchmarks', and the app's Add noise)",
+    "real": "camera and phone noise: signal-dependent, clipped to 8 bits, often saved as JPEG",
+}
+#: when to use a denoiser trained on each kind of noise, and when its companion (model cards, README)
+NOISE_USE = {
+    "gaussian": "Use it on synthetic Gaussian noise: the benchmarks' protocol (CBSD68 and the like at a known σ, as "
+    "floats or 8-bit files) and noise added by software, such as the app's Add noise. For photos from cameras and "
+    "phones use the camera and phone denoiser (`pretrained/denoise-real`).",
+    "real": "Use it on photos as cameras and phones save them: signal-dependent noise, low light, noisy JPEGs. For "
+    "synthetic Gaussian noise (the benchmarks, the app's Add noise) use the Gaussian denoiser (`pretrained/denoise`).",
+}
+
+#: camera-like noise as users have it, by name (``irae evaluate --noise camera``, the README's (c) and (d)): the
+#: strength of ``degradations.CAMERA_NOISE``, then the JPEG quality phones save at (None: an 8-bit PNG)
+CAMERA_SETTINGS = {
+    "low light": ("low light", None),
+    "moderate": ("moderate", None),
+    "low light, JPEG q90": ("low light", 90),
+    "moderate, JPEG q90": ("moderate", 90),
+}
+
 
 def bm3d_baseline(x: Tensor, level: dict) -> Tensor:
     """CBM3D (the ``bm3d`` package) at the given σ."""
@@ -40,15 +63,25 @@ def nlm_baseline(x: Tensor, level: dict) -> Tensor:
 class Denoise(Task):
     name, keyword, label = "denoise", "sigma", "σ"
     done = "denoised"
+    noise_kinds = NOISE_KINDS  # a Gaussian specialist and a camera and phone one
     settings, validation, validation_words = (15, 25, 50), 25.0, "σ 25"
     level_range = (0.0, 255.0, 255.0)
     level_help = "noise σ to remove, 0–255, or auto (estimated; the default)"
     level_words = "the noise σ in 0–255 units"
 
     def degrade(self, clean: Tensor, level: Any, seed: Any = None) -> tuple[Tensor, float]:
-        from ..degradations import add_gaussian_noise
+        """Gaussian noise of σ ``level``; or, for a name of ``CAMERA_SETTINGS``, camera-like noise in an 8-bit file
+        (then a JPEG), labelled with its RMS-equivalent σ (the level a method is given when it is told the truth)."""
+        from ..degradations import CAMERA_NOISE, add_gaussian_noise, camera_noise, jpeg_compress
 
-        return add_gaussian_noise(clean, float(level), seed=seed), float(level)
+        if not isinstance(level, str):
+            return add_gaussian_noise(clean, float(level), seed=seed), float(level)
+        if level not in CAMERA_SETTINGS:
+            raise ValueError(f"unknown camera noise {level!r}; expected one of {list(CAMERA_SETTINGS)}")
+        kind, quality = CAMERA_SETTINGS[level]
+        noisy = camera_noise(clean, *CAMERA_NOISE[kind], seed=seed)
+        noisy = jpeg_compress(noisy, quality) if quality else noisy
+        return noisy, float((noisy - clean).pow(2).mean().sqrt()) * 255
 
     def sample(self, clean: Tensor, rng: np.random.Generator, spec: Any) -> tuple[Tensor, Tensor]:
         """σ uniform in ``spec.sigma_range``; the noise as a float, as an 8-bit file, or camera-like of about that
