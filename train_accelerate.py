@@ -37,8 +37,8 @@ def cli() -> None:
     """Entry point: user errors (bad paths, empty or imageless datasets, NaN loss) end with a clear message."""
     import sys
 
-    from datasets.exceptions import DatasetNotFoundError
     from datasets.data_files import EmptyDatasetError
+    from datasets.exceptions import DatasetNotFoundError
 
     try:
         main()

@@ -9,8 +9,8 @@ import copy
 import json
 import os
 import warnings
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch

@@ -7,13 +7,13 @@ import errno
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
-from .formats import IMAGE_SUFFIXES, MAX_PIXELS
 from .files import PARTIAL, folder_problem, write_file
+from .formats import IMAGE_SUFFIXES, MAX_PIXELS
 from .tasks import TASKS, Task
 
 __all__ = ["main", "build_parser", "find_images"]

@@ -8,18 +8,18 @@ resumed at step ``s`` draws exactly the samples an uninterrupted run would have 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Iterator
-from itertools import islice
 from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
 
-from .images import to_tensor
 from .degradations import Seed
+from .images import to_tensor
 from .tasks import MASK_KINDS, TASKS, degrade
 
 __all__ = [

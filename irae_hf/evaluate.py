@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .metrics import psnr, ssim
 from .base import RestorationModel
+from .metrics import psnr, ssim
 from .restore import restore
 from .tasks import CAMERA_SETTINGS, TASK_NAMES, TASKS, Restorer, degrade, level_kwargs
 
@@ -213,6 +213,30 @@ def noise_for(args, model: RestorationModel | None) -> str | None:
     return noise or "gaussian"
 
 
+def chosen_baselines(args, methods: dict[str, Restorer]) -> dict[str, Restorer]:
+    """The task's baselines ``--baselines`` names (all by default, those whose package is missing skipped with a
+    note) and methods from outside the package (``NAME=FILE.py:FACTORY``); one line for a name unknown or taken."""
+    baselines = TASKS[args.task].baselines()
+    named = [b for b in args.baselines or () if "=" not in b]
+    unknown = sorted(set(named) - set(baselines))
+    if unknown:
+        raise ValueError(
+            f"unknown {args.task} baseline(s) {unknown}; choose from {sorted(baselines)} or give NAME=FILE.py:FACTORY"
+            " (--baselines alone: none)"
+        )
+    chosen = dict(baselines) if args.baselines is None else {k: baselines[k] for k in named}
+    for name, package in missing_packages(chosen).items():
+        if args.baselines is not None:  # asked for by name: refused up front
+            raise ValueError(f"the {name} baseline needs the {package} package: {INSTALL_DEV}")
+        print(f"note: {name} skipped: it needs the {package} package ({INSTALL_DEV})", file=sys.stderr)
+        del chosen[name]
+    for name, restorer in (external_baseline(b) for b in args.baselines or () if "=" in b):
+        if name in methods or name in chosen:
+            raise ValueError(f"--baselines {name}=...: the table already has a method named {name!r}")
+        chosen[name] = restorer
+    return chosen
+
+
 def run_cli(args) -> int:
     """``python -m irae_hf evaluate``: print the markdown table, write the JSON."""
     from .files import file_problem
@@ -232,25 +256,7 @@ def run_cli(args) -> int:
         methods[name] = model_restorer(model)
         if args.ensemble:
             methods[f"{name} ×8 ensemble"] = model_restorer(model, ensemble=True)
-    baselines = TASKS[args.task].baselines()
-    named = [b for b in args.baselines or () if "=" not in b]
-    unknown = sorted(set(named) - set(baselines))
-    if unknown:
-        raise ValueError(
-            f"unknown {args.task} baseline(s) {unknown}; choose from {sorted(baselines)} or give NAME=FILE.py:FACTORY"
-            " (--baselines alone: none)"
-        )
-    chosen = baselines if args.baselines is None else {k: baselines[k] for k in named}
-    for name, package in missing_packages(chosen).items():
-        if args.baselines is not None:  # asked for by name: refused up front
-            raise ValueError(f"the {name} baseline needs the {package} package: {INSTALL_DEV}")
-        print(f"note: {name} skipped: it needs the {package} package ({INSTALL_DEV})", file=sys.stderr)
-        del chosen[name]
-    methods.update(chosen)
-    for name, restorer in (external_baseline(b) for b in args.baselines or () if "=" in b):
-        if name in methods:
-            raise ValueError(f"--baselines {name}=...: the table already has a method named {name!r}")
-        methods[name] = restorer
+    methods.update(chosen_baselines(args, methods))
     given = getattr(args, TASKS[args.task].settings_flag, None)
     settings = given or list(TASKS[args.task].settings)
     noise = noise_for(args, model if args.model else None)

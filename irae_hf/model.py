@@ -15,19 +15,19 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .base import RestorationModel, WeightsError
+from .cards import IRAE_CARD
 from .flows import (
     ActNorm,
     Affine1x1,
     AffineCoupling,
     FlowLevel,
     FlowStep,
-    InvertibleModule,
     Inverse,
+    InvertibleModule,
     InvertibleSequence,
     MultiScaleFlow,
 )
-from .base import RestorationModel, WeightsError
-from .cards import IRAE_CARD
 from .inference import bf16_pays, fuse_coupling_nets
 from .tasks import TASKS
 

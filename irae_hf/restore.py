@@ -16,8 +16,8 @@ from torch import Tensor
 from .base import RestorationModel
 from .degradations import apply_mask
 from .images import from_batch, mask_to_tensor, to_batch, to_uint8
-from .tasks import TASKS, file_quality
 from .runtime import BACKENDS, channels_last, device_dtype, estimate_seconds, exact_maps, fast_model, onnx_restorer
+from .tasks import TASKS, file_quality
 from .tiling import DEFAULT_OVERLAP, DIHEDRAL, Progress, pad, resolve_tile, self_ensemble, tile_count, tiled
 
 __all__ = [

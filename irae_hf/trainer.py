@@ -6,7 +6,6 @@ losses in ``losses.py``.
 
 from __future__ import annotations
 
-
 import json
 import os
 import time
@@ -19,24 +18,24 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .base import RestorationModel
-from .files import folder_problem
-from .run_card import training_section, validation_sentence
-from .losses import LOSSES
-from .train_config import TrainConfig
 from .data import DegradationSpec, PatchBatches, PatchStream, ValidationSet, image_column, load_image_dataset
+from .files import folder_problem
+from .losses import LOSSES
+from .run_card import training_section, validation_sentence
 from .tasks import level_kwargs
+from .train_config import TrainConfig
 from .training import (
     EMA,
     EMA_FILE,
     STATE_FILE,
     LRSchedule,
+    check_finite,
     find_checkpoint,
     new_model,
     pick_weights,
     plain_copy,
     run_mismatch,
     save_checkpoint,
-    check_finite,
     upgrade_checkpoint,
     validate,
 )

@@ -13,10 +13,10 @@ import torch
 from PIL import Image
 
 import app
+from irae_hf import inference
 from irae_hf.demo import downloads, inpainting, serving, uploads
 from irae_hf.demo import handlers as handlers_module
 from irae_hf.demo import models as demo_models
-from irae_hf import inference
 from irae_hf.inference import cpu_has_fast_bf16
 from irae_hf.metrics import psnr
 

@@ -258,8 +258,9 @@ def test_payloads_of_the_wrong_shape_are_told_what_was_wrong(server, endpoint, d
 
 def test_the_app_shows_gradios_own_refusals_in_words(monkeypatch):
     """Without show_error, Gradio answers a refused server path or a malformed payload with {"error": null}."""
-    import app
     import gradio
+
+    import app
 
     launched = {}
     monkeypatch.setattr(gradio.Blocks, "launch", lambda self, **kw: launched.update(kw))

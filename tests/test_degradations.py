@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from irae_hf.degradations import (
-    as_8bit_file,
     MASK_FILL,
     add_gaussian_noise,
     apply_mask,
+    as_8bit_file,
     box_mask,
     free_form_mask,
     jpeg_compress,

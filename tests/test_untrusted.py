@@ -4,9 +4,8 @@ silent data loss (same-name inputs, the input folder as output, existing outputs
 import io
 import resource
 import struct
-import zlib
-
 import warnings
+import zlib
 
 import numpy as np
 import pytest

@@ -12,17 +12,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from irae_hf.tasks import degrade
 from irae_hf.evaluate import BASELINES
-from irae_hf.metrics import psnr
 from irae_hf.images import load_image, to_tensor, to_uint8
-from irae_hf.tasks import level_kwargs
+from irae_hf.metrics import psnr
 from irae_hf.restore import restore
+from irae_hf.tasks import degrade, level_kwargs
 from irae_hf.zoo import load_model
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,6 @@ import argparse
 import json
 from pathlib import Path
 
-
 from irae_hf.evaluate import markdown_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -344,38 +343,37 @@ def main() -> None:
     p.add_argument("--cards", action="store_true", help="write each denoiser's peers into its card in pretrained/")
     args = p.parse_args()
     if args.cards:
-        for name in ("denoise", "denoise-real"):
-            card, block = ROOT / "pretrained" / name / "README.md", card_peers(name)
-            if block:
-                card.write_text(with_card_peers(card.read_text(), block))
-                print(f"{card}: peers written")
+        write_cards()
         return
+    print(chosen_tables(args))
+
+
+def write_cards() -> None:
+    """Each denoiser's peers block, written into its card in ``pretrained/``."""
+    for name in ("denoise", "denoise-real"):
+        card, block = ROOT / "pretrained" / name / "README.md", card_peers(name)
+        if block:
+            card.write_text(with_card_peers(card.read_text(), block))
+            print(f"{card}: peers written")
+
+
+def chosen_tables(args: argparse.Namespace) -> str:
+    """The tables the flags ask for, as markdown."""
     if args.peers:
-        print(peers_table())
-        return
+        return peers_table()
     if args.users:
         prefix = "heldout-" if args.heldout else ""
-        print(
+        return (
             f"{users_table(prefix=prefix)}\n\n{conditions_table(prefix=prefix)}\n\n{users_targets_table(prefix=prefix)}"
         )
-        return
     if args.targets:
-        print(targets_table())
-        return
+        return targets_table()
     if args.ensemble:
-        for task in args.tasks:
-            table = ensemble_table(task)
-            if table:
-                print(f"{table}\n")
-        return
+        return "\n".join(f"{table}\n" for table in map(ensemble_table, args.tasks) if table)
     if args.compact:
-        for task in args.tasks:
-            print(f"#### {task}\n\n{compact_table(task)}\n")
-        return
-    for task in args.tasks:
-        rows = rows_for(task, args.compare)
-        if rows:
-            print(f"### {task} ({rows[0]['images']} images)\n\n{markdown_table(rows)}\n")
+        return "\n".join(f"#### {task}\n\n{compact_table(task)}\n" for task in args.tasks)
+    tables = ((task, rows_for(task, args.compare)) for task in args.tasks)
+    return "\n".join(f"### {t} ({rows[0]['images']} images)\n\n{markdown_table(rows)}\n" for t, rows in tables if rows)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,31 @@ def noisy_photo(path: Path, megapixels: float, seed: int = 0) -> None:
     Image.fromarray(np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.uint8)).save(path)
 
 
+#: /denoise's inputs after the image: σ, self-ensemble, auto, bf16, which denoiser (the photo's: auto)
+DENOISE_OPTIONS = (25, False, False, False, "auto")
+
+
+def small_answer(url: str, small: dict, patience: float) -> tuple[str, float | None]:
+    """Send the small photo and wait for its answer: the last event ("complete", "error" or "timeout") and seconds."""
+    import httpx
+
+    t0 = time.perf_counter()
+    event = httpx.post(f"{url}gradio_api/call/denoise", json={"data": [small, *DENOISE_OPTIONS]}).json()
+    answer = "timeout"
+    try:
+        with httpx.stream("GET", f"{url}gradio_api/call/denoise/{event['event_id']}", timeout=patience) as r:
+            for line in r.iter_lines():
+                if time.perf_counter() - t0 > patience:
+                    break
+                if line.startswith("event: "):
+                    answer = line[7:]
+                    if answer in ("complete", "error"):
+                        return answer, time.perf_counter() - t0
+    except httpx.TimeoutException:
+        pass
+    return answer, None
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repo", default=str(Path(__file__).resolve().parents[2]))
@@ -86,7 +111,7 @@ def main() -> None:
         stop = threading.Event()
 
         def big_client() -> None:  # holds its event's stream open, as a waiting browser does, until told to go
-            data = [upload(tmp / "big.png"), 25, False, False, False]
+            data = [upload(tmp / "big.png"), *DENOISE_OPTIONS]
             event = httpx.post(f"{url}gradio_api/call/denoise", json={"data": data}, timeout=60).json()["event_id"]
             with httpx.Client(timeout=None) as c, c.stream("GET", f"{url}gradio_api/call/denoise/{event}") as r:
                 streams.append(r)
@@ -100,22 +125,7 @@ def main() -> None:
         cpu0, t0 = cpu_seconds(server.pid), time.time()
         while cpu_seconds(server.pid) - cpu0 < 10 and time.time() - t0 < 120:  # the server is computing
             time.sleep(0.5)
-        small = upload(tmp / "small.png")
-        t0 = time.perf_counter()
-        event = httpx.post(f"{url}gradio_api/call/denoise", json={"data": [small, 25, False, False, False]}).json()
-        answer, latency = "timeout", None
-        try:
-            with httpx.stream("GET", f"{url}gradio_api/call/denoise/{event['event_id']}", timeout=a.patience) as r:
-                for line in r.iter_lines():
-                    if time.perf_counter() - t0 > a.patience:
-                        break
-                    if line.startswith("event: "):
-                        answer = line[7:]
-                        if answer in ("complete", "error"):
-                            latency = time.perf_counter() - t0
-                            break
-        except httpx.TimeoutException:
-            pass
+        answer, latency = small_answer(url, upload(tmp / "small.png"), a.patience)
         stop.set()  # the big clients give up
         for r in streams:
             r.close()

@@ -16,7 +16,6 @@ import time
 import numpy as np
 from PIL import Image
 
-
 from irae_hf import IRAE
 from irae_hf.restore import restore
 

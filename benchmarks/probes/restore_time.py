@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-
 from irae_hf import IRAE
 from irae_hf.restore import restore
 

@@ -11,14 +11,14 @@ import numpy as np
 import torch
 
 from ..base import RestorationModel
-from ..tasks import TASKS, degrade
 from ..images import to_tensor, to_uint8
 from ..metrics import psnr
 from ..restore import choose_level, estimate_seconds, recover_input, restore
+from ..tasks import TASKS, degrade
+from . import serving
 from .downloads import save_png
 from .inpainting import LARGE_FILL_WIDTH, THIN_FILL_WIDTH, fill_size, opencv_fill, painted_mask
 from .models import TITLES, Loaded
-from . import serving
 from .serving import SAY_TIME_ABOVE_PIXELS, TIMES, ClientGone, client_gone
 from .session import Session
 from .uploads import Upload, check_image, digest

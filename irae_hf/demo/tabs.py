@@ -4,10 +4,9 @@ shared parts (options, the inverse panel) exist."""
 
 from __future__ import annotations
 
-from functools import partial
-
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import gradio as gr

@@ -16,7 +16,6 @@ import numpy as np
 from ..estimate import jpeg_quality_from_tables
 from .options import pixel_limit
 
-
 MAX_PIXELS = pixel_limit()
 
 
