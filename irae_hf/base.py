@@ -198,7 +198,9 @@ class RestorationModel(
         results = _eval_results(self, eval_results)
         if results:
             card.data.eval_results = results
-            card.data.model_name = kwargs.get("model_id") or f"irae-{self.task}" + ("-real" if noise == "real" else "")
+            card.data.model_name = (
+                kwargs.get("model_id") or f"irae-{TASKS[self.task].specialists.get(noise, self.task)}"
+            )
         return card
 
     @classmethod

@@ -22,6 +22,7 @@ __all__ = [
     "add_gaussian_noise",
     "as_8bit_file",
     "camera_noise",
+    "camera_photo",
     "CAMERA_NOISE",
     "jpeg_compress",
     "box_mask",
@@ -82,6 +83,14 @@ def camera_noise(x: Tensor, a: float, b: float, seed: Seed = None) -> Tensor:
     noise = torch.from_numpy(rng_from(seed).standard_normal(tuple(x.shape), dtype=np.float32)).to(x.device, x.dtype)
     noisy = (linear + torch.sqrt(a * linear + b) * noise).clamp(0, 1)
     return as_8bit_file(linear_to_srgb(noisy))
+
+
+def camera_photo(clean: Tensor, kind: str, quality: int | None = None, seed: Seed = None) -> tuple[Tensor, float]:
+    """A clean image as a camera or phone saves it: ``CAMERA_NOISE[kind]`` noise in an 8-bit file, then a JPEG at
+    ``quality`` when given; with its RMS-equivalent σ in 0–255 units (what a method told the truth is given)."""
+    noisy = camera_noise(clean, *CAMERA_NOISE[kind], seed=seed)
+    noisy = jpeg_compress(noisy, quality) if quality else noisy
+    return noisy, float((noisy - clean).pow(2).mean().sqrt()) * 255
 
 
 def jpeg_compress(x: Tensor, quality: int) -> Tensor:

@@ -56,14 +56,9 @@ def blind_sigma(x: torch.Tensor) -> float:
 def camera_cases(images: list, kind: str, jpeg: int | None, seed: int) -> list[tuple]:
     """(clean, noisy, RMS-equivalent σ) per image: camera-like noise of ``CAMERA_NOISE[kind]`` as an 8-bit file,
     then saved as JPEG at ``jpeg`` (Pillow, 4:2:0) when given, as phones write it."""
-    from irae_hf.degradations import CAMERA_NOISE, camera_noise, jpeg_compress
+    from irae_hf.degradations import camera_photo
 
-    cases = []
-    for i, (_, clean) in enumerate(images):
-        noisy = camera_noise(clean, *CAMERA_NOISE[kind], seed=seed + i)
-        noisy = jpeg_compress(noisy, jpeg) if jpeg else noisy
-        cases.append((clean, noisy, float((noisy - clean).pow(2).mean().sqrt()) * 255))
-    return cases
+    return [(clean, *camera_photo(clean, kind, jpeg, seed=seed + i)) for i, (_, clean) in enumerate(images)]
 
 
 def blind(run, ours: bool):

@@ -45,7 +45,6 @@ NOISE_CHOICES = (
     ("camera or phone photo", "real"),
     ("synthetic Gaussian noise", "gaussian"),
 )
-DENOISERS = {"real": "denoise-real", "gaussian": "denoise"}
 RECOVER_MAX_PIXELS = 1_000_000  # the float64 exact inverse of larger results would hold the worker for minutes
 
 
@@ -134,7 +133,8 @@ def leveled(
     as ``noise`` says: see ``pick_denoiser``)."""
     image = check_image(image)
     degraded_here = np.array_equal(session.degraded.get(task), image)
-    name, why = pick_denoiser(noise, degraded_here) if noise is not None else (task, "")
+    kind, why = pick_denoiser(noise, degraded_here) if noise is not None else (None, "")
+    name = TASKS[task].specialists.get(kind, task)
     if why:
         why = f"\n\nModel: **{TITLES[name]}**, `{models[name].source}` ({why})."
     if degraded_here:  # the file's name, not the "image.png" Gradio gave the degraded picture
@@ -156,14 +156,13 @@ def leveled(
 
 
 def pick_denoiser(noise: str | None, degraded_here: bool) -> tuple[str, str]:
-    """The denoiser for ``noise`` ("auto", "real" or "gaussian") and why, in words: by default the Gaussian model
-    for noise added in the app, and the camera and phone model for a photo brought to it."""
+    """The kind of noise whose denoiser runs for ``noise`` ("auto", "real" or "gaussian") and why, in words: by
+    default the Gaussian model for noise added in the app, and the camera and phone model for a photo brought to it."""
     if noise not in (None, *(value for _, value in NOISE_CHOICES)):
         raise gr.Error(f"noise must be one of {', '.join(v for _, v in NOISE_CHOICES)}, got {str(noise)[:40]!r}")
     if noise in (None, "auto"):
-        noise, why = ("gaussian", "auto: the noise was added here") if degraded_here else ("real", "auto: a photo")
-        return DENOISERS[noise], why
-    return DENOISERS[noise], "as chosen"
+        return ("gaussian", "auto: the noise was added here") if degraded_here else ("real", "auto: a photo")
+    return noise, "as chosen"
 
 
 def denoise(

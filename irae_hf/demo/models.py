@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..base import RestorationModel, WeightsError
-from ..tasks import NOISE_KINDS, TASK_NAMES
+from ..tasks import TASK_NAMES, TASKS
 from ..zoo import build, load_model, split_revision
 
 #: the app's models by name (``pretrained/<name>``) and the task of each: one per task, and beside the Gaussian
 #: denoiser (``denoise``, for noise added in the app) the camera and phone one (``denoise-real``, for uploads)
-MODELS = {name: task for task in TASK_NAMES for name in ((task, "denoise-real") if task == "denoise" else (task,))}
+MODELS = {name: task for task in TASK_NAMES for name in TASKS[task].specialists.values() or (task,)}
 ENV_VARS = {name: f"IRAE_{name.upper().replace('-', '_')}_MODEL" for name in MODELS}
 #: the weights shipped beside the package in this repository (pretrained/<task>)
 PRETRAINED = Path(__file__).resolve().parents[2] / "pretrained"
@@ -107,9 +107,9 @@ TITLES = {
 
 
 def trained_on(loaded: Loaded) -> str:
-    """What a denoiser was trained on, from its config.json ("" when it does not say)."""
-    noise = loaded.model.config.get("noise")
-    return f"trained on {NOISE_KINDS[noise]}" if noise in NOISE_KINDS else ""
+    """What a model was trained on, from its config.json and its task's words ("" when it does not say)."""
+    said = TASKS[loaded.model.task].noise_kinds.get(loaded.model.config.get("noise"))
+    return f"; trained on {said}" if said else ""
 
 
 def about_models(models: dict[str, Loaded]) -> str:
@@ -117,8 +117,7 @@ def about_models(models: dict[str, Loaded]) -> str:
     parts = []
     for name, m in models.items():
         params = sum(p.numel() for p in m.model.parameters())
-        said = f"; {trained_on(m)}" if trained_on(m) else ""
-        head = f"#### {TITLES.get(name, name)}\n\n`{m.source}`, {params / 1e6:.2f} M parameters{said}"
+        head = f"#### {TITLES.get(name, name)}\n\n`{m.source}`, {params / 1e6:.2f} M parameters{trained_on(m)}"
         if not m.trained:
             parts.append(head + "\n\n⚠️ untrained identity model: results equal the input.")
             continue

@@ -64,6 +64,7 @@ class Denoise(Task):
     name, keyword, label = "denoise", "sigma", "σ"
     done = "denoised"
     noise_kinds = NOISE_KINDS  # a Gaussian specialist and a camera and phone one
+    specialists = {"gaussian": "denoise", "real": "denoise-real"}  # noqa: RUF012 - read-only
     settings, validation, validation_words = (15, 25, 50), 25.0, "σ 25"
     level_range = (0.0, 255.0, 255.0)
     level_help = "noise σ to remove, 0–255, or auto (estimated; the default)"
@@ -72,16 +73,13 @@ class Denoise(Task):
     def degrade(self, clean: Tensor, level: Any, seed: Any = None) -> tuple[Tensor, float]:
         """Gaussian noise of σ ``level``; or, for a name of ``CAMERA_SETTINGS``, camera-like noise in an 8-bit file
         (then a JPEG), labelled with its RMS-equivalent σ (the level a method is given when it is told the truth)."""
-        from ..degradations import CAMERA_NOISE, add_gaussian_noise, camera_noise, jpeg_compress
+        from ..degradations import add_gaussian_noise, camera_photo
 
         if not isinstance(level, str):
             return add_gaussian_noise(clean, float(level), seed=seed), float(level)
         if level not in CAMERA_SETTINGS:
             raise ValueError(f"unknown camera noise {level!r}; expected one of {list(CAMERA_SETTINGS)}")
-        kind, quality = CAMERA_SETTINGS[level]
-        noisy = camera_noise(clean, *CAMERA_NOISE[kind], seed=seed)
-        noisy = jpeg_compress(noisy, quality) if quality else noisy
-        return noisy, float((noisy - clean).pow(2).mean().sqrt()) * 255
+        return camera_photo(clean, *CAMERA_SETTINGS[level], seed=seed)
 
     def sample(self, clean: Tensor, rng: np.random.Generator, spec: Any) -> tuple[Tensor, Tensor]:
         """σ uniform in ``spec.sigma_range``; the noise as a float, as an 8-bit file, or camera-like of about that
