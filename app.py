@@ -30,7 +30,7 @@ from irae_hf.demo.models import MODELS, Loaded, about_models, load_models
 from irae_hf.demo.session import Session
 from irae_hf.demo.tabs import LEVEL_TABS, Shared, inpaint_tab, level_tab
 from irae_hf.demo.uploads import left_unmarked
-from irae_hf.inference import bf16_pays
+from irae_hf.models.fused import bf16_pays
 
 ROOT = Path(__file__).resolve().parent
 CLEAN_EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.png"))  # to try "Add noise" and "Compress"

@@ -6,7 +6,7 @@
 One CPU, many GPUs or many nodes: whatever ``accelerate launch`` is given. The paper's recipe is the
 default (L1 loss, Adam 1e-3 with step decay, width 64 / depth 16 / 2 levels); the degradation level is
 drawn per sample from a range so one model learns the whole range. Checkpoints every N steps resume
-exactly (``--resume latest``); the output folder loads with ``irae_hf.zoo.load_model(output_dir)`` (an IRAE's also
+exactly (``--resume latest``); the output folder loads with ``irae_hf.models.registry.load_model(output_dir)`` (an IRAE's also
 with ``IRAE.from_pretrained``; a DnCNN's or FFDNet's with its own class).
 """
 
@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from irae_hf.train_config import TrainConfig, parse_config
-from irae_hf.trainer import Trainer, export_checkpoint
-from irae_hf.training import saved_args
+from irae_hf.training.config import TrainConfig, parse_config
+from irae_hf.training.steps import saved_args
+from irae_hf.training.trainer import Trainer, export_checkpoint
 
 
 def parse_args(argv: list[str] | None = None, defaults: dict | None = None) -> TrainConfig:
-    """The command line as a :class:`~irae_hf.train_config.TrainConfig` (its fields are the flags); ``defaults`` (a
+    """The command line as a :class:`~irae_hf.training.config.TrainConfig` (its fields are the flags); ``defaults`` (a
     run's saved settings) replace the fields' defaults, not flags given."""
     return parse_config(argv, defaults, description=__doc__.splitlines()[0])
 

@@ -1,20 +1,38 @@
-"""irae-hf: IRAE, the Invertible Restoring Autoencoder, packaged for the Hugging Face ecosystem."""
+"""irae-hf: IRAE, the Invertible Restoring Autoencoder, packaged for the Hugging Face ecosystem.
+
+The package in layers, each importing only those below it: ``models/`` (tensors in, tensors out) and ``io/`` (files
+in and out), ``tasks/`` (what is undone: degradations, conditions, estimates, metrics), ``pipeline/`` (restore,
+tiling, runtimes, ONNX, evaluation), then the entry points: ``training/``, ``demo/``, ``cli/``.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .model import IRAE, TASKS, WeightsError
+    from .models import IRAE, WeightsError, load_model
+    from .pipeline.restore import recover_input, restore
+    from .tasks import TASKS
 
-__all__ = ["IRAE", "TASKS", "WeightsError"]
+#: the public names and the module each comes from, imported on first use so that ``irae --help`` does not load torch
+_PUBLIC = {
+    "IRAE": "models",
+    "WeightsError": "models",
+    "load_model": "models",
+    "TASKS": "tasks",
+    "restore": "pipeline.restore",
+    "recover_input": "pipeline.restore",
+}
+__all__ = ["IRAE", "TASKS", "WeightsError", "load_model", "recover_input", "restore"]
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
-    """``IRAE``, ``TASKS`` and ``WeightsError`` load torch on first use, so ``irae --help`` does not wait for it."""
-    if name in __all__:
-        from . import model
+assert sorted(__all__) == sorted(_PUBLIC)
 
-        return getattr(model, name)
+
+def __getattr__(name: str) -> Any:
+    """The public names, each imported from its layer on first use."""
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

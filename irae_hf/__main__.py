@@ -1,4 +1,4 @@
-"""``python -m irae_hf ...`` runs the command line (see :mod:`irae_hf.cli`)."""
+"""``python -m irae_hf ...`` runs the command line (see :mod:`irae_hf.cli.commands`)."""
 
 import sys
 

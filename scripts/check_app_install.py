@@ -209,7 +209,7 @@ def check_python_block() -> None:
     """The README's Python section as written, and the figures its comments state."""
     import torch
 
-    from irae_hf.images import to_tensor
+    from irae_hf.io.images import to_tensor
 
     block = next(b for b in python_blocks() if "from irae_hf import IRAE" in b and "recover_input" in b)
     namespace: dict = {}

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from irae_hf.degradations import CAMERA_NOISE, camera_noise
-from irae_hf.images import to_tensor, to_uint8
+from irae_hf.io.images import to_tensor, to_uint8
+from irae_hf.tasks.degradations import CAMERA_NOISE, camera_noise
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "examples"

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from irae_hf import IRAE
-from irae_hf.flows import AffineCoupling
+from irae_hf.models.flows import AffineCoupling
 
 
 def random_image(h=37, w=53, seed=0):

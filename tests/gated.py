@@ -6,7 +6,7 @@ progress however fast or loaded the machine is (no sleeps, no "enough images", n
 At the gate the program writes one byte to the file descriptor in ``$GATE_FD`` (it has arrived) and waits for one line
 on stdin (the test lets it go; end of input lets every call go). ``before`` (the default) gates each call before it
 runs; ``after`` once it has returned; ``inside`` inside it: the call's second argument, a writer (as
-``irae_hf.files.write_file`` takes one), runs and then the gate holds, so a signal lands after a file is written and
+``irae_hf.io.atomic.write_file`` takes one), runs and then the gate holds, so a signal lands after a file is written and
 before it is given its name.
 """
 

@@ -13,12 +13,12 @@ import torch
 from PIL import Image
 
 import app
-from irae_hf import inference
 from irae_hf.demo import downloads, inpainting, serving, uploads
 from irae_hf.demo import handlers as handlers_module
 from irae_hf.demo import models as demo_models
-from irae_hf.inference import cpu_has_fast_bf16
-from irae_hf.metrics import psnr
+from irae_hf.models import fused as inference
+from irae_hf.models.fused import cpu_has_fast_bf16
+from irae_hf.tasks.metrics import psnr
 
 gradio_client = pytest.importorskip("gradio_client")
 ROOT = Path(__file__).resolve().parents[1]
@@ -296,8 +296,8 @@ def test_bad_inpainting_upload_is_said_in_words(client, tmp_path):
 def test_auto_level_estimates_uploads_and_reuses_the_level_chosen_in_the_app(client, tmp_path):
     from skimage import data
 
-    from irae_hf.degradations import add_gaussian_noise
-    from irae_hf.images import to_tensor, to_uint8
+    from irae_hf.io.images import to_tensor, to_uint8
+    from irae_hf.tasks.degradations import add_gaussian_noise
 
     upload = tmp_path / "noisy.png"  # a photo with σ 30 noise the app did not make: Auto estimates it
     Image.fromarray(to_uint8(add_gaussian_noise(to_tensor(data.chelsea()[:128, :160]), 30, seed=1))).save(upload)
@@ -487,8 +487,8 @@ def test_a_16_bit_upload_is_restored_from_its_16_bits_and_downloads_as_a_16_bit_
 def test_a_16_bit_photo_uploaded_for_painting_is_filled_from_its_16_bits(tmp_path, monkeypatch):
     import cv2
 
-    from irae_hf.deep import to_8bit
     from irae_hf.demo.session import Session
+    from irae_hf.io.sixteen_bit import to_8bit
 
     monkeypatch.setattr(inpainting, "from_upload_cache", lambda path: True)  # the file is this test's, not a client's
     y, x = np.mgrid[0:48, 0:300] / np.array([48, 300])[:, None, None]
@@ -531,7 +531,7 @@ def test_auto_reads_the_same_sigma_from_a_16_bit_png_in_the_app_and_the_command_
     (rounded): σ 11.5 against 11.6 on the same file. One path now: the 8 bits of the file's 16."""
     import cv2
 
-    from irae_hf.cli import main as cli
+    from irae_hf.cli.commands import main as cli
 
     y, x = np.mgrid[0:128, 0:192] / np.array([128, 192])[:, None, None]
     clean = np.round(np.stack([0.1 + 0.8 * x, 0.5 + 0.0 * x, 0.9 - 0.7 * y], axis=2) * 65535)
@@ -728,7 +728,7 @@ def test_browser_bad_uploads_unchanged_results_big_results_passes_and_new_photos
 def test_each_tab_opens_on_licensed_photos_already_degraded_as_users_bring_them():
     """Issue 40 point 10: the examples are photos as users have them (noisy phone JPEGs, blocky JPEGs, a scratch or
     a power line to paint over), at least 512 px, each credited with its licence; the clean ones follow."""
-    from irae_hf.estimate import estimate_sigma, jpeg_quality_from_tables
+    from irae_hf.tasks.estimate import estimate_sigma, jpeg_quality_from_tables
 
     credits = (ROOT / "examples" / "LICENSES.md").read_text()
     for task in ("denoise", "jpeg", "inpaint"):

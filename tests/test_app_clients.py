@@ -273,7 +273,7 @@ def test_recover_on_a_model_without_an_inverse_says_so(monkeypatch):
     import app
     from irae_hf.demo.models import Loaded
     from irae_hf.demo.session import Session
-    from irae_hf.zoo import build
+    from irae_hf.models.registry import build
 
     models = app.load_models({})
     models["denoise-real"] = Loaded(build("dncnn", task="denoise", width=8, depth=3).eval(), "a DnCNN")  # photos' model

@@ -16,8 +16,8 @@ from PIL import Image
 
 import train_accelerate
 from irae_hf import IRAE, WeightsError
-from irae_hf.cli import main
-from irae_hf.restore import restore
+from irae_hf.cli.commands import main
+from irae_hf.pipeline.restore import restore
 
 from .conftest import make_model
 
@@ -294,7 +294,7 @@ def test_training_on_bad_datasets(tmp_path):
     ],
 )
 def test_untrusted_config_values_are_refused_before_building(tmp_path, change, capsys, monkeypatch):
-    from irae_hf.zoo import load_model
+    from irae_hf.models.registry import load_model
 
     make_model("denoise", width=8, depth=2).save_pretrained(tmp_path / "m")
     config = json.loads((tmp_path / "m" / "config.json").read_text()) | change
@@ -316,7 +316,7 @@ def test_untrusted_config_values_are_refused_before_building(tmp_path, change, c
 
 @pytest.mark.parametrize("text", ["[" * 100_000, "\xff\xfe\x00garbage", '{"width": ' * 50_000])
 def test_hostile_config_files_give_the_one_clear_error(tmp_path, text):
-    from irae_hf.zoo import load_model
+    from irae_hf.models.registry import load_model
 
     make_model("denoise", width=8, depth=2).save_pretrained(tmp_path / "m")
     (tmp_path / "m" / "config.json").write_bytes(text.encode("latin-1"))
@@ -336,7 +336,7 @@ def test_a_60_byte_config_cannot_build_a_huge_model(tmp_path, monkeypatch):
     its shapes alone, and a config whose shapes the weights file does not declare is refused before it is built."""
     from safetensors.torch import save_file
 
-    from irae_hf.zoo import load_model
+    from irae_hf.models.registry import load_model
 
     bomb = tmp_path / "bomb"
     bomb.mkdir()

@@ -1,4 +1,4 @@
-"""irae_hf.base: what every restoration model shares: its condition from the task's level, checked settings, safe
+"""irae_hf.models.base: what every restoration model shares: its condition from the task's level, checked settings, safe
 loading of weights (safetensors only, checked tensor by tensor), the Hub cache."""
 
 import pytest

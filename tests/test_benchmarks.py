@@ -10,7 +10,7 @@ from PIL import Image
 
 import train_accelerate
 from irae_hf import IRAE
-from irae_hf.dncnn import DnCNN
+from irae_hf.models.dncnn import DnCNN
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,7 +157,7 @@ def test_cpu_budget_study_trains_every_recipe_for_the_same_budget(images, tmp_pa
 def test_cpu_budget_recipes_name_valid_training_flags():
     """Every recipe of the studies (the FFDNet architecture, 3 levels, crops, loss, schedule) is a command line the
     trainer accepts: the architecture's own size flags (no --levels for the CNNs), the study's extra flags."""
-    from irae_hf.train_config import build_parser
+    from irae_hf.training.config import build_parser
 
     study = load("studies/cpu_budget_study")
     assert "--levels" not in study.flags("ffdnet:96:10:2:64:16") and "--levels" in study.flags("irae:48:10:3:64:16")

@@ -1,6 +1,6 @@
-"""irae_hf.cards: the model card templates."""
+"""irae_hf.models.cards: the model card templates."""
 
-from irae_hf.cards import DNCNN_CARD, IRAE_CARD
+from irae_hf.models.cards import DNCNN_CARD, IRAE_CARD
 
 
 def test_templates_have_the_sections_a_run_fills():

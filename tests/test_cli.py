@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from irae_hf.cli import find_images, main
-from irae_hf.restore import restore
+from irae_hf.cli.commands import find_images, main
+from irae_hf.pipeline.restore import restore
 
 from .conftest import make_model
 
@@ -104,8 +104,8 @@ def test_wrong_task_and_missing_level(tmp_path, capsys):
 def test_auto_is_the_default_level_and_is_said(tmp_path, capsys):
     from skimage import data
 
-    from irae_hf.degradations import add_gaussian_noise
-    from irae_hf.images import to_tensor, to_uint8
+    from irae_hf.io.images import to_tensor, to_uint8
+    from irae_hf.tasks.degradations import add_gaussian_noise
 
     photo = data.chelsea()
     Image.fromarray(to_uint8(add_gaussian_noise(to_tensor(photo), 20, seed=0))).save(tmp_path / "noisy.png")
@@ -190,7 +190,7 @@ def test_restore_with_self_ensemble_matches_the_library(tmp_path):
 
 
 def test_a_big_image_gets_an_up_front_time_estimate_and_tile_progress(tmp_path, capsys, monkeypatch):
-    import irae_hf.cli as cli
+    import irae_hf.cli.commands as cli
 
     make_model("denoise").save_pretrained(tmp_path / "model")
     rng = np.random.default_rng(0)
@@ -234,7 +234,7 @@ def test_precision_and_backend_match_the_library(tmp_path, option, kw, tolerance
 def test_help_and_argument_errors_do_not_load_torch(args):
     """Help and argument errors come before any heavy import (torch, gradio, datasets): they are answered at once."""
     probe = (
-        "import sys\nfrom irae_hf.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "import sys\nfrom irae_hf.cli.commands import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
         "print('HEAVY=' + ','.join(m for m in ('torch', 'gradio', 'datasets') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=ROOT, timeout=60)

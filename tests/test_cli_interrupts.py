@@ -48,7 +48,7 @@ def photos(folder: Path, n: int, side: int = 256, seed: int = 0) -> Path:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
 def test_an_interrupted_batch_leaves_complete_outputs_and_says_so(model, tmp_path, sig):
     inputs, out = photos(tmp_path / "in", 5), tmp_path / "out"
-    run = Gated("irae_hf.images:load_image", "-m", "irae_hf", "restore", "--model", str(model), "--sigma", "25", str(inputs), "-o",
+    run = Gated("irae_hf.io.images:load_image", "-m", "irae_hf", "restore", "--model", str(model), "--sigma", "25", str(inputs), "-o",
                 str(out))  # fmt: skip
     for _ in range(2):  # two images go through whole
         run.wait_at_gate()
@@ -121,7 +121,7 @@ def test_misleading_messages_are_plain(model, tmp_path):
 def test_an_interrupted_export_leaves_no_broken_graph(model, tmp_path):
     out = tmp_path / "export"
     # the gate holds after each graph is written under its hidden name, before it is named
-    run = Gated("irae_hf.export:write_file", "-m", "irae_hf", "export", str(model), str(out), where="inside")
+    run = Gated("irae_hf.pipeline.onnx:write_file", "-m", "irae_hf", "export", str(model), str(out), where="inside")
     run.wait_at_gate()
     run.let_through()  # restore.onnx is named
     run.wait_at_gate()  # recover.onnx is written whole under a hidden name; the signal comes before it is named

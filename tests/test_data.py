@@ -5,7 +5,9 @@ from datasets import Dataset
 from datasets import Image as ImageFeature
 from PIL import Image
 
-from irae_hf.data import (
+from irae_hf.tasks import TASKS
+from irae_hf.tasks.degradations import add_gaussian_noise, as_8bit_file, free_form_mask, jpeg_compress
+from irae_hf.training.data import (
     DegradationSpec,
     PatchBatches,
     PatchStream,
@@ -14,8 +16,6 @@ from irae_hf.data import (
     load_image_dataset,
     random_patch,
 )
-from irae_hf.degradations import add_gaussian_noise, as_8bit_file, free_form_mask, jpeg_compress
-from irae_hf.tasks import TASKS
 
 
 @pytest.fixture

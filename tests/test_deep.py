@@ -1,4 +1,4 @@
-"""irae_hf.deep and 16-bit colour through load_image, restore, save_image and the command line: the precision
+"""irae_hf.io.sixteen_bit and 16-bit colour through load_image, restore, save_image and the command line: the precision
 photographers come with is kept, in PNG and TIFF, with orientation and ICC profile."""
 
 import io
@@ -11,11 +11,11 @@ import tifffile
 from PIL import Image
 
 from irae_hf import IRAE
-from irae_hf.cli import main as cli
-from irae_hf.deep import DEEP, deep_pixels, to_8bit
-from irae_hf.images import load_image, save_image
-from irae_hf.restore import restore
-from irae_hf.zoo import load_model
+from irae_hf.cli.commands import main as cli
+from irae_hf.io.images import load_image, save_image
+from irae_hf.io.sixteen_bit import DEEP, deep_pixels, to_8bit
+from irae_hf.models.registry import load_model
+from irae_hf.pipeline.restore import restore
 
 ICC = b"\0\0\0\x18fake ICC profile bytes!!"  # any bytes: kept, not interpreted
 
@@ -94,7 +94,7 @@ def _png_with_icc(pixels: np.ndarray) -> bytes:
 
 
 def _deep_image(pixels, info):
-    from irae_hf.deep import attach
+    from irae_hf.io.sixteen_bit import attach
 
     return attach(pixels, info)
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from irae_hf.degradations import (
+from irae_hf.tasks.degradations import (
     MASK_FILL,
     add_gaussian_noise,
     apply_mask,
@@ -92,7 +92,7 @@ def test_as_8bit_file_clips_and_rounds_like_a_saved_png():
 
 
 def test_camera_noise_is_signal_dependent_clipped_8_bit_and_seeded():
-    from irae_hf.degradations import CAMERA_NOISE, camera_noise, linear_to_srgb, srgb_to_linear
+    from irae_hf.tasks.degradations import CAMERA_NOISE, camera_noise, linear_to_srgb, srgb_to_linear
 
     x = torch.linspace(0, 1, 256).repeat(3, 64, 1)  # dark to bright
     assert torch.allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-5)
@@ -110,7 +110,7 @@ def test_camera_noise_is_signal_dependent_clipped_8_bit_and_seeded():
 def test_bar_scratch_and_text_masks_are_seeded_and_sized():
     from scipy.ndimage import distance_transform_edt
 
-    from irae_hf.degradations import bar_mask, scratch_mask, text_mask
+    from irae_hf.tasks.degradations import bar_mask, scratch_mask, text_mask
 
     for make in (bar_mask, scratch_mask, text_mask):
         m = make(96, 160, seed=2)

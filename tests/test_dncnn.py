@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from irae_hf import IRAE
-from irae_hf.dncnn import DnCNN
-from irae_hf.restore import restore
-from irae_hf.zoo import build, load_model
+from irae_hf.models.dncnn import DnCNN
+from irae_hf.models.registry import build, load_model
+from irae_hf.pipeline.restore import restore
 
 
 def test_equal_size_to_irae():

@@ -1,4 +1,4 @@
-"""irae_hf.estimate: σ and JPEG quality estimated blind, on images the tests make (scikit-image's bundled photos)."""
+"""irae_hf.tasks.estimate: σ and JPEG quality estimated blind, on images the tests make (scikit-image's bundled photos)."""
 
 import io
 import warnings
@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from irae_hf.degradations import add_gaussian_noise
-from irae_hf.estimate import NO_COMPRESSION, estimate_sigma, jpeg_quality_from_pixels, jpeg_quality_from_tables
-from irae_hf.images import to_tensor, to_uint8
+from irae_hf.io.images import to_tensor, to_uint8
+from irae_hf.tasks.degradations import add_gaussian_noise
+from irae_hf.tasks.estimate import NO_COMPRESSION, estimate_sigma, jpeg_quality_from_pixels, jpeg_quality_from_tables
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +90,8 @@ def test_the_quality_of_decoded_pixels_is_found_within_5(photo, quality):
 
 
 def test_restore_defaults_to_auto_levels(photo, tmp_path):
-    from irae_hf.images import load_image
-    from irae_hf.restore import estimate_level, restore
+    from irae_hf.io.images import load_image
+    from irae_hf.pipeline.restore import estimate_level, restore
 
     from .conftest import make_model
 

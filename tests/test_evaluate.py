@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from irae_hf.cli import main
-from irae_hf.evaluate import BASELINES, evaluate, load_folder, markdown_table, model_restorer
+from irae_hf.cli.commands import main
+from irae_hf.pipeline.evaluate import BASELINES, evaluate, load_folder, markdown_table, model_restorer
 
 from .conftest import make_model
 
@@ -157,7 +157,7 @@ def test_ffdnet_is_an_evaluate_baseline_from_outside_the_package(folder, tmp_pat
 def test_what_could_only_fail_after_the_work_is_said_before_it(folder, tmp_path, capsys, monkeypatch):
     """--json into /proc or onto a folder, --limit 0 or -1, --ensemble without --model: refused before any image is
     restored; a method that raises, returns NaN, 0–255 values or another shape is refused, never scored."""
-    import irae_hf.evaluate as module
+    import irae_hf.pipeline.evaluate as module
 
     monkeypatch.setattr(module, "evaluate", lambda *a, **k: pytest.fail("the evaluation ran"))
     base = ["evaluate", "--task", "denoise", "--sigma", "25", "--data", str(folder), "--baselines", "input"]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from irae_hf.cli import main
-from irae_hf.export import OnnxGraph, export_onnx
-from irae_hf.zoo import build
+from irae_hf.cli.commands import main
+from irae_hf.models.registry import build
+from irae_hf.pipeline.onnx import OnnxGraph, export_onnx
 
 from .conftest import make_model, perturb
 
@@ -77,7 +77,7 @@ def test_export_refuses_what_it_cannot_export(tmp_path, capsys):
 
 
 def test_restore_with_the_onnxruntime_backend_is_the_same_map():
-    from irae_hf.restore import restore
+    from irae_hf.pipeline.restore import restore
 
     model = perturb(make_model("jpeg")).eval()
     x = torch.rand(2, 3, 44, 60)

@@ -1,12 +1,12 @@
-"""irae_hf.ffdnet: the FFDNet-architecture peer in the zoo (published size, IRAE's computation at depth 10)."""
+"""irae_hf.models.ffdnet: the FFDNet-architecture peer in the zoo (published size, IRAE's computation at depth 10)."""
 
 import pytest
 import torch
 
 from irae_hf import IRAE
-from irae_hf.ffdnet import FFDNet
-from irae_hf.restore import restore
-from irae_hf.zoo import load_model
+from irae_hf.models.ffdnet import FFDNet
+from irae_hf.models.registry import load_model
+from irae_hf.pipeline.restore import restore
 
 
 def multiply_adds_per_pixel(model, **level) -> float:

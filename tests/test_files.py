@@ -2,7 +2,7 @@
 
 import pytest
 
-from irae_hf.files import OutputExists, write_file
+from irae_hf.io.atomic import OutputExists, write_file
 
 
 def test_a_file_appears_whole_under_its_name(tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from irae_hf.flows import (
+from irae_hf.models.flows import (
     ActNorm,
     AffineCoupling,
     FlowLevel,
@@ -110,7 +110,7 @@ def test_multiscale_flow_checks_shapes():
 
 
 def test_folded_actnorm_and_1x1_is_the_same_map_both_ways():
-    from irae_hf.flows import ActNorm, Affine1x1, InvConv1x1, InvertibleSequence
+    from irae_hf.models.flows import ActNorm, Affine1x1, InvConv1x1, InvertibleSequence
 
     torch.manual_seed(0)
     actnorm, conv = ActNorm(8), InvConv1x1(8)

@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from irae_hf import IRAE
-from irae_hf.base import WeightsError
-from irae_hf.cli import main as cli
-from irae_hf.zoo import load_model
+from irae_hf.cli.commands import main as cli
+from irae_hf.models.base import WeightsError
+from irae_hf.models.registry import load_model
 
 from .conftest import make_model, perturb
 from .hub_server import DATASET, MODEL, HubServer, commit_all, free_port, write_photos
@@ -136,7 +136,7 @@ def test_a_server_that_is_down_is_one_clear_error(tmp_path, monkeypatch, capsys)
 def test_cli_restores_with_a_hub_model_at_a_revision(hub, hub_env, tmp_path):
     from PIL import Image
 
-    from irae_hf.restore import restore
+    from irae_hf.pipeline.restore import restore
 
     photo = ROOT / "examples" / "coffee.png"
     argv = ["restore", "--model", MODEL, "--revision", hub.shas[0], "--sigma", "25", str(photo), "-o", str(tmp_path)]

@@ -1,11 +1,11 @@
-"""irae_hf.images: any image to a float batch and back to the caller's type, mode and depth; masks; saving."""
+"""irae_hf.io.images: any image to a float batch and back to the caller's type, mode and depth; masks; saving."""
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from irae_hf.images import from_batch, mask_to_tensor, save_image, to_batch, to_tensor, to_uint8
+from irae_hf.io.images import from_batch, mask_to_tensor, save_image, to_batch, to_tensor, to_uint8
 
 from .conftest import random_image
 

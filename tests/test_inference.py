@@ -1,4 +1,4 @@
-"""The fused inference path (irae_hf/inference.py): the same function as the plain layers, rebuilt when weights
+"""The fused inference path (irae_hf/models/fused.py): the same function as the plain layers, rebuilt when weights
 change, and the plain layers wherever the fused op does not apply."""
 
 import numpy as np
@@ -7,9 +7,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from irae_hf.inference import FusedConvNet, conv3x3_f64, fuse_coupling_nets
-from irae_hf.model import IRAE
-from irae_hf.restore import recover_input, restore
+from irae_hf.models.fused import FusedConvNet, conv3x3_f64, fuse_coupling_nets
+from irae_hf.models.irae import IRAE
+from irae_hf.pipeline.restore import recover_input, restore
 
 CL = torch.channels_last
 
@@ -47,7 +47,7 @@ def test_fused_net_in_bf16_is_close_to_the_plain_bf16_layers():
 
 def test_bf16_is_fused_only_where_the_cpu_has_it(monkeypatch):
     """Without AVX512-BF16 or AVX-NE-CONVERT oneDNN refuses bf16 weights: a bf16 net then runs its plain layers."""
-    import irae_hf.inference as inference
+    import irae_hf.models.fused as inference
 
     assert (torch.bfloat16 in inference._fused_dtypes()) == torch.ops.mkldnn._is_mkldnn_bf16_supported()
     monkeypatch.setattr(inference, "_fused_dtypes", lambda: (torch.float32,))  # a CPU without bf16
@@ -60,7 +60,7 @@ def test_bf16_is_fused_only_where_the_cpu_has_it(monkeypatch):
 
 def test_bf16_counts_as_fast_only_in_hardware():
     """oneDNN's own check also passes on AVX-512 CPUs without AVX512-BF16, where bf16 is emulated (2.2× slower)."""
-    from irae_hf.inference import bf16_in_hardware, cpu_has_fast_bf16
+    from irae_hf.models.fused import bf16_in_hardware, cpu_has_fast_bf16
 
     assert bf16_in_hardware("x86_64", True, True) and bf16_in_hardware("AMD64", True, True)
     assert not bf16_in_hardware("x86_64", True, False)  # AVX-512 without AVX512-BF16 / AMX: emulated

@@ -1,6 +1,6 @@
 import torch
 
-from irae_hf.memsave import invertible_checkpoint
+from irae_hf.models.memsave import invertible_checkpoint
 
 from .conftest import make_model
 

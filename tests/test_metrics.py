@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from irae_hf.images import to_uint8
-from irae_hf.metrics import psnr, ssim
+from irae_hf.io.images import to_uint8
+from irae_hf.tasks.metrics import psnr, ssim
 
 
 def test_psnr_known_values():

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from irae_hf import IRAE
-from irae_hf.flows import ActNorm
-from irae_hf.zoo import load_model
+from irae_hf.models.flows import ActNorm
+from irae_hf.models.registry import load_model
 
 from .conftest import make_model, perturb
 

@@ -6,9 +6,9 @@ import torch
 from PIL import Image
 from skimage import data
 
-from irae_hf.degradations import MASK_FILL, add_gaussian_noise, box_mask
-from irae_hf.images import load_image
-from irae_hf.restore import FloatResult, recover_input, restore
+from irae_hf.io.images import load_image
+from irae_hf.pipeline.restore import FloatResult, recover_input, restore
+from irae_hf.tasks.degradations import MASK_FILL, add_gaussian_noise, box_mask
 
 from .conftest import make_model, perturb, random_image
 
@@ -134,8 +134,8 @@ def test_recover_input_inpainting_gives_the_filled_image(model_factory):
 
 
 def test_time_estimate_counts_the_tiles_pixels_and_the_ensemble():
-    from irae_hf.restore import estimate_seconds
-    from irae_hf.tiling import tiled_pixels
+    from irae_hf.pipeline.restore import estimate_seconds
+    from irae_hf.pipeline.tiling import tiled_pixels
 
     model = make_model("denoise")
     plain = estimate_seconds(model, 100, 100, tile=None)
@@ -147,10 +147,10 @@ def test_time_estimate_counts_the_tiles_pixels_and_the_ensemble():
 
 
 def test_bf16_precision_is_close_to_fp32_and_refused_for_the_exact_inverse(monkeypatch):
-    import irae_hf.inference
-    from irae_hf.zoo import build
+    import irae_hf.models.fused
+    from irae_hf.models.registry import build
 
-    monkeypatch.setattr(irae_hf.inference, "cpu_has_fast_bf16", lambda: True)  # the bf16 path, on any CPU
+    monkeypatch.setattr(irae_hf.models.fused, "cpu_has_fast_bf16", lambda: True)  # the bf16 path, on any CPU
     model = perturb(make_model("denoise"))
     image = Image.fromarray(data.astronaut()[:64, :96])
     exact, fast = restore(model, image, sigma=25), restore(model, image, sigma=25, precision="bf16")
@@ -176,9 +176,9 @@ def test_the_default_path_is_the_models_own_map():
 
 def test_bf16_on_a_cpu_without_bf16_hardware_runs_the_fp32_map_and_says_so(monkeypatch):
     """Emulated bf16 makes the model 2–12× slower than fp32 (docs/inference.md): asking for speed must not cost it."""
-    import irae_hf.inference
+    import irae_hf.models.fused
 
-    monkeypatch.setattr(irae_hf.inference, "cpu_has_fast_bf16", lambda: False)
+    monkeypatch.setattr(irae_hf.models.fused, "cpu_has_fast_bf16", lambda: False)
     model = perturb(make_model("denoise"))
     assert model.in_precision("fp32") is model
     with pytest.warns(UserWarning, match="precision='bf16' runs fp32 here"):

@@ -1,7 +1,7 @@
-"""irae_hf.run_card: the Training section a run writes into its model card."""
+"""irae_hf.training.run_card: the Training section a run writes into its model card."""
 
-from irae_hf.run_card import training_section, validation_sentence
-from irae_hf.train_config import TrainConfig
+from irae_hf.training.config import TrainConfig
+from irae_hf.training.run_card import training_section, validation_sentence
 
 
 def run(**overrides):

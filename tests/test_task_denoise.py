@@ -5,12 +5,12 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from irae_hf.data import DegradationSpec
-from irae_hf.degradations import add_gaussian_noise, jpeg_compress
-from irae_hf.estimate import estimate_sigma
-from irae_hf.images import to_uint8
+from irae_hf.io.images import to_uint8
 from irae_hf.tasks import TASKS
+from irae_hf.tasks.degradations import add_gaussian_noise, jpeg_compress
 from irae_hf.tasks.denoise import camera_like
+from irae_hf.tasks.estimate import estimate_sigma
+from irae_hf.training.data import DegradationSpec
 
 DENOISE = TASKS["denoise"]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from irae_hf.degradations import MASK_FILL
 from irae_hf.tasks import TASKS
+from irae_hf.tasks.degradations import MASK_FILL
 
 INPAINT = TASKS["inpaint"]
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from irae_hf.degradations import jpeg_compress
 from irae_hf.tasks import TASKS
+from irae_hf.tasks.degradations import jpeg_compress
 from irae_hf.tasks.jpeg import file_quality
 
 JPEG = TASKS["jpeg"]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from irae_hf.degradations import add_gaussian_noise, apply_mask, box_mask, free_form_mask, jpeg_compress
 from irae_hf.tasks import TASKS, Task, degrade, level_kwargs, register
+from irae_hf.tasks.degradations import add_gaussian_noise, apply_mask, box_mask, free_form_mask, jpeg_compress
 
 from .conftest import perturb, random_image
 
@@ -60,8 +60,8 @@ def test_a_fourth_task_runs_through_restore_the_command_line_and_training(bright
 
     import train_accelerate
     from irae_hf import IRAE
-    from irae_hf.cli import build_parser, main
-    from irae_hf.restore import choose_level, recover_input, restore
+    from irae_hf.cli.commands import build_parser, main
+    from irae_hf.pipeline.restore import choose_level, recover_input, restore
 
     model = perturb(IRAE(task="brighten", width=8, depth=2, levels=2)).eval()
     photo = Image.fromarray(random_image(40, 56) // 3)

@@ -1,4 +1,4 @@
-"""irae_hf.tiff: every 16-bit RGB TIFF layout is read at full depth by its own tags (planar, tiled, LZW with a
+"""irae_hf.io.tiff: every 16-bit RGB TIFF layout is read at full depth by its own tags (planar, tiled, LZW with a
 predictor, big-endian, multi-page), premultiplied alpha is written back premultiplied, and layouts that cannot be
 read right are refused in words, in the command line and the app alike."""
 
@@ -10,9 +10,9 @@ import pytest
 import tifffile
 
 from irae_hf import IRAE
-from irae_hf.cli import main as cli
-from irae_hf.deep import deep_pixels, to_8bit
-from irae_hf.images import load_image, save_image
+from irae_hf.cli.commands import main as cli
+from irae_hf.io.images import load_image, save_image
+from irae_hf.io.sixteen_bit import deep_pixels, to_8bit
 
 
 def photo16(h: int = 40, w: int = 56, seed: int = 0) -> np.ndarray:

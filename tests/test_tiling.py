@@ -1,12 +1,12 @@
-"""irae_hf.tiling through restore: overlapping tiles equal the whole image, auto tiling, the 8-fold self-ensemble."""
+"""irae_hf.pipeline.tiling through restore: overlapping tiles equal the whole image, auto tiling, the 8-fold self-ensemble."""
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-import irae_hf.tiling as tiling
-from irae_hf.restore import restore
+import irae_hf.pipeline.tiling as tiling
+from irae_hf.pipeline.restore import restore
 
 from .conftest import random_image
 
@@ -58,7 +58,7 @@ def test_self_ensemble_inpainting_keeps_known_pixels(model_factory):
 
 def test_the_self_ensemble_reports_each_pass_through_restore():
     from irae_hf import IRAE
-    from irae_hf.restore import restore
+    from irae_hf.pipeline.restore import restore
 
     model, seen = IRAE(width=8, depth=2), []
     restore(model, torch.rand(1, 3, 64, 96), sigma=5, ensemble=True, progress=lambda d, t: seen.append((d, t)))

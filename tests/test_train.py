@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 
 import train_accelerate
 from irae_hf import IRAE
-from irae_hf.training import find_checkpoint
+from irae_hf.training.steps import find_checkpoint
 
 from .conftest import Gated, reset_accelerate
 
@@ -127,7 +127,7 @@ def test_killed_run_resumes_exactly(images, tmp_path):
     train_accelerate.main(common[1:] + ["--output_dir", str(ref)])
 
     out = tmp_path / "killed"  # held after its second checkpoint (tests/gated.py), then killed: no race with its speed
-    run = Gated("irae_hf.trainer:save_checkpoint", *common, "--output_dir", str(out), where="after",
+    run = Gated("irae_hf.training.trainer:save_checkpoint", *common, "--output_dir", str(out), where="after",
                 start_new_session=True)  # fmt: skip
     run.wait_at_gate()
     run.let_through()
@@ -335,8 +335,8 @@ def test_interrupted_checkpoint_write_leaves_no_half_checkpoint(images, tmp_path
 
 
 def test_dncnn_baseline_trains_with_the_same_script(images, tmp_path):
-    from irae_hf.dncnn import DnCNN
-    from irae_hf.zoo import load_model
+    from irae_hf.models.dncnn import DnCNN
+    from irae_hf.models.registry import load_model
 
     out = tmp_path / "dncnn"
     train_accelerate.main(
@@ -492,7 +492,7 @@ def test_real_world_data_faults_are_survived_or_named(images, tmp_path, monkeypa
 
 
 def test_to_tensor_keeps_16_bit_grey_in_range():
-    from irae_hf.images import to_tensor
+    from irae_hf.io.images import to_tensor
 
     grey = np.full((8, 8), 30000, np.uint16)
     t = to_tensor(Image.fromarray(grey))
@@ -533,7 +533,7 @@ def test_resume_refuses_a_checkpoint_of_another_model(images, tmp_path, change):
 
 
 def test_a_local_folder_trains_on_every_image_whatever_its_name(tmp_path):
-    from irae_hf.data import load_image_dataset
+    from irae_hf.training.data import load_image_dataset
 
     names = ["train_photo.png", "holiday.png", "beach.png", "test_shot.png", "val_cat.png", "my_validation.png"]
     names += ["contest.png", "sub/train/deep.jpg", ".hidden.png"]
@@ -545,7 +545,7 @@ def test_a_local_folder_trains_on_every_image_whatever_its_name(tmp_path):
 
 @pytest.mark.parametrize("loss", ["l2", "charbonnier"])
 def test_the_loss_is_chosen_by_name_and_named_on_the_card(images, tmp_path, loss):
-    from irae_hf.losses import LOSSES, charbonnier
+    from irae_hf.training.losses import LOSSES, charbonnier
 
     x, y = torch.zeros(4), torch.full((4,), 0.5)
     assert abs(charbonnier(x, y).item() - (0.25 + 1e-6) ** 0.5) < 1e-7 and set(LOSSES) == {"l1", "l2", "charbonnier"}
@@ -598,7 +598,7 @@ def test_every_numeric_option_is_checked_before_the_first_step(flags, words, cap
 
 def test_a_run_whose_weights_went_non_finite_saves_nothing(images, tmp_path, monkeypatch):
     """The loss is computed before the step that breaks the weights: the last step's NaN is caught at the save."""
-    from irae_hf.trainer import Trainer
+    from irae_hf.training.trainer import Trainer
 
     step = Trainer.train_step
 
@@ -616,7 +616,7 @@ def test_a_run_whose_weights_went_non_finite_saves_nothing(images, tmp_path, mon
 
 
 def test_an_output_dir_that_is_a_file_is_refused_before_training(images, tmp_path, monkeypatch):
-    from irae_hf import trainer
+    from irae_hf.training import trainer
 
     monkeypatch.setattr(trainer, "make_data", lambda *a, **k: pytest.fail("the data was loaded"))
     (tmp_path / "taken").write_text("my notes")

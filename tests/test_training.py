@@ -1,9 +1,9 @@
-"""irae_hf.training: the weights' moving average and plain copies; the trainer's choice of weights to ship."""
+"""irae_hf.training.steps: the weights' moving average and plain copies; the trainer's choice of weights to ship."""
 
 import pytest
 import torch
 
-from irae_hf.training import EMA, LRSchedule, pick_weights, plain_copy
+from irae_hf.training.steps import EMA, LRSchedule, pick_weights, plain_copy
 
 from .conftest import make_model
 
@@ -60,8 +60,8 @@ def test_lr_schedule_warms_up_then_decays_by_steps_or_by_time():
 def test_a_denoisers_config_says_the_noise_of_its_training_mix():
     """config.json's ``noise`` comes from the run's own mix: any camera-like or noisy-JPEG input makes a camera and
     phone denoiser, Gaussian noise alone (floats and files) a Gaussian one; other tasks say nothing."""
-    from irae_hf.train_config import parse_config
-    from irae_hf.training import new_model
+    from irae_hf.training.config import parse_config
+    from irae_hf.training.steps import new_model
 
     base = ["--dataset", "x", "--output_dir", "y"]
     assert parse_config([*base, "--task", "denoise", "--file_fraction", "0.5"]).noise == "gaussian"

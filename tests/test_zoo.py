@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from irae_hf import IRAE, WeightsError
-from irae_hf.base import RestorationModel
-from irae_hf.dncnn import DnCNN
-from irae_hf.zoo import ARCHS, build, load_model
+from irae_hf.models.base import RestorationModel
+from irae_hf.models.dncnn import DnCNN
+from irae_hf.models.registry import ARCHS, build, load_model
 
 
 @pytest.mark.parametrize("cls", [IRAE, DnCNN])

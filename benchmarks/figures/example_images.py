@@ -16,12 +16,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from irae_hf.evaluate import BASELINES
-from irae_hf.images import load_image, to_tensor, to_uint8
-from irae_hf.metrics import psnr
-from irae_hf.restore import restore
+from irae_hf.io.images import load_image, to_tensor, to_uint8
+from irae_hf.models.registry import load_model
+from irae_hf.pipeline.evaluate import BASELINES
+from irae_hf.pipeline.restore import restore
 from irae_hf.tasks import degrade, level_kwargs
-from irae_hf.zoo import load_model
+from irae_hf.tasks.metrics import psnr
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from irae_hf.evaluate import markdown_table
+from irae_hf.pipeline.evaluate import markdown_table
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from irae_hf.degradations import add_gaussian_noise
-from irae_hf.images import to_tensor, to_uint8
-from irae_hf.metrics import psnr
+from irae_hf.io.images import to_tensor, to_uint8
+from irae_hf.tasks.degradations import add_gaussian_noise
+from irae_hf.tasks.metrics import psnr
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")  # the demo script, not a package module

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from irae_hf.deep import to_8bit
-from irae_hf.evaluate import load_folder
-from irae_hf.restore import restore
-from irae_hf.zoo import load_model
+from irae_hf.io.sixteen_bit import to_8bit
+from irae_hf.models.registry import load_model
+from irae_hf.pipeline.evaluate import load_folder
+from irae_hf.pipeline.restore import restore
 
 
 def psnr01(a: np.ndarray, b: np.ndarray) -> float:

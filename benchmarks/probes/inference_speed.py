@@ -30,16 +30,16 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
-import irae_hf.inference as irae_inference
+import irae_hf.models.fused as irae_inference
 from irae_hf import IRAE
-from irae_hf.degradations import add_gaussian_noise
-from irae_hf.evaluate import load_folder
-from irae_hf.images import to_uint8
-from irae_hf.inference import cpu_has_fast_bf16
-from irae_hf.metrics import psnr
-from irae_hf.restore import restore
-from irae_hf.runtime import channels_last as _channels_last
-from irae_hf.tiling import DEFAULT_OVERLAP, DEFAULT_TILE, pad, tiled, tiled_pixels
+from irae_hf.io.images import to_uint8
+from irae_hf.models.fused import cpu_has_fast_bf16
+from irae_hf.pipeline.evaluate import load_folder
+from irae_hf.pipeline.restore import restore
+from irae_hf.pipeline.runtime import channels_last as _channels_last
+from irae_hf.pipeline.tiling import DEFAULT_OVERLAP, DEFAULT_TILE, pad, tiled, tiled_pixels
+from irae_hf.tasks.degradations import add_gaussian_noise
+from irae_hf.tasks.metrics import psnr
 
 Fn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -76,7 +76,7 @@ def plain_conv_rates() -> dict[str, float]:
 def onnx_fn(model: IRAE, folder: Path, threads: int) -> Fn:
     import onnxruntime as ort
 
-    from irae_hf.export import export_onnx
+    from irae_hf.pipeline.onnx import export_onnx
 
     export_onnx(model, folder)
     options = ort.SessionOptions()

@@ -21,10 +21,10 @@ import torch
 from PIL import Image
 
 from irae_hf import IRAE
-from irae_hf.degradations import apply_mask
-from irae_hf.images import to_tensor
-from irae_hf.restore import recover_input, restore
+from irae_hf.io.images import to_tensor
+from irae_hf.pipeline.restore import recover_input, restore
 from irae_hf.tasks import TASKS, degrade, level_kwargs
+from irae_hf.tasks.degradations import apply_mask
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from irae_hf import IRAE
-from irae_hf.restore import restore
+from irae_hf.pipeline.restore import restore
 
 
 def main() -> None:

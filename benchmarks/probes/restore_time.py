@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from irae_hf import IRAE
-from irae_hf.restore import restore
+from irae_hf.pipeline.restore import restore
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,8 +17,8 @@ import torch
 from skimage import data
 
 from irae_hf import IRAE
-from irae_hf.degradations import free_form_mask
-from irae_hf.flows import AffineCoupling
+from irae_hf.models.flows import AffineCoupling
+from irae_hf.tasks.degradations import free_form_mask
 
 STD = 0.01  # larger random weights make a 32-step flow blow up (2x per inverted step at worst)
 

@@ -50,7 +50,7 @@ def parse_config(config: str) -> dict:
 def worker(config: str, steps: int, device: str = "cpu") -> dict:
     import torch
 
-    from irae_hf.zoo import build
+    from irae_hf.models.registry import build
 
     c = parse_config(config)
     arch, crop, batch, precision, layout = c["arch"], c["crop"], c["batch"], c["precision"], c["layout"]
@@ -104,7 +104,7 @@ def data_rate(task: str, crop: int = 64, batch: int = 16, batches: int = 20) -> 
     import torch
     from PIL import Image
 
-    from irae_hf.data import DegradationSpec, PatchStream
+    from irae_hf.training.data import DegradationSpec, PatchStream
 
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)

@@ -4,7 +4,7 @@
 
 Same degradations and seeds as ``irae evaluate`` (the README's protocol: RGB, [0, 255], no border cropping). The
 oracle passes the true σ / quality to ``restore``; auto passes nothing, so ``restore`` estimates it from the pixels
-(irae_hf.estimate; a JPEG *file* gives its quality from its tables, identical to the oracle by construction, so the
+(irae_hf.tasks.estimate; a JPEG *file* gives its quality from its tables, identical to the oracle by construction, so the
 JPEG rows measure the harder pixel-only case). Denoising is measured on the protocol's unclipped float inputs and on
 the 8-bit files users have (clipped and rounded, where the σ estimate needs its clipping correction).
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 
 from irae_hf import IRAE
-from irae_hf.degradations import as_8bit_file
-from irae_hf.evaluate import evaluate, load_folder, model_restorer
-from irae_hf.restore import restore
+from irae_hf.pipeline.evaluate import evaluate, load_folder, model_restorer
+from irae_hf.pipeline.restore import restore
+from irae_hf.tasks.degradations import as_8bit_file
 
 LEVELS = {"denoise": (15, 25, 50), "jpeg": (10, 20, 30, 40)}
 

@@ -1,4 +1,4 @@
-"""How well the blind estimates recover the true degradation level (irae_hf.estimate), on a folder of clean images.
+"""How well the blind estimates recover the true degradation level (irae_hf.tasks.estimate), on a folder of clean images.
 
     python benchmarks/studies/estimation.py --data ../shared/data/cbsd68 --json benchmarks/results/estimation.json
 
@@ -19,10 +19,10 @@ import numpy as np
 from PIL import Image
 from skimage.restoration import estimate_sigma as wavelet_mad
 
-from irae_hf.degradations import add_gaussian_noise
-from irae_hf.estimate import estimate_sigma, jpeg_quality_from_pixels, jpeg_quality_from_tables
-from irae_hf.evaluate import load_folder
-from irae_hf.images import to_uint8
+from irae_hf.io.images import to_uint8
+from irae_hf.pipeline.evaluate import load_folder
+from irae_hf.tasks.degradations import add_gaussian_noise
+from irae_hf.tasks.estimate import estimate_sigma, jpeg_quality_from_pixels, jpeg_quality_from_tables
 
 SIGMAS = (5, 10, 15, 25, 35, 50, 75)
 QUALITIES = (10, 20, 30, 40, 50, 60, 70, 80, 90)

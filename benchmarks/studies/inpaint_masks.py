@@ -1,7 +1,7 @@
 """Inpainting by mask kind, against OpenCV: is the model better where the app says it is (scratches, text)?
 
 Every method fills the same seeded masks of each kind on the same images: a 64×64 box, a 128×32 bar, 3-px scratches
-and a line of rendered text (``irae_hf.degradations``); PSNR inside the mask (8-bit RGB, [0, 255]), as
+and a line of rendered text (``irae_hf.tasks.degradations``); PSNR inside the mask (8-bit RGB, [0, 255]), as
 ``irae evaluate`` reports it.
 
     python benchmarks/studies/inpaint_masks.py --data ../shared/data/cbsd68 --limit 20 \
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from irae_hf.degradations import apply_mask, bar_mask, box_mask, scratch_mask, text_mask
-from irae_hf.evaluate import BASELINES, load_folder, model_restorer
-from irae_hf.metrics import psnr
-from irae_hf.zoo import load_model
+from irae_hf.models.registry import load_model
+from irae_hf.pipeline.evaluate import BASELINES, load_folder, model_restorer
+from irae_hf.tasks.degradations import apply_mask, bar_mask, box_mask, scratch_mask, text_mask
+from irae_hf.tasks.metrics import psnr
 
 MASKS = {
     "64×64 box": lambda h, w, seed: box_mask(h, w, 64, seed=seed),

@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from irae_hf.estimate import jpeg_quality_from_pixels
-from irae_hf.evaluate import load_folder
-from irae_hf.images import load_image, to_uint8
-from irae_hf.metrics import psnr, ssim
-from irae_hf.restore import restore
-from irae_hf.zoo import load_model
+from irae_hf.io.images import load_image, to_uint8
+from irae_hf.models.registry import load_model
+from irae_hf.pipeline.evaluate import load_folder
+from irae_hf.pipeline.restore import restore
+from irae_hf.tasks.estimate import jpeg_quality_from_pixels
+from irae_hf.tasks.metrics import psnr, ssim
 
 SUBSAMPLING = {"4:2:0": 2, "4:4:4": 0}
 

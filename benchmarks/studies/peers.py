@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from irae_hf.degradations import as_8bit_file
-from irae_hf.evaluate import BASELINES, evaluate, load_folder, model_restorer, score
-from irae_hf.zoo import load_model
+from irae_hf.models.registry import load_model
+from irae_hf.pipeline.evaluate import BASELINES, evaluate, load_folder, model_restorer, score
+from irae_hf.tasks.degradations import as_8bit_file
 
 
 def ffdnet_restorer():
@@ -56,7 +56,7 @@ def blind_sigma(x: torch.Tensor) -> float:
 def camera_cases(images: list, kind: str, jpeg: int | None, seed: int) -> list[tuple]:
     """(clean, noisy, RMS-equivalent σ) per image: camera-like noise of ``CAMERA_NOISE[kind]`` as an 8-bit file,
     then saved as JPEG at ``jpeg`` (Pillow, 4:2:0) when given, as phones write it."""
-    from irae_hf.degradations import camera_photo
+    from irae_hf.tasks.degradations import camera_photo
 
     return [(clean, *camera_photo(clean, kind, jpeg, seed=seed + i)) for i, (_, clean) in enumerate(images)]
 
@@ -93,7 +93,7 @@ def evaluate_users(methods: dict, images: list, kind: str, jpeg: int | None, see
 def sweep_rows(methods: dict, images: list, kind: str, jpeg: int | None, seed: int, grid: list[float]) -> list[dict]:
     """Our models at every σ of ``grid`` on the camera cases: the best σ per image (an oracle that knows each
     photo's best level) and the best single σ for the whole condition, beside which "auto" is judged."""
-    from irae_hf.metrics import psnr
+    from irae_hf.tasks.metrics import psnr
 
     cases = camera_cases(images, kind, jpeg, seed)
     setting = kind + (f", JPEG q{jpeg}" if jpeg else "")

@@ -54,8 +54,8 @@ def save_png(image: np.ndarray, task: str, like: np.ndarray | None = None, deep:
     16-bit PNG of ``deep`` (H×W×3 uint16) when the upload was a 16-bit colour file."""
     from PIL import Image
 
-    from ..deep import attach
-    from ..images import save_image
+    from ..io.images import save_image
+    from ..io.sixteen_bit import attach
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     sweep_old_downloads()

@@ -10,11 +10,11 @@ import gradio as gr
 import numpy as np
 import torch
 
-from ..base import RestorationModel
-from ..images import to_tensor, to_uint8
-from ..metrics import psnr
-from ..restore import choose_level, estimate_seconds, recover_input, restore
+from ..io.images import to_tensor, to_uint8
+from ..models.base import RestorationModel
+from ..pipeline.restore import choose_level, estimate_seconds, recover_input, restore
 from ..tasks import TASKS, degrade
+from ..tasks.metrics import psnr
 from . import serving
 from .downloads import save_png
 from .inpainting import LARGE_FILL_WIDTH, THIN_FILL_WIDTH, fill_size, opencv_fill, painted_mask

@@ -84,8 +84,8 @@ def photo_for_painting(path: str | None, session: Session) -> tuple:
     """The Inpaint tab's upload button: the photo into the editor with the brush sized to it (and its width on the
     slider), the painted note reset; the file's name is kept for the download (the editor calls every picture
     "background")."""
-    from ..deep import deep_pixels
-    from ..images import load_image
+    from ..io.images import load_image
+    from ..io.sixteen_bit import deep_pixels
 
     if path is None:
         return gr.ImageEditor(), gr.Slider(), gr.Markdown(), session

@@ -8,9 +8,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..base import RestorationModel, WeightsError
+from ..models.base import RestorationModel, WeightsError
+from ..models.registry import build, load_model, split_revision
 from ..tasks import TASK_NAMES, TASKS
-from ..zoo import build, load_model, split_revision
 
 #: the app's models by name (``pretrained/<name>``) and the task of each: one per task, and beside the Gaussian
 #: denoiser (``denoise``, for noise added in the app) the camera and phone one (``denoise-real``, for uploads)

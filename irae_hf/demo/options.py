@@ -7,8 +7,8 @@ import argparse
 import os
 import re
 
-from .. import formats
-from ..cli import count_arg, device_arg  # one check of a count and a device for the CLI and the app
+from ..cli.commands import count_arg, device_arg  # one check of a count and a device for the CLI and the app
+from ..io import formats
 from .models import ENV_VARS, MODELS
 
 __all__ = ["parse_args", "address", "check_environment", "file_size", "pixel_limit"]

@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from ..estimate import jpeg_quality_from_tables
+from ..tasks.estimate import jpeg_quality_from_tables
 from .options import pixel_limit
 
 MAX_PIXELS = pixel_limit()
@@ -175,8 +175,8 @@ def _remembering(pixels: np.ndarray, upload: Any) -> Upload:
     """The decoded pixels as an :class:`Upload` holding the file's name and, for a JPEG, its tables' quality."""
     from PIL import Image
 
-    from ..deep import to_8bit
-    from ..images import holds_deep_colour
+    from ..io.images import holds_deep_colour
+    from ..io.sixteen_bit import to_8bit
 
     path = getattr(upload, "path", None)
     quality = deep = wide = None
@@ -206,7 +206,7 @@ WIDE_GREY = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 def wide_grey_upload(path: str, decoded: np.ndarray) -> np.ndarray:
     """A 16-bit, 32-bit or float grey upload scaled by its range to 8 bits as the package reads it, in the layout
     Gradio decoded (grey, RGB or RGBA); ``decoded`` itself when it cannot be read again at its size."""
-    from ..images import load_image, to_tensor, to_uint8
+    from ..io.images import load_image, to_tensor, to_uint8
 
     try:
         with warnings.catch_warnings():
@@ -226,8 +226,8 @@ def wide_grey_upload(path: str, decoded: np.ndarray) -> np.ndarray:
 def deep_upload(path: str, size: tuple[int, int]) -> np.ndarray | None:
     """The 16-bit RGB pixels of an uploaded 16-bit colour file (H×W×3 uint16, upright), None when they cannot be
     read or are not the decoded picture's size."""
-    from ..deep import deep_pixels
-    from ..images import load_image
+    from ..io.images import load_image
+    from ..io.sixteen_bit import deep_pixels
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -53,7 +53,7 @@ def nlm_baseline(x: Tensor, level: dict) -> Tensor:
     import numpy as np
     import torch
 
-    from ..images import to_uint8
+    from ..io.images import to_uint8
 
     h = float(level["sigma"])
     out = cv2.fastNlMeansDenoisingColored(to_uint8(x), None, h, h, 7, 21).astype(np.float32) / 255.0
@@ -73,7 +73,7 @@ class Denoise(Task):
     def degrade(self, clean: Tensor, level: Any, seed: Any = None) -> tuple[Tensor, float]:
         """Gaussian noise of σ ``level``; or, for a name of ``CAMERA_SETTINGS``, camera-like noise in an 8-bit file
         (then a JPEG), labelled with its RMS-equivalent σ (the level a method is given when it is told the truth)."""
-        from ..degradations import add_gaussian_noise, camera_photo
+        from .degradations import add_gaussian_noise, camera_photo
 
         if not isinstance(level, str):
             return add_gaussian_noise(clean, float(level), seed=seed), float(level)
@@ -87,9 +87,9 @@ class Denoise(Task):
         from the image, so that the model learns what that reading means and "auto" asks for it."""
         import torch
 
-        from ..degradations import add_gaussian_noise, as_8bit_file, jpeg_compress
-        from ..estimate import estimate_sigma
-        from ..images import to_uint8
+        from ..io.images import to_uint8
+        from .degradations import add_gaussian_noise, as_8bit_file, jpeg_compress
+        from .estimate import estimate_sigma
 
         sigma = float(rng.uniform(*spec.sigma_range))
         degraded, measured = add_gaussian_noise(clean, sigma, seed=rng), False
@@ -105,7 +105,7 @@ class Denoise(Task):
         return degraded, torch.tensor(sigma)
 
     def estimate(self, image: Any, pixels: list[np.ndarray]) -> tuple[list, str]:
-        from ..estimate import estimate_sigma
+        from .estimate import estimate_sigma
 
         return [round(estimate_sigma(p), 1) for p in pixels], "pixels"
 
@@ -139,7 +139,7 @@ def camera_like(clean: Tensor, sigma: float, rng: np.random.Generator) -> Tensor
     import numpy as np
     import torch
 
-    from ..degradations import camera_noise, srgb_to_linear
+    from .degradations import camera_noise, srgb_to_linear
 
     ratio = float(np.exp(rng.uniform(np.log(1e-3), np.log(3e-2))))
     grey = float(srgb_to_linear(torch.tensor(0.5)))

@@ -34,7 +34,7 @@ def opencv_baseline(flag_name: str) -> Restorer:
         import cv2
         import numpy as np
 
-        from ..images import to_uint8
+        from ..io.images import to_uint8
 
         mask = _holes(level).astype(np.uint8) * 255
         return _chw(cv2.inpaint(to_uint8(x), mask, 3, getattr(cv2, flag_name)) / 255.0)
@@ -91,7 +91,7 @@ class Inpaint(Task):
         """``level``: a mask kind of ``MASK_KINDS`` (drawn from ``seed``; the box 64×64) or a 1×H×W mask."""
         from torch import Tensor
 
-        from ..degradations import apply_mask, box_mask, free_form_mask
+        from .degradations import apply_mask, box_mask, free_form_mask
 
         h, w = clean.shape[-2:]
         if isinstance(level, Tensor):
@@ -107,7 +107,7 @@ class Inpaint(Task):
     def sample(self, clean: Tensor, rng: np.random.Generator, spec: Any) -> tuple[Tensor, Tensor]:
         """A mask of a kind drawn from ``spec.mask_types``: a box sized by ``spec.box_sizes``, free-form strokes
         sized by ``spec.mask_scale``, or a bar, thin scratches or a line of text sized for the crop."""
-        from ..degradations import apply_mask, box_mask, free_form_mask
+        from .degradations import apply_mask, box_mask, free_form_mask
 
         h, w = clean.shape[-2:]
         kind = spec.mask_types[int(rng.integers(len(spec.mask_types)))]
@@ -120,7 +120,7 @@ class Inpaint(Task):
         return apply_mask(clean, mask), mask
 
     def model_input(self, x: Tensor, level: dict) -> Tensor:
-        from ..degradations import apply_mask
+        from .degradations import apply_mask
 
         return apply_mask(x, level["mask"])
 
@@ -133,7 +133,7 @@ class Inpaint(Task):
         }
 
     def extra_scores(self, restored: Tensor, clean: Tensor, level: dict) -> dict[str, float]:
-        from ..metrics import psnr
+        from .metrics import psnr
 
         return {"psnr_mask": psnr(restored, clean, mask=_holes(level))}
 
@@ -149,7 +149,7 @@ class Inpaint(Task):
 def _thin_mask(kind: str, h: int, w: int, rng: np.random.Generator) -> Tensor:
     """A training bar (a quarter to the whole crop long, 4 px to a quarter of it thick, either way), 2–6 scratches
     1–5 px wide, or a line of text 10–27 px high."""
-    from ..degradations import bar_mask, scratch_mask, text_mask
+    from .degradations import bar_mask, scratch_mask, text_mask
 
     side = min(h, w)
     if kind == "bar":

@@ -34,14 +34,14 @@ class Jpeg(Task):
     level_words = "the JPEG quality, 1–100"
 
     def degrade(self, clean: Tensor, level: Any, seed: Any = None) -> tuple[Tensor, int]:
-        from ..degradations import jpeg_compress
+        from .degradations import jpeg_compress
 
         return jpeg_compress(clean, int(level)), int(level)
 
     def sample(self, clean: Tensor, rng: np.random.Generator, spec: Any) -> tuple[Tensor, Tensor]:
         import torch
 
-        from ..degradations import jpeg_compress
+        from .degradations import jpeg_compress
 
         quality = int(rng.integers(spec.quality_range[0], spec.quality_range[1] + 1))
         return jpeg_compress(clean, quality), torch.tensor(float(quality))
@@ -53,7 +53,7 @@ class Jpeg(Task):
         """The file's tables when it has them, else the pixels' JPEG ghosts; None: no sign of compression. A file
         saved twice (quality 30, then 90) has the last quality's tables, but its pixels still show the earlier,
         stronger compression, whose artifacts are the ones to undo: that one is used ("twice")."""
-        from ..estimate import jpeg_quality_from_pixels
+        from .estimate import jpeg_quality_from_pixels
 
         ghosts = [jpeg_quality_from_pixels(p) for p in pixels]
         tables = file_quality(image)

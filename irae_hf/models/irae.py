@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .base import RestorationModel, WeightsError
+from .base import RestorationModel
 from .cards import IRAE_CARD
 from .flows import (
     ActNorm,
@@ -28,10 +28,9 @@ from .flows import (
     InvertibleSequence,
     MultiScaleFlow,
 )
-from .inference import bf16_pays, fuse_coupling_nets
-from .tasks import TASKS
+from .fused import bf16_pays, fuse_coupling_nets
 
-__all__ = ["IRAE", "TASKS", "WeightsError"]
+__all__ = ["IRAE"]
 
 
 class IRAE(
@@ -152,7 +151,7 @@ class IRAE(
         float32: the input comes back to within ~10⁻⁴ (0–1 units) at about half the cost of an all-float64 map.
         """
         dtype = next(self.flow1.parameters()).dtype
-        flow1 = fuse_coupling_nets(copy.deepcopy(self.flow1))  # copies run the fast paths of irae_hf/inference.py
+        flow1 = fuse_coupling_nets(copy.deepcopy(self.flow1))  # copies run the fast paths of irae_hf/models/fused.py
         flow2 = fuse_coupling_nets(copy.deepcopy(self.flow2).double())
         cl = torch.channels_last
 
@@ -169,7 +168,7 @@ class IRAE(
 
     def folded(self) -> IRAE:
         """A copy for inference and export with each actnorm folded into the 1×1 convolution after it
-        (:class:`~irae_hf.flows.Affine1x1`: fixed weights, no LU algebra in the graph; the same map up to rounding)."""
+        (:class:`~irae_hf.models.flows.Affine1x1`: fixed weights, no LU algebra in the graph; the same map up to rounding)."""
         out = copy.deepcopy(self)
         for module in out.modules():
             if isinstance(module, FlowStep) and isinstance(module.layers[0], ActNorm):
@@ -179,7 +178,7 @@ class IRAE(
 
     def for_inference(self, precision: str = "fp32") -> IRAE:
         """A copy for fast inference: actnorm folded into the 1×1 convolutions (:meth:`folded`) and the coupling
-        networks run as fused oneDNN convolution+ReLU ops on CPUs (:mod:`irae_hf.inference`). The same map as
+        networks run as fused oneDNN convolution+ReLU ops on CPUs (:mod:`irae_hf.models.fused`). The same map as
         :meth:`in_precision` up to float rounding, 1.2–1.5× faster on CPUs; ``restore`` uses it (not for training)."""
         return fuse_coupling_nets(self.in_precision(precision).folded()).eval()
 

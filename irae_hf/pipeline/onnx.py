@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .files import write_file
-from .model import IRAE
-from .tasks import TASKS
+from ..io.atomic import write_file
+from ..models.irae import IRAE
+from ..tasks import TASKS
 
 __all__ = ["export_onnx", "OnnxGraph", "OPSET", "level_scale"]
 
@@ -60,8 +60,8 @@ def export_onnx(
 ) -> list[Path]:
     """Write ``restore.onnx``, ``recover.onnx``, ``onnx.json`` (inputs, task, multiple) and a README to ``out_dir``.
 
-    Each file is written whole, then named (``irae_hf.files.write_file``); with ``overwrite=False`` an existing
-    file is never replaced (:class:`~irae_hf.files.OutputExists`)."""
+    Each file is written whole, then named (``irae_hf.io.atomic.write_file``); with ``overwrite=False`` an existing
+    file is never replaced (:class:`~irae_hf.io.atomic.OutputExists`)."""
     if not isinstance(model, IRAE):
         raise ValueError(f"ONNX export is for invertible IRAE models, not {type(model).__name__}")
     out = Path(out_dir)
@@ -107,7 +107,7 @@ def _readme(task: str, multiple: int, name: str, shape: str, dtype: str) -> str:
   (unclamped: clip to [0, 1] for display).
 - `recover.onnx`: the inverse. Give it `restore.onnx`'s unclamped `output` and the same `level`: it returns the
   input, up to float32 rounding magnified by the trained map (a few thousandths on [0, 1] is typical; onnxruntime
-  has no float64 convolutions). For the exact inverse use `irae_hf.restore.recover_input` in PyTorch (float64).
+  has no float64 convolutions). For the exact inverse use `irae_hf.pipeline.restore.recover_input` in PyTorch (float64).
 
 Any H and W: each graph pads its input to a multiple of {multiple} inside (replicated edges) and crops its output
 back. `recover.onnx` undoes `restore.onnx` up to rounding when H and W are multiples of {multiple}; for other sizes

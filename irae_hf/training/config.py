@@ -15,13 +15,13 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..tasks import LEVEL_RANGES, MASK_KINDS, TASKS, TRAINING_MASK_KINDS
 from .losses import LOSSES
-from .tasks import LEVEL_RANGES, MASK_KINDS, TASKS, TRAINING_MASK_KINDS
 
 
 def _archs() -> dict:
     """The registered architectures (imported when asked: the config stays below the models it names)."""
-    from .zoo import ARCHS
+    from ..models.registry import ARCHS
 
     return ARCHS
 

@@ -13,11 +13,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .base import RestorationModel
-from .degradations import apply_mask
-from .images import from_batch, mask_to_tensor, to_batch, to_uint8
+from ..io.images import from_batch, mask_to_tensor, to_batch, to_uint8
+from ..models.base import RestorationModel
+from ..tasks import TASKS, file_quality
+from ..tasks.degradations import apply_mask
 from .runtime import BACKENDS, channels_last, device_dtype, estimate_seconds, exact_maps, fast_model, onnx_restorer
-from .tasks import TASKS, file_quality
 from .tiling import DEFAULT_OVERLAP, DIHEDRAL, Progress, pad, resolve_tile, self_ensemble, tile_count, tiled
 
 __all__ = [

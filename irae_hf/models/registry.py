@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import dncnn, ffdnet, model  # noqa: F401 - each architecture registers itself in ARCHS on import
+from . import dncnn, ffdnet, irae  # noqa: F401 - each architecture registers itself in ARCHS on import
 from .base import ARCHS, WEIGHTS_NAME, RestorationModel, WeightsError
 
 __all__ = ["ARCHS", "build", "load_model"]

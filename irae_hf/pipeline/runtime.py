@@ -12,9 +12,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .base import RestorationModel
-from .inference import weights_key
-from .tasks import TASKS, level_kwargs
+from ..models.base import RestorationModel
+from ..models.fused import weights_key
+from ..tasks import TASKS, level_kwargs
 from .tiling import DEFAULT_OVERLAP, DIHEDRAL, resolve_tile, tiled_pixels
 
 __all__ = [
@@ -132,13 +132,13 @@ class OnnxRestorer:
             import onnxruntime as ort
         except ImportError as e:
             raise ValueError("backend='onnxruntime' needs the onnxruntime package (pip install onnxruntime)") from e
-        from .export import level_scale
+        from .onnx import level_scale
 
         self.task, self.scale = model.task, level_scale(model.task)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         with tempfile.TemporaryDirectory() as tmp:
-            from .export import export_onnx
+            from .onnx import export_onnx
 
             export_onnx(model, tmp, directions=("restore",))
             path = str(Path(tmp) / "restore.onnx")

@@ -19,8 +19,8 @@ import torch
 from PIL import Image, ImageOps
 from torch import Tensor
 
-from .deep import attach, deep_pixels, is_deep, read_deep, save_deep, upright_pixels
 from .formats import IMAGE_SUFFIXES, MAX_PIXELS
+from .sixteen_bit import attach, deep_pixels, is_deep, read_deep, save_deep, upright_pixels
 from .tiff import ASSOCIATED, TiffLayout, TiffRefused, read_tiff16, tiff_layout, unpremultiply
 
 __all__ = [
@@ -155,7 +155,7 @@ def _with_file_facts(out: Image.Image, img: Image.Image, deep_source: Any) -> Im
     """The upright image with what its file says beyond 8-bit pixels: a JPEG's quality (pixels lose the tables,
     ``quality="auto"`` reads it), and a 16-bit colour file's full-depth pixels (``deep.py``)."""
     if img.format == "JPEG":
-        from .estimate import jpeg_quality_from_tables
+        from ..tasks.estimate import jpeg_quality_from_tables
 
         out.info["jpeg_quality"] = jpeg_quality_from_tables(img)
     if deep_source is not None:

@@ -17,14 +17,15 @@ from accelerate.utils import ProjectConfiguration, broadcast, set_seed
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .base import RestorationModel
+from ..io.atomic import folder_problem
+from ..models.base import RestorationModel
+from ..models.registry import ARCHS, load_model, split_revision
+from ..tasks import level_kwargs
+from .config import TrainConfig
 from .data import DegradationSpec, PatchBatches, PatchStream, ValidationSet, image_column, load_image_dataset
-from .files import folder_problem
 from .losses import LOSSES
 from .run_card import training_section, validation_sentence
-from .tasks import level_kwargs
-from .train_config import TrainConfig
-from .training import (
+from .steps import (
     EMA,
     EMA_FILE,
     STATE_FILE,
@@ -39,7 +40,6 @@ from .training import (
     upgrade_checkpoint,
     validate,
 )
-from .zoo import ARCHS, load_model, split_revision
 
 __all__ = ["LOSSES", "Trainer", "export_checkpoint", "finish", "make_data"]
 
@@ -342,7 +342,7 @@ def finish(
     weights: str = "raw",
 ) -> None:
     """save_pretrained with the filled model card, then push exactly that folder if asked."""
-    from .evaluate import evaluate_model_card_table
+    from ..pipeline.evaluate import evaluate_model_card_table
 
     model = model.float().cpu().eval().to(memory_format=torch.contiguous_format)
     check_finite(model, step)

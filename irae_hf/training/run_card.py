@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .tasks import TASKS
-from .train_config import TrainConfig
+from ..tasks import TASKS
+from .config import TrainConfig
 
 __all__ = ["training_section", "validation_sentence", "LOSS_NAMES"]
 

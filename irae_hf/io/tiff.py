@@ -85,7 +85,7 @@ def tiff_layout(source: Any) -> TiffLayout:
 def read_tiff16(source: Any) -> np.ndarray:
     """The first page of a 16-bit RGB(A) TIFF as stored (H×W×3 or ×4 uint16, alpha as stored): tifffile, or OpenCV
     for compressions tifffile cannot decode without imagecodecs (LZW, JPEG ...); TiffRefused if neither can."""
-    from .deep import opencv_rgb16  # deep.py writes TIFFs with this module's alpha helpers: imported here
+    from .sixteen_bit import opencv_rgb16  # deep.py writes TIFFs with this module's alpha helpers: imported here
 
     try:
         with _opened(source) as tif:

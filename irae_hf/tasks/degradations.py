@@ -16,7 +16,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
-from .images import to_uint8
+from ..io.images import to_uint8
 
 __all__ = [
     "add_gaussian_noise",
