@@ -17,6 +17,7 @@ from PIL import Image
 
 from irae_hf import IRAE
 from irae_hf.models.flows import AffineCoupling
+from irae_hf.tasks import condition
 
 
 def random_image(h=37, w=53, seed=0):
@@ -52,7 +53,7 @@ def make_model(task: str = "denoise", width: int = 16, depth: int = 2, levels: i
     model = IRAE(task=task, width=width, depth=depth, levels=levels)
     x = torch.rand(2, 3, 32, 32)
     init = {"denoise": {"sigma": 25}, "jpeg": {"quality": 30}, "inpaint": {"mask": torch.zeros(2, 1, 32, 32)}}[task]
-    model.initialize(x, **init)
+    model.initialize(x, condition(model.task, x, **init))
     return perturb(model, seed=seed).eval()
 
 

@@ -728,7 +728,8 @@ def test_browser_bad_uploads_unchanged_results_big_results_passes_and_new_photos
 def test_each_tab_opens_on_licensed_photos_already_degraded_as_users_bring_them():
     """Issue 40 point 10: the examples are photos as users have them (noisy phone JPEGs, blocky JPEGs, a scratch or
     a power line to paint over), at least 512 px, each credited with its licence; the clean ones follow."""
-    from irae_hf.tasks.estimate import estimate_sigma, jpeg_quality_from_tables
+    from irae_hf.io.jpeg_tables import jpeg_quality_from_tables
+    from irae_hf.tasks.estimate import estimate_sigma
 
     credits = (ROOT / "examples" / "LICENSES.md").read_text()
     for task in ("denoise", "jpeg", "inpaint"):

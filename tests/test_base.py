@@ -6,6 +6,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from irae_hf import IRAE, WeightsError
+from irae_hf.pipeline.restore import restore
+from irae_hf.tasks import condition
 
 from .conftest import make_model
 
@@ -27,12 +29,15 @@ from .conftest import make_model
 def test_condition_errors_are_clear(task, kwargs, match):
     model = make_model(task, width=4, depth=1)
     with pytest.raises(ValueError, match=match):
-        model(torch.rand(2, 3, 16, 16), **kwargs)
+        model(torch.rand(2, 3, 16, 16), condition(model.task, torch.rand(2, 3, 16, 16), **kwargs))
 
 
 def test_constructor_validates_config():
-    with pytest.raises(ValueError, match="unknown task"):
-        IRAE(task="deblur")
+    """A config's names are checked for shape by the model, and against the task table where the task is used."""
+    with pytest.raises(ValueError, match="task must be a task's name"):
+        IRAE(task="de blur")
+    with pytest.raises(ValueError, match="unknown task 'deblur'"):
+        restore(IRAE(task="deblur", width=4, depth=1), torch.rand(3, 8, 8))
     with pytest.raises(ValueError, match="width must be an integer from 1 to 1024"):
         IRAE(width=0)
 
@@ -60,7 +65,8 @@ def test_load_from_hub_cache_offline(tmp_path, monkeypatch):
     loaded = IRAE.from_pretrained("org/irae-test", cache_dir=tmp_path)
     x = torch.rand(1, 3, 16, 16)
     with torch.no_grad():
-        assert torch.equal(loaded(x, sigma=25), model(x, sigma=25))
+        cond = condition(model.task, x, sigma=25)
+        assert torch.equal(loaded(x, cond), model(x, cond))
 
 
 def test_strict_load_with_a_missing_tensor_fails_clearly(tmp_path):

@@ -9,8 +9,9 @@ from PIL import Image
 from skimage import data
 
 from irae_hf.io.images import to_tensor, to_uint8
+from irae_hf.io.jpeg_tables import jpeg_quality_from_tables
 from irae_hf.tasks.degradations import add_gaussian_noise
-from irae_hf.tasks.estimate import NO_COMPRESSION, estimate_sigma, jpeg_quality_from_pixels, jpeg_quality_from_tables
+from irae_hf.tasks.estimate import NO_COMPRESSION, estimate_sigma, jpeg_quality_from_pixels
 
 
 @pytest.fixture(scope="module")

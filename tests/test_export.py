@@ -9,6 +9,7 @@ import torch
 from irae_hf.cli.commands import main
 from irae_hf.models.registry import build
 from irae_hf.pipeline.onnx import OnnxGraph, export_onnx
+from irae_hf.tasks import condition
 
 from .conftest import make_model, perturb
 
@@ -35,7 +36,7 @@ def test_onnx_restore_and_recover_match_pytorch(tmp_path, task):
         out = restore.run(None, {"image": image, "level": level})[0]
         with torch.inference_mode():
             ref = OnnxGraph(model, "restore")(torch.from_numpy(image), torch.from_numpy(level)).numpy()
-            cond = model.condition(torch.from_numpy(image), **_level(task, level))
+            cond = condition(model.task, torch.from_numpy(image), **_level(task, level))
             direct = model(torch.from_numpy(image), cond).numpy()
         assert np.abs(out - ref).max() <= 1e-4 and np.abs(out - direct).max() <= 1e-4
         back = recover.run(None, {"image": out, "level": level})[0]
@@ -47,7 +48,7 @@ def test_onnx_restore_and_recover_match_pytorch(tmp_path, task):
     with torch.inference_mode():
         padded = torch.nn.functional.pad(torch.from_numpy(image), (0, 3, 0, 3), mode="replicate")
         edge = np.pad(level, ((0, 0), (0, 0), (0, 3), (0, 3)), "edge") if task == "inpaint" else level
-        cond = model.condition(padded, **_level(task, edge))
+        cond = condition(model.task, padded, **_level(task, edge))
         direct = model(padded, cond)[:, :, :37, :53].numpy()
     assert out.shape == image.shape and np.abs(out - direct).max() <= 1e-4
     info = json.loads((tmp_path / "onnx.json").read_text())

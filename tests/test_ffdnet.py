@@ -7,6 +7,7 @@ from irae_hf import IRAE
 from irae_hf.models.ffdnet import FFDNet
 from irae_hf.models.registry import load_model
 from irae_hf.pipeline.restore import restore
+from irae_hf.tasks import condition
 
 
 def multiply_adds_per_pixel(model, **level) -> float:
@@ -18,7 +19,7 @@ def multiply_adds_per_pixel(model, **level) -> float:
 
     hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     with torch.no_grad():
-        model.eval()(torch.rand(1, 3, 64, 64), **level)
+        model.eval()(torch.rand(1, 3, 64, 64), condition(model.task, torch.rand(1, 3, 64, 64), **level))
     for h in hooks:
         h.remove()
     return total / 64**2
@@ -45,12 +46,13 @@ def test_restores_odd_sizes_every_task_and_loads_by_arch(tmp_path):
     model.save_pretrained(tmp_path)
     loaded = load_model(tmp_path)
     x = torch.rand(1, 3, 36, 52)
-    assert isinstance(loaded, FFDNet) and torch.equal(loaded(x, mask=mask[:36, :52]), model(x, mask=mask[:36, :52]))
+    cond = condition(model.task, x, mask=mask[:36, :52])
+    assert isinstance(loaded, FFDNet) and torch.equal(loaded(x, cond), model(x, cond))
 
 
 def test_not_invertible_and_sizes_checked():
     with pytest.raises(NotImplementedError, match="not invertible"):
-        FFDNet(width=8, depth=3).inverse(torch.rand(1, 3, 8, 8), sigma=5)
+        FFDNet(width=8, depth=3).inverse(torch.rand(1, 3, 8, 8), condition("denoise", torch.rand(1, 3, 8, 8), sigma=5))
     with pytest.raises(ValueError, match="depth >= 3"):
         FFDNet(depth=2)
 

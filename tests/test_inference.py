@@ -10,6 +10,7 @@ from torch import nn
 from irae_hf.models.fused import FusedConvNet, conv3x3_f64, fuse_coupling_nets
 from irae_hf.models.irae import IRAE
 from irae_hf.pipeline.restore import recover_input, restore
+from irae_hf.tasks import condition
 
 CL = torch.channels_last
 
@@ -130,7 +131,7 @@ def trained_like() -> IRAE:
 
 def test_for_inference_is_the_same_map_and_leaves_the_model_alone(trained_like):
     x = torch.rand(2, 3, 36, 52)
-    cond = trained_like.condition(x, sigma=25)
+    cond = condition(trained_like.task, x, sigma=25)
     fast = trained_like.for_inference()
     with torch.inference_mode():
         ref = trained_like(x, cond)
@@ -160,7 +161,7 @@ def test_restore_uses_new_weights_after_fine_tuning(trained_like):
     second = np.asarray(restore(model, image, sigma=25))
     x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255
     with torch.inference_mode():
-        ref = model(x, sigma=25)
+        ref = model(x, condition(model.task, x, sigma=25))
     expected = (ref.clamp(0, 1) * 255).round().byte()[0].permute(1, 2, 0).numpy()
     assert not np.array_equal(first, second)
     assert np.abs(second.astype(int) - expected.astype(int)).max() <= 1
@@ -176,7 +177,7 @@ def test_exact_maps_follow_weight_changes(trained_like):
                 p.add_(0.3)
     second = restore(model, x, sigma=25, return_float=True)
     with torch.inference_mode():
-        ref = model(x, sigma=25)
+        ref = model(x, condition(model.task, x, sigma=25))
     assert not torch.allclose(first.output, second.output)
     torch.testing.assert_close(second.output.float(), ref, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(recover_input(model, second).float(), x, rtol=1e-4, atol=1e-4)

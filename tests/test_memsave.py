@@ -1,13 +1,14 @@
 import torch
 
 from irae_hf.models.memsave import invertible_checkpoint
+from irae_hf.tasks import condition
 
 from .conftest import make_model
 
 
 def grads(model, x, sigma):
     model.zero_grad()
-    loss = (model(x, sigma=sigma) - 0.5).abs().mean()
+    loss = (model(x, condition(model.task, x, sigma=sigma)) - 0.5).abs().mean()
     loss.backward()
     return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}
 
@@ -46,4 +47,5 @@ def test_memory_saving_is_off_in_eval_and_no_grad():
     model.set_memory_saving(True)
     x = torch.rand(1, 3, 16, 16)
     with torch.no_grad():
-        assert (model.inverse(model(x, sigma=10), sigma=10) - x).abs().max() < 1e-4
+        cond = condition(model.task, x, sigma=10)
+        assert (model.inverse(model(x, cond), cond) - x).abs().max() < 1e-4

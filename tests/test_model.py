@@ -7,6 +7,8 @@ import torch
 from irae_hf import IRAE
 from irae_hf.models.flows import ActNorm
 from irae_hf.models.registry import load_model
+from irae_hf.pipeline.restore import restore
+from irae_hf.tasks import card_words, condition, task_of
 
 from .conftest import make_model, perturb
 
@@ -31,25 +33,25 @@ def test_round_trip_for_every_condition(task):
     x = torch.rand(2, 3, 32, 48)
     with torch.no_grad():
         for cond in CONDITIONS[task]:
-            y = model(x, **cond)
+            y = model(x, condition(model.task, x, **cond))
             assert (y - x).abs().max() > 1e-3, "the map should not be the identity"
-            assert (model.inverse(y, **cond) - x).abs().max() < TOL
+            assert (model.inverse(y, condition(model.task, y, **cond)) - x).abs().max() < TOL
 
 
 def test_round_trip_paper_size_model():
     model = perturb(IRAE(), std=0.02)
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
-        y = model(x, sigma=25)
-        assert (model.inverse(y, sigma=25) - x).abs().max() < TOL
+        y = model(x, condition(model.task, x, sigma=25))
+        assert (model.inverse(y, condition(model.task, y, sigma=25)) - x).abs().max() < TOL
 
 
 def test_fresh_and_initialised_model_is_identity():
     model = IRAE(width=8, depth=2)
     x = torch.rand(2, 3, 16, 16)
-    assert torch.allclose(model(x, sigma=10), x, atol=1e-5)
-    model.initialize(x * 4 - 1, sigma=10)
-    assert torch.allclose(model(x, sigma=10), x, atol=1e-5)
+    assert torch.allclose(model(x, condition(model.task, x, sigma=10)), x, atol=1e-5)
+    model.initialize(x * 4 - 1, condition(model.task, x * 4 - 1, sigma=10))
+    assert torch.allclose(model(x, condition(model.task, x, sigma=10)), x, atol=1e-5)
     first = next(m for m in model.flow1.modules() if isinstance(m, ActNorm))
     assert first.bias.abs().sum() > 0 and model.flow2.state_dict().keys() == model.flow1.state_dict().keys()
 
@@ -57,12 +59,12 @@ def test_fresh_and_initialised_model_is_identity():
 def test_actnorm_initialisation_is_data_dependent():
     model = IRAE(width=8, depth=2)
     x = torch.rand(4, 3, 32, 32) * 0.2 + 0.7
-    model.initialize(x, sigma=10)
+    model.initialize(x, condition(model.task, x, sigma=10))
     acts = []
     for m in model.flow1.modules():
         if isinstance(m, ActNorm):
             m.register_forward_hook(lambda mod, args, out: acts.append(out))
-    model.flow1(x, model.condition(x, sigma=10))
+    model.flow1(x, condition(model.task, x, sigma=10))
     for a in acts:
         assert a.mean(dim=(0, 2, 3)).abs().max() < 1e-4
         assert (a.std(dim=(0, 2, 3), unbiased=False) - 1).abs().max() < 1e-3
@@ -72,7 +74,9 @@ def test_condition_changes_the_output():
     model = make_model("denoise")
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
-        assert (model(x, sigma=5) - model(x, sigma=50)).abs().max() > 1e-4
+        assert (
+            model(x, condition(model.task, x, sigma=5)) - model(x, condition(model.task, x, sigma=50))
+        ).abs().max() > 1e-4
 
 
 def test_save_and_load_are_bit_identical(tmp_path):
@@ -84,7 +88,8 @@ def test_save_and_load_are_bit_identical(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text()) == {**model.config, "arch": "irae"}
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
-        assert torch.equal(loaded(x, quality=20), model(x, quality=20))
+        cond = condition(model.task, x, quality=20)
+        assert torch.equal(loaded(x, cond), model(x, cond))
     card = (tmp_path / "README.md").read_text()
     assert "pipeline_tag: image-to-image" in card and "quality=10" in card and "2009.03173" in card
 
@@ -94,10 +99,12 @@ def test_per_level_widths_round_trip_and_reload(tmp_path):
     model = perturb(IRAE(width=[8, 16], depth=2), std=0.05)
     x = torch.rand(1, 3, 16, 24)
     with torch.no_grad():
-        assert (model.inverse(model(x, sigma=20), sigma=20) - x).abs().max() < 1e-4
+        cond = condition(model.task, x, sigma=20)
+        assert (model.inverse(model(x, cond), cond) - x).abs().max() < 1e-4
     model.save_pretrained(tmp_path)
     loaded = load_model(tmp_path)
-    assert loaded.config["width"] == [8, 16] and torch.equal(loaded(x, sigma=20), model(x, sigma=20))
+    cond = condition(model.task, x, sigma=20)
+    assert loaded.config["width"] == [8, 16] and torch.equal(loaded(x, cond), model(x, cond))
     with pytest.raises(ValueError, match="one per level"):
         IRAE(width=[8, 16, 32])
 
@@ -106,10 +113,10 @@ def test_dtype_and_device_moves():
     model = make_model("denoise").to(torch.float64)
     x = torch.rand(1, 3, 16, 16, dtype=torch.float64)
     with torch.no_grad():
-        y = model(x, sigma=25)
+        y = model(x, condition(model.task, x, sigma=25))
         assert y.dtype == torch.float64
-        assert (model.inverse(y, sigma=25) - x).abs().max() < 1e-10
-        assert model.to(torch.bfloat16)(x.bfloat16(), sigma=25).dtype == torch.bfloat16
+        assert (model.inverse(y, condition(model.task, y, sigma=25)) - x).abs().max() < 1e-10
+        assert model.to(torch.bfloat16)(x.bfloat16(), condition(model.task, x, sigma=25)).dtype == torch.bfloat16
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
@@ -117,7 +124,8 @@ def test_cuda_round_trip():  # pragma: no cover - runs only where a GPU exists
     model = make_model("denoise").to("cuda")
     x = torch.rand(1, 3, 32, 32, device="cuda")
     with torch.no_grad():
-        assert (model.inverse(model(x, sigma=25), sigma=25) - x).abs().max() < TOL
+        cond = condition(model.task, x, sigma=25)
+        assert (model.inverse(model(x, cond), cond) - x).abs().max() < TOL
 
 
 @pytest.mark.parametrize("task,level", [("denoise", {"sigma": 25}), ("jpeg", {"quality": 10}), ("inpaint", None)])
@@ -129,7 +137,8 @@ def test_shipped_weights_round_trip_in_float64(task, level):
     x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     level = level or {"mask": (torch.rand(64, 64, generator=torch.Generator().manual_seed(1)) > 0.8)}
     with torch.no_grad():
-        assert (model.inverse(model(x, **level), **level) - x).abs().max() < 1e-6
+        cond = condition(model.task, x, **level)
+        assert (model.inverse(model(x, cond), cond) - x).abs().max() < 1e-6
 
 
 def test_folded_model_is_the_same_invertible_map():
@@ -137,21 +146,27 @@ def test_folded_model_is_the_same_invertible_map():
     folded = model.folded()
     x = torch.rand(2, 3, 16, 24)
     with torch.no_grad():
-        y = model(x, sigma=25)
-        assert torch.allclose(folded(x, sigma=25), y, atol=1e-5)
-        assert torch.allclose(folded.inverse(y, sigma=25), x, atol=1e-4)
+        y = model(x, condition(model.task, x, sigma=25))
+        assert torch.allclose(folded(x, condition(folded.task, x, sigma=25)), y, atol=1e-5)
+        assert torch.allclose(folded.inverse(y, condition(folded.task, y, sigma=25)), x, atol=1e-4)
     assert not any(isinstance(m, ActNorm) for m in folded.modules())
 
 
 def test_config_says_which_noise_a_denoiser_was_trained_on(tmp_path):
     """``noise`` round-trips through config.json and the card says when to use the model; other tasks, and kinds
     not known, are one clear error (config.json comes from anywhere)."""
-    IRAE(task="denoise", width=8, depth=2, noise="real").save_pretrained(tmp_path / "real")
+    real = IRAE(task="denoise", width=8, depth=2, noise="real")
+    real.save_pretrained(tmp_path / "real", model_card_kwargs=card_words(real))
     config = json.loads((tmp_path / "real" / "config.json").read_text())
     assert config["noise"] == "real" and IRAE.from_pretrained(tmp_path / "real").config["noise"] == "real"
     card = (tmp_path / "real" / "README.md").read_text()
     assert "## When to use it" in card and "pretrained/denoise`" in card  # points at its Gaussian companion
-    assert "When to use" not in str(IRAE(task="jpeg", width=8, depth=2).generate_model_card())
-    for task, noise in (("jpeg", "real"), ("denoise", "poisson"), ("denoise", ["real"])):
+    jpeg = IRAE(task="jpeg", width=8, depth=2)
+    assert "When to use" not in str(jpeg.generate_model_card(**card_words(jpeg)))
+    for task, noise in (("jpeg", "real"), ("denoise", "poisson")):
+        with pytest.raises(ValueError, match="noise must be (None|one of)"):
+            task_of(IRAE(task=task, width=8, depth=2, noise=noise))
         with pytest.raises(ValueError, match="noise must be"):
-            IRAE(task=task, width=8, depth=2, noise=noise)
+            restore(IRAE(task=task, width=8, depth=2, noise=noise), torch.rand(3, 8, 8))
+    with pytest.raises(ValueError, match="noise must be None or the name"):
+        IRAE(task="denoise", width=8, depth=2, noise=["real"])

@@ -8,6 +8,7 @@ from skimage import data
 
 from irae_hf.io.images import load_image
 from irae_hf.pipeline.restore import FloatResult, recover_input, restore
+from irae_hf.tasks import condition
 from irae_hf.tasks.degradations import MASK_FILL, add_gaussian_noise, box_mask
 
 from .conftest import make_model, perturb, random_image
@@ -170,7 +171,7 @@ def test_the_default_path_is_the_models_own_map():
     model = perturb(make_model("denoise"))
     x = torch.rand(1, 3, 40, 56)
     with torch.inference_mode():
-        direct = model(x, sigma=25).clamp(0, 1)
+        direct = model(x, condition(model.task, x, sigma=25)).clamp(0, 1)
     assert torch.allclose(restore(model, x, sigma=25), direct, atol=1e-5)  # channels-last inside: same map
 
 

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from irae_hf.tasks import condition
 from irae_hf.training.steps import EMA, LRSchedule, pick_weights, plain_copy
 
 from .conftest import make_model
@@ -37,7 +38,8 @@ def test_plain_copy_is_fp32_contiguous_and_equal():
     copy = plain_copy(model)
     assert all(v.is_contiguous() for v in copy.state_dict().values())
     x = torch.rand(1, 3, 16, 16)
-    torch.testing.assert_close(copy(x, sigma=25), model(x, sigma=25))
+    cond = condition(model.task, x, sigma=25)
+    torch.testing.assert_close(copy(x, cond), model(x, cond))
     assert copy is not model and not copy.training
 
 

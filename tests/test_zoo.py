@@ -39,10 +39,10 @@ def test_a_new_architecture_registers_itself_and_round_trips(tmp_path):
 
         def __init__(self, task: str = "denoise", width: int = 1):
             super().__init__()
-            self.task, self.config = task, {"task": task, "width": width}
+            self.task = task
             self.gain = torch.nn.Parameter(torch.ones(1))
 
-        def forward(self, x, **level):
+        def forward(self, x, cond):
             return x * self.gain
 
     try:

@@ -38,6 +38,7 @@ from irae_hf.pipeline.evaluate import load_folder
 from irae_hf.pipeline.restore import restore
 from irae_hf.pipeline.runtime import channels_last as _channels_last
 from irae_hf.pipeline.tiling import DEFAULT_OVERLAP, DEFAULT_TILE, pad, tiled, tiled_pixels
+from irae_hf.tasks import condition
 from irae_hf.tasks.degradations import add_gaussian_noise
 from irae_hf.tasks.metrics import psnr
 
@@ -58,7 +59,7 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
 
 def flops_per_pixel(model: IRAE) -> float:
     x = torch.rand(1, 3, 256, 256)
-    cond = model.condition(x, sigma=25.0)
+    cond = condition(model.task, x, sigma=25.0)
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         model(x, cond)
     return counter.get_total_flops() / (256 * 256)
@@ -148,7 +149,7 @@ def main() -> None:
         deltas: dict[str, list[float]] = {name: [] for name in fns}
         for i, image in enumerate(clean):
             noisy = pad(add_gaussian_noise(image, 25.0, seed=i)[None], model.multiple)
-            cond = model.condition(noisy, sigma=25.0)
+            cond = condition(model.task, noisy, sigma=25.0)
             h, w = image.shape[-2:]
             with torch.inference_mode():
                 scores = {n: psnr(fn(noisy, cond)[0, :, :h, :w].clamp(0, 1), image) for n, fn in fns.items()}
@@ -157,7 +158,7 @@ def main() -> None:
         for size in args.sizes:
             width, height = (int(v) for v in size.split("x"))
             x = pad(torch.rand(1, 3, height, width), model.multiple)
-            cond = model.condition(x, sigma=25.0)
+            cond = condition(model.task, x, sigma=25.0)
             for tile in (None, DEFAULT_TILE):
                 pixels = tiled_pixels(*x.shape[-2:], tile, DEFAULT_OVERLAP, model.multiple)
                 repeat = args.repeat if width * height <= 1_000_000 else 1

@@ -23,7 +23,7 @@ from PIL import Image
 from irae_hf import IRAE
 from irae_hf.io.images import to_tensor
 from irae_hf.pipeline.restore import recover_input, restore
-from irae_hf.tasks import TASKS, degrade, level_kwargs
+from irae_hf.tasks import TASKS, condition, degrade, level_kwargs
 from irae_hf.tasks.degradations import apply_mask
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def main() -> None:
         back, t_recover = seconds(lambda: recover_input(model, exact))
         seen = apply_mask(x, kw["mask"]) if task == "inpaint" else x  # the input the model saw
         with torch.inference_mode():
-            cond = model.condition(seen, **kw)
+            cond = condition(model.task, seen, **kw)
             y32 = model(seen, cond)
             back32 = model.inverse(y32, cond)
         error32 = (back32 - seen).abs().max().item()

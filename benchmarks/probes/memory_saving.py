@@ -24,17 +24,18 @@ def worker(depth: int, saving: bool, batch: int, crop: int, steps: int, device: 
     import torch
 
     from irae_hf import IRAE
+    from irae_hf.tasks import condition
 
     torch.manual_seed(0)
     model = IRAE(width=64, depth=depth, levels=2).to(device)
     x = torch.rand(batch, 3, crop, crop, device=device)
-    model.initialize(x, sigma=25)
+    model.initialize(x, condition("denoise", x, sigma=25))
     model.set_memory_saving(saving)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def step():
-        loss = (model(x, sigma=25) - x).abs().mean()
+        loss = (model(x, condition("denoise", x, sigma=25)) - x).abs().mean()
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=False)

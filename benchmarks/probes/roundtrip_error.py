@@ -18,6 +18,7 @@ from skimage import data
 
 from irae_hf import IRAE
 from irae_hf.models.flows import AffineCoupling
+from irae_hf.tasks import condition
 from irae_hf.tasks.degradations import free_form_mask
 
 STD = 0.01  # larger random weights make a 32-step flow blow up (2x per inverted step at worst)
@@ -44,7 +45,9 @@ def main() -> None:
             model = IRAE.from_pretrained(ROOT / "pretrained" / task)
         else:
             model = IRAE(task=task)
-            model.initialize(photo, **({"mask": torch.zeros(512, 512)} if task == "inpaint" else levels[0]))
+            model.initialize(
+                photo, condition(task, photo, **({"mask": torch.zeros(512, 512)} if task == "inpaint" else levels[0]))
+            )
         with torch.no_grad():
             for m in model.modules():
                 if isinstance(m, AffineCoupling) and not args.trained:
@@ -54,8 +57,9 @@ def main() -> None:
                 for lv in levels:
                     if lv.get("mask") == "free-form":
                         lv = {"mask": free_form_mask(*x.shape[-2:], seed=0)[None]}
-                    y = model(x, **lv)
-                    worst = max(worst, (model.inverse(y, **lv) - x).abs().max().item())
+                    cond = condition(task, x, **lv)
+                    y = model(x, cond)
+                    worst = max(worst, (model.inverse(y, cond) - x).abs().max().item())
                     change = max(change, (y - x).abs().max().item())
                 print(f"{task:8s} {name:22s} max |inverse(forward(x)) - x| = {worst:.2e}  (max |y - x| = {change:.2f})")
 

@@ -51,6 +51,7 @@ def worker(config: str, steps: int, device: str = "cpu") -> dict:
     import torch
 
     from irae_hf.models.registry import build
+    from irae_hf.tasks import condition
 
     c = parse_config(config)
     arch, crop, batch, precision, layout = c["arch"], c["crop"], c["batch"], c["precision"], c["layout"]
@@ -61,12 +62,14 @@ def worker(config: str, steps: int, device: str = "cpu") -> dict:
     clean = torch.rand(batch, 3, crop, crop)
     sigma = torch.full((batch,), 25.0)
     noisy = clean + torch.randn_like(clean) * 25 / 255
-    model.initialize(noisy, sigma=sigma)
-    model, clean, noisy, sigma = (t.to(device) for t in (model, clean, noisy, sigma))
+    cond = condition("denoise", noisy, sigma=sigma)
+    model.initialize(noisy, cond)
+    model, clean, noisy, cond = (t.to(device) for t in (model, clean, noisy, cond))
     model.train()
     if layout.startswith("cl"):
         model = model.to(memory_format=torch.channels_last)
         noisy = noisy.contiguous(memory_format=torch.channels_last)
+        cond = cond.contiguous(memory_format=torch.channels_last)
     forward = torch.compile(model) if layout.endswith("+compile") else model
     autocast = torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=precision == "bf16")
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
@@ -74,7 +77,7 @@ def worker(config: str, steps: int, device: str = "cpu") -> dict:
 
     def step() -> None:
         with autocast:
-            restored = forward(noisy, sigma=sigma)
+            restored = forward(noisy, cond)
         loss = (restored.float() - clean).abs().mean()
         loss.backward()
         opt.step()

@@ -20,9 +20,10 @@ from PIL import Image
 from skimage.restoration import estimate_sigma as wavelet_mad
 
 from irae_hf.io.images import to_uint8
+from irae_hf.io.jpeg_tables import jpeg_quality_from_tables
 from irae_hf.pipeline.evaluate import load_folder
 from irae_hf.tasks.degradations import add_gaussian_noise
-from irae_hf.tasks.estimate import estimate_sigma, jpeg_quality_from_pixels, jpeg_quality_from_tables
+from irae_hf.tasks.estimate import estimate_sigma, jpeg_quality_from_pixels
 
 SIGMAS = (5, 10, 15, 25, 35, 50, 75)
 QUALITIES = (10, 20, 30, 40, 50, 60, 70, 80, 90)

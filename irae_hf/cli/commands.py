@@ -14,7 +14,7 @@ from PIL import Image
 
 from ..io.atomic import PARTIAL, folder_problem, write_file
 from ..io.formats import IMAGE_SUFFIXES, MAX_PIXELS
-from ..tasks import TASKS, Task
+from ..tasks import TASKS, Task, task_of
 
 __all__ = ["main", "build_parser", "find_images"]
 
@@ -381,7 +381,7 @@ def levels_for(model: object, image: Image.Image, args: argparse.Namespace) -> t
     say about an estimate; None for a JPEG-task image that shows no sign of compression (left unchanged)."""
     from ..pipeline.restore import choose_level
 
-    task = TASKS[model.task]
+    task = task_of(model)
     given = {task.keyword: getattr(args, task.keyword, None)} if task.blind else {}  # a mask is read per input
     level, source = choose_level(model, image, **given)
     if source == "given":
@@ -461,13 +461,14 @@ def run_restore(args: argparse.Namespace) -> int:
         return 2
     try:
         model = load_model(args.model, revision=args.revision).to(args.device)
+        task_of(model)  # a task or noise this package does not know: refused before any file
     except (ValueError, OSError) as e:  # WeightsError, bad config values, missing folders or files
         print(f"error: cannot load model {args.model}: {e}", file=sys.stderr)
         return 2
     if args.task and args.task != model.task:
         print(f"error: --task {args.task} but {args.model} is a {model.task!r} model", file=sys.stderr)
         return 2
-    suffix = f"_{TASKS[model.task].done}" if args.suffix is None else args.suffix
+    suffix = f"_{task_of(model).done}" if args.suffix is None else args.suffix
     targets, notes = plan_outputs(files, out_dir, args.format, suffix)
     refusal = (
         level_flag_problem(args, model.task)

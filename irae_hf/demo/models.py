@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..models.base import RestorationModel, WeightsError
 from ..models.registry import build, load_model, split_revision
-from ..tasks import TASK_NAMES, TASKS
+from ..tasks import TASK_NAMES, TASKS, task_of
 
 #: the app's models by name (``pretrained/<name>``) and the task of each: one per task, and beside the Gaussian
 #: denoiser (``denoise``, for noise added in the app) the camera and phone one (``denoise-real``, for uploads)
@@ -51,7 +51,8 @@ def load_models(
         if src is not None:
             try:
                 model = load_model(src).to(device).eval()
-            except WeightsError as e:
+                task_of(model)  # config.json naming a task or noise this package does not know
+            except (WeightsError, ValueError) as e:
                 if not (shipped / "model.safetensors").exists():
                     raise
                 note, src = f"{e} — using the shipped pretrained/{name} instead", None
@@ -108,7 +109,7 @@ TITLES = {
 
 def trained_on(loaded: Loaded) -> str:
     """What a model was trained on, from its config.json and its task's words ("" when it does not say)."""
-    said = TASKS[loaded.model.task].noise_kinds.get(loaded.model.config.get("noise"))
+    said = task_of(loaded.model).noise_kinds.get(loaded.model.config.get("noise"))
     return f"; trained on {said}" if said else ""
 
 

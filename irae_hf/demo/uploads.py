@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from ..tasks.estimate import jpeg_quality_from_tables
+from ..io.jpeg_tables import jpeg_quality_from_tables
 from .options import pixel_limit
 
 MAX_PIXELS = pixel_limit()

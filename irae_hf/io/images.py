@@ -155,7 +155,7 @@ def _with_file_facts(out: Image.Image, img: Image.Image, deep_source: Any) -> Im
     """The upright image with what its file says beyond 8-bit pixels: a JPEG's quality (pixels lose the tables,
     ``quality="auto"`` reads it), and a 16-bit colour file's full-depth pixels (``deep.py``)."""
     if img.format == "JPEG":
-        from ..tasks.estimate import jpeg_quality_from_tables
+        from .jpeg_tables import jpeg_quality_from_tables
 
         out.info["jpeg_quality"] = jpeg_quality_from_tables(img)
     if deep_source is not None:

@@ -1,11 +1,12 @@
-"""The base class of every restoration network here: the task's conditioning input (tensors in, tensors out)
-and Hub saving/loading (safetensors only, strict, with clear errors). IRAE and the DnCNN baseline subclass it;
-images and tiling live one layer up, in ``restore.py``.
+"""The base class of every restoration network here: ``forward(x, cond)``, tensors in and tensors out, and Hub
+saving/loading (safetensors only, strict, with clear errors). IRAE, DnCNN and FFDNet subclass it. The task's level
+becomes ``cond`` one layer up (``irae_hf.tasks.condition``); images and tiling live in ``irae_hf/pipeline/``.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import os
 import warnings
@@ -18,7 +19,7 @@ from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 from torch import Tensor, nn
 
-from ..tasks import NOISE_USE, TASKS
+from .cards import fill_card
 
 __all__ = ["RestorationModel", "WeightsError", "WEIGHTS_NAME", "SIZE_LIMITS", "MAX_PARAMETERS"]
 
@@ -51,13 +52,13 @@ class RestorationModel(
     license="apache-2.0",
     repo_url="https://github.com/irae-hf/irae-hf",
 ):
-    """A conditional restoration network: ``forward(x, sigma=|quality=|mask=)`` on B×C×H×W in [0, 1].
+    """A conditional restoration network: ``forward(x, cond)`` on B×C×H×W in [0, 1], ``cond`` B×1×H×W.
 
-    Subclasses set ``self.task``, ``self.config`` and ``self.multiple`` (the size inputs must divide by).
+    Subclasses set ``self.task`` and ``self.multiple`` (the size inputs must divide by); the mixin captures the
+    constructor's arguments once, as :attr:`config`.
     """
 
     task: str
-    config: dict
     multiple: int = 1
     #: the architecture's name in ``config.json`` and in ``ARCHS`` (a subclass that sets it registers itself)
     arch: ClassVar[str] = ""
@@ -67,6 +68,16 @@ class RestorationModel(
         if cls.__dict__.get("arch"):
             ARCHS[cls.arch] = cls
 
+    @property
+    def config(self) -> dict[str, Any]:
+        """The constructor's arguments, defaults included, as ``PyTorchModelHubMixin`` captured them for config.json."""
+        return self._hub_mixin_config  # the mixin's one record of them (no public name in huggingface_hub 2.x)
+
+    @classmethod
+    def config_keys(cls) -> list[str]:
+        """The settings a config.json may give: the constructor's parameters."""
+        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+
     @classmethod
     def multiple_for(cls, **config: Any) -> int:
         """The size inputs must divide by, for a model of this config (before building one)."""
@@ -74,18 +85,17 @@ class RestorationModel(
 
     def save_pretrained(self, save_directory: str | Path, *, config: dict | None = None, **kwargs: Any) -> str | None:
         """``PyTorchModelHubMixin.save_pretrained`` with the architecture named in ``config.json``."""
-        config = {**(config or self._hub_mixin_config or {}), "arch": self.arch}
+        config = {**(config or self.config), "arch": self.arch}
         return super().save_pretrained(save_directory, config=config, **kwargs)
 
     @staticmethod
-    def check_task(task: str, noise: str | None = None) -> None:
-        """A known task, and ``noise`` (what a denoiser was trained on, said in config.json) None or a known kind."""
-        if task not in TASKS:
-            raise ValueError(f"unknown task {task!r}; expected one of {sorted(TASKS)}")
-        kinds = TASKS[task].noise_kinds
-        if noise is not None and (not isinstance(noise, str) or noise not in kinds):
-            said = f"one of {sorted(kinds)}" if kinds else "None (it says what a denoiser was trained on)"
-            raise ValueError(f"noise must be {said}, got {noise!r}")
+    def check_names(task: str, noise: str | None = None) -> None:
+        """``task`` a name and ``noise`` (what a denoiser was trained on) None or a name: config.json from anywhere
+        is checked for shape here, and against the task table where a task is used (``irae_hf.tasks.task_of``)."""
+        if not isinstance(task, str) or not task.isidentifier():
+            raise ValueError(f"task must be a task's name, got {task!r}")
+        if noise is not None and (not isinstance(noise, str) or not noise.isidentifier()):
+            raise ValueError(f"noise must be None or the name of a kind of noise, got {noise!r}")
 
     @staticmethod
     def check_positive(**values: Any) -> None:
@@ -96,35 +106,15 @@ class RestorationModel(
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
                 raise ValueError(f"{name} must be an integer from 1 to {top}, got {value!r}")
 
-    # ----------------------------------------------------------------------------- conditioning
-    def condition(
-        self,
-        x: Tensor,
-        **level: Any,
-    ) -> Tensor:
-        """The B×1×H×W conditioning map for ``x`` from this task's keyword (and only that one): ``sigma=``,
-        ``quality=``, ``mask=``, or a registered task's own (``Task.condition`` makes the map)."""
-        given = {k: v for k, v in level.items() if v is not None}
-        key = TASKS[self.task].keyword
-        extra = sorted(set(given) - {key})
-        if extra:
-            raise ValueError(f"a {self.task!r} model takes {key}=, not {', '.join(e + '=' for e in extra)}")
-        if key not in given:
-            raise ValueError(f"a {self.task!r} model needs {key}= (the degradation level to undo)")
-        return TASKS[self.task].condition(x, given[key])
+    def forward(self, x: Tensor, cond: Tensor) -> Tensor:
+        """Restore: B×C×H×W in [0, 1] with its B×1×H×W condition -> same shape, unclamped."""
+        raise NotImplementedError
 
-    def _cond(self, x: Tensor, cond: Tensor | None, level: dict[str, Any]) -> Tensor:
-        if cond is not None:
-            if level:
-                raise ValueError("pass either cond= or the task keyword, not both")
-            return cond.to(x.dtype)
-        return self.condition(x, **level)
-
-    def inverse(self, y: Tensor, cond: Tensor | None = None, **level: Any) -> Tensor:
+    def inverse(self, y: Tensor, cond: Tensor) -> Tensor:
         """Only invertible models have one; the rest lose information (the paper's point)."""
         raise NotImplementedError(f"{type(self).__name__} is not invertible: its input cannot be recovered")
 
-    def initialize(self, x: Tensor, cond: Tensor | None = None, **level: Any) -> None:
+    def initialize(self, x: Tensor, cond: Tensor) -> None:
         """Data-dependent initialisation on a first batch (nothing to do unless a subclass needs it)."""
 
     def set_memory_saving(self, enabled: bool = True) -> None:
@@ -170,38 +160,11 @@ class RestorationModel(
             # wrong types, nesting, undecodable bytes, sizes out of SIZE_LIMITS (refused before anything is built)
             raise WeightsError(f"{pretrained_model_name_or_path}: unusable config.json ({e})") from e
 
-    def generate_model_card(
-        self,
-        *args: Any,
-        base_model: str | None = None,
-        datasets: list[str] | None = None,
-        eval_results: dict | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """The model card from ``model_card.md``, filled with this model's task and configuration; its metadata
-        gets the ``base_model`` a fine-tune started from, the Hub ``datasets`` it trained on, and the evaluation
-        (``{"data": name, "rows": [...]}`` of ``irae evaluate``: this model's PSNR/SSIM rows) as model-index."""
-        noise = self.config.get("noise")
-        kwargs = {
-            "task": self.task,
-            "config": self.config,
-            "num_parameters": f"{self.num_parameters:,}",
-            "trained_on": TASKS[self.task].noise_kinds.get(noise),
-            "when_to_use": NOISE_USE.get(noise),
-            **kwargs,
-        }
-        card = super().generate_model_card(*args, **kwargs)
-        if base_model:
-            card.data.base_model = base_model
-        if datasets:
-            card.data.datasets = list(datasets)
-        results = _eval_results(self, eval_results)
-        if results:
-            card.data.eval_results = results
-            card.data.model_name = (
-                kwargs.get("model_id") or f"irae-{TASKS[self.task].specialists.get(noise, self.task)}"
-            )
-        return card
+    def generate_model_card(self, *args: Any, **words: Any) -> Any:
+        """The model card: the architecture's template filled with this model's configuration and the ``words``
+        the caller gives (``model_card_kwargs``; ``irae_hf.tasks.card_words`` makes the task's, see ``cards.py``)."""
+        words = {"task": self.task, "config": self.config, "num_parameters": f"{self.num_parameters:,}", **words}
+        return fill_card(super().generate_model_card(*args, **words), **words)
 
     @classmethod
     def _from_pretrained(
@@ -223,7 +186,7 @@ class RestorationModel(
             raise WeightsError(
                 f"{model_id} holds a {config['arch']!r} model, not {cls.arch!r} (load it with load_model)"
             )
-        unknown = sorted(set(config or {}) - set(cls._hub_mixin_init_parameters) - {"arch"})
+        unknown = sorted(set(config or {}) - set(cls.config_keys()) - {"arch"})
         if unknown:
             warnings.warn(f"{model_id}: ignoring unknown config.json keys {unknown}", stacklevel=3)
         skeleton = cls.skeleton(**model_kwargs)  # shapes only: nothing is allocated before the weights are checked
@@ -336,33 +299,6 @@ def _weights_problem(state: dict[str, Tensor], own: dict[str, Tensor], strict: b
     if strict and (missing or unexpected):
         return f"missing tensors {_few(missing)}; unexpected tensors {_few(unexpected)}"
     return None
-
-
-def _eval_results(model: RestorationModel, evaluation: dict | None) -> list:
-    """model-index entries (PSNR and SSIM per level) for this model's rows of an ``irae evaluate`` JSON."""
-    from huggingface_hub import EvalResult
-
-    if not evaluation:
-        return []
-    label, data = TASKS[model.task].label, str(evaluation.get("data", "images"))
-    out = []
-    for row in evaluation.get("rows", []):
-        if row.get("method") != type(model).__name__:
-            continue
-        for metric in ("psnr", "ssim"):
-            if metric in row:
-                out.append(
-                    EvalResult(
-                        task_type="image-to-image",
-                        task_name=f"{model.task} ({label} {row['setting']})",
-                        dataset_type=data,
-                        dataset_name=data,
-                        metric_type=metric,
-                        metric_name=f"{metric.upper()} ({label} {row['setting']})",
-                        metric_value=round(float(row[metric]), 4),
-                    )
-                )
-    return out
 
 
 def _few(keys: list[str], n: int = 5) -> str:

@@ -7,8 +7,6 @@ network predicts the residual (``restored = x - net(x, cond)``). At width 96 and
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor, nn
 
@@ -58,14 +56,13 @@ class DnCNN(
         self, task: str = "denoise", channels: int = 3, width: int = 96, depth: int = 18, noise: str | None = None
     ):
         super().__init__()
-        self.check_task(task, noise)
+        self.check_names(task, noise)
         self.check_positive(channels=channels, width=width, depth=depth)
         if depth < 3:
             raise ValueError(f"DnCNN needs depth >= 3, got depth={depth}")
         self.task, self.multiple = task, 1
-        self.config = {"task": task, "channels": channels, "width": width, "depth": depth, "noise": noise}
         self.net = conv_body(channels + 1, width, depth, channels)
 
-    def forward(self, x: Tensor, cond: Tensor | None = None, **level: Any) -> Tensor:
-        c = self._cond(x, cond, level)
+    def forward(self, x: Tensor, cond: Tensor) -> Tensor:
+        c = cond.to(x.dtype)
         return x - self.net(torch.cat([x, c], dim=1))

@@ -38,12 +38,11 @@ class FFDNet(
         self, task: str = "denoise", channels: int = 3, width: int = 96, depth: int = 12, noise: str | None = None
     ):
         super().__init__()
-        self.check_task(task, noise)
+        self.check_names(task, noise)
         self.check_positive(channels=channels, width=width, depth=depth)
         if depth < 3:
             raise ValueError(f"FFDNet needs depth >= 3, got depth={depth}")
         self.task, self.multiple = task, 2
-        self.config = {"task": task, "channels": channels, "width": width, "depth": depth, "noise": noise}
         self.net = conv_body(4 * channels + 4, width, depth, 4 * channels)  # the image and its level map, folded
         kair_init(self.net)  # FFDNet's training recipe (KAIR); loaded weights replace it
 
@@ -51,7 +50,7 @@ class FFDNet(
     def multiple_for(cls, **config: Any) -> int:
         return 2
 
-    def forward(self, x: Tensor, cond: Tensor | None = None, **level: Any) -> Tensor:
-        c = self._cond(x, cond, level)
+    def forward(self, x: Tensor, cond: Tensor) -> Tensor:
+        c = cond.to(x.dtype)
         folded = torch.cat([pixel_unshuffle(x, 2), pixel_unshuffle(c, 2)], dim=1)
         return x - pixel_shuffle(self.net(folded), 2)

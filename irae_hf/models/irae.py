@@ -68,20 +68,12 @@ class IRAE(
         noise: str | None = None,
     ):
         super().__init__()
-        self.check_task(task, noise)
+        self.check_names(task, noise)
         self.check_positive(channels=channels, depth=depth, levels=levels)
         if isinstance(width, list) and len(width) != levels:  # one per level (config.json from anywhere: checked)
             raise ValueError(f"width must be one integer or one per level ({levels}), got {width!r}")
         for w in width if isinstance(width, list) else [width]:
             self.check_positive(width=w)
-        self.config = {
-            "task": task,
-            "channels": channels,
-            "width": width,
-            "depth": depth,
-            "levels": levels,
-            "noise": noise,
-        }
         self.task = task
         self.multiple = self.multiple_for(levels=levels)
         self.flow1 = MultiScaleFlow(channels, depth, width, levels, cond_channels=1)
@@ -94,22 +86,23 @@ class IRAE(
         return InvertibleSequence(self.flow1, Inverse(self.flow2))
 
     # ----------------------------------------------------------------------------- exact maps
-    def forward(self, x: Tensor, cond: Tensor | None = None, **level: Any) -> Tensor:
-        """Restore: B×C×H×W in [0, 1] (H, W multiples of ``2**levels``) -> same shape, unclamped."""
-        return self.flow(x, self._cond(x, cond, level))
+    def forward(self, x: Tensor, cond: Tensor) -> Tensor:
+        """Restore: B×C×H×W in [0, 1] (H, W multiples of ``2**levels``) with its B×1×H×W condition -> same shape,
+        unclamped."""
+        return self.flow(x, cond.to(x.dtype))
 
-    def inverse(self, y: Tensor, cond: Tensor | None = None, **level: Any) -> Tensor:
+    def inverse(self, y: Tensor, cond: Tensor) -> Tensor:
         """The exact inverse of :meth:`forward` for the same condition: gives the corrupted input back."""
-        return self.flow.inverse(y, self._cond(y, cond, level))
+        return self.flow.inverse(y, cond.to(y.dtype))
 
     @torch.no_grad()
-    def initialize(self, x: Tensor, cond: Tensor | None = None, **level: Any) -> None:
+    def initialize(self, x: Tensor, cond: Tensor) -> None:
         """Glow's data-dependent actnorm initialisation on a first batch, then flow 2 := flow 1.
 
         Afterwards every flow-1 activation has zero mean and unit variance per channel on ``x``, and
         the whole model is still the identity map (couplings start at zero), a good start for restoration.
         """
-        c = self._cond(x, cond, level)
+        c = cond.to(x.dtype)
         hooks = [
             m.register_forward_pre_hook(lambda mod, args: mod.initialize(args[0]))
             for m in self.flow1.modules()

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from ..models.base import RestorationModel
-from ..tasks import CAMERA_SETTINGS, TASK_NAMES, TASKS, Restorer, degrade, level_kwargs
+from ..tasks import CAMERA_SETTINGS, TASK_NAMES, TASKS, Restorer, degrade, level_kwargs, task_of
 from ..tasks.metrics import psnr, ssim
 from .restore import restore
 
@@ -150,7 +150,7 @@ def evaluate_model_card_table(
 ) -> str:
     """The model against the input on ``folder``, as a markdown table for the model card (rows also as JSON)."""
     images = load_folder(folder)
-    task = TASKS[model.task]
+    task = task_of(model)
     settings = [task.parse_setting(s) for s in settings] if settings else list(task.settings)
     methods = {type(model).__name__: model_restorer(model), **dict(list(task.baselines().items())[:1])}
     rows = evaluate(methods, images, model.task, settings)
@@ -250,6 +250,7 @@ def run_cli(args) -> int:
     methods: dict[str, Restorer] = {}
     if args.model:
         model = load_model(args.model, revision=getattr(args, "revision", None)).to(args.device)
+        task_of(model)
         if model.task != args.task:
             raise ValueError(f"--task {args.task} but {args.model} is a {model.task!r} model")
         name = args.name or type(model).__name__

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from ..io.atomic import write_file
 from ..models.irae import IRAE
-from ..tasks import TASKS
+from ..tasks import TASKS, task_of
 
 __all__ = ["export_onnx", "OnnxGraph", "OPSET", "level_scale"]
 
@@ -68,7 +68,7 @@ def export_onnx(
     out.mkdir(parents=True, exist_ok=True)
     m = model.multiple
     image = torch.rand(1, 3, 4 * m, 6 * m, dtype=dtype)
-    task = TASKS[model.task]
+    task = task_of(model)
     name, shape = task.keyword, task.onnx_shape
     level = task.example_level(image)
     axes = {"image": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "height", 3: "width"}}

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from ..io.images import from_batch, mask_to_tensor, to_batch, to_uint8
 from ..models.base import RestorationModel
-from ..tasks import TASKS, file_quality
+from ..tasks import condition, file_quality, task_of
 from ..tasks.degradations import apply_mask
 from .runtime import BACKENDS, channels_last, device_dtype, estimate_seconds, exact_maps, fast_model, onnx_restorer
 from .tiling import DEFAULT_OVERLAP, DIHEDRAL, Progress, pad, resolve_tile, self_ensemble, tile_count, tiled
@@ -76,7 +76,7 @@ def estimate_level(model: RestorationModel, image: Any) -> dict[str, Any]:
 def _blind_level(model: RestorationModel, image: Any, x: Tensor | None = None) -> dict[str, Any]:
     """:func:`estimate_level` and where the level came from, from ``x`` when the caller has already converted
     ``image`` to a batch."""
-    task = TASKS[model.task]
+    task = task_of(model)
     if not task.blind:
         raise ValueError(f"a {task.name} model needs {task.keyword}=; it has no 'auto' level")
     pixels = [to_uint8(item) for item in (to_batch(image)[0] if x is None else x)]
@@ -95,7 +95,7 @@ def choose_level(
     level = {k: v for k, v in given.items() if v is not None}
     if any(isinstance(v, str) and v != AUTO for v in level.values()):
         raise ValueError(f"a level is a number or 'auto', got {level}")
-    task = TASKS[model.task]
+    task = task_of(model)
     _check_numbers(task, level)
     if not task.blind or (task.keyword in level and level[task.keyword] != AUTO):
         return level, "given"
@@ -153,7 +153,7 @@ def restore(
         return from_batch(x.clamp(0, 1), meta)
     x, known = _holed(model, x, mask, level)
     canvas = pad(x, model.multiple)
-    cond = model.condition(canvas, **level)
+    cond = condition(model.task, canvas, **level)
     t = resolve_tile(tile, *canvas.shape[-2:], model.multiple)
     on_pass, progress = _pass_progress(progress, ensemble, tile_count(*canvas.shape[-2:], t, overlap, model.multiple))
     out = _run_tiles(
@@ -238,7 +238,7 @@ def _check_options(backend: str, return_float: bool, precision: str, overlap: An
 def _unchanged(model: RestorationModel, level: dict, batch: int, device: torch.device) -> Tensor | None:
     """Which images an estimate says have nothing to undo (a JPEG model's "no sign of compression": returned
     unchanged); their level becomes a placeholder the model can be run with. None when there are none."""
-    task = TASKS[model.task]
+    task = task_of(model)
     values = level.get(task.keyword)
     values = values if isinstance(values, list) else [values] * batch
     if not any(task.unchanged(v) for v in values):
@@ -289,7 +289,7 @@ def recover_input(
         m = mask_to_tensor(mask, result.height, result.width).to(y.device, y.dtype)
         level["mask"] = pad(m, model.multiple).expand(y.shape[0], -1, -1, -1)
     if level:
-        cond = model.condition(y, **level)
+        cond = condition(model.task, y, **level)
     with torch.inference_mode():
         x = tiled(inverse, y, cond, result.tile, result.overlap, model.multiple, progress)
     return x[..., : result.height, : result.width]

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ..models.base import RestorationModel
 from ..models.fused import weights_key
-from ..tasks import TASKS, level_kwargs
+from ..tasks import TASKS
 from .tiling import DEFAULT_OVERLAP, DIHEDRAL, resolve_tile, tiled_pixels
 
 __all__ = [
@@ -88,7 +88,7 @@ def _seconds_per_pixel(model: RestorationModel, precision: str = "fp32") -> floa
         run = fast_model(model, precision)
         device, dtype = device_dtype(run)
         x = torch.rand(1, 3, 256, 256, device=device, dtype=dtype)
-        cond = run.condition(x, **_probe_level(run.task, x))
+        cond = TASKS[run.task].condition(x, TASKS[run.task].example_level(x))
         forward = channels_last(run.forward)
         with torch.inference_mode():
             forward(x[..., :64, :64], cond[..., :64, :64])
@@ -96,11 +96,6 @@ def _seconds_per_pixel(model: RestorationModel, precision: str = "fp32") -> floa
             forward(x, cond)
             known[precision] = (time.perf_counter() - t0) / x[0, 0].numel()
     return known[precision]
-
-
-def _probe_level(task: str, x: Tensor) -> dict[str, Any]:
-    """A level to time the model at: the task's validation level (an empty mask for inpainting)."""
-    return level_kwargs(task, TASKS[task].example_level(x))
 
 
 def estimate_seconds(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Restorer, Task, identity
+from .card_words import card_words
 from .denoise import CAMERA_SETTINGS, NOISE_KINDS, NOISE_USE, Denoise
 from .inpaint import MASK_KINDS, TRAINING_MASK_KINDS, Inpaint
 from .jpeg import Jpeg, file_quality
@@ -27,13 +28,24 @@ __all__ = [
     "TRAINING_MASK_KINDS",
     "LEVEL_RANGES",
     "register",
+    "task_of",
+    "condition",
+    "card_words",
     "degrade",
     "level_kwargs",
     "file_quality",
 ]
 
+
+class TaskTable(dict):
+    """Tasks by name; a name it does not hold is one clear line (config.json from anywhere may name any task)."""
+
+    def __missing__(self, name: str) -> Task:
+        raise ValueError(f"unknown task {name!r}; expected one of {sorted(self)}")
+
+
 #: every task by name; ``register`` adds one
-TASKS: dict[str, Task] = {}
+TASKS: dict[str, Task] = TaskTable()
 
 
 def register(task: Task) -> Task:
@@ -49,6 +61,34 @@ for _task in (Denoise(), Jpeg(), Inpaint()):
 TASK_NAMES = ("denoise", "jpeg", "inpaint")
 #: a numeric level's valid range and the divisor that makes it the conditioning map's value: (low, high, scale)
 LEVEL_RANGES = {t.keyword: t.level_range for t in TASKS.values() if t.level_range is not None}
+
+
+def task_of(model: Any) -> Task:
+    """The task of a model (anything with ``task`` and ``config``), refused in one line where its config.json names
+    a task, or a kind of noise, that this package does not know."""
+    task = TASKS[model.task]
+    noise = model.config.get("noise")
+    if noise is not None and noise not in task.noise_kinds:
+        said = (
+            f"one of {sorted(task.noise_kinds)}"
+            if task.noise_kinds
+            else "None (it says what a denoiser was trained on)"
+        )
+        raise ValueError(f"noise must be {said}, got {noise!r}")
+    return task
+
+
+def condition(task: str, x: Any, **level: Any) -> Any:
+    """The B×1×H×W conditioning map a ``task`` model takes for ``x``, from the task's keyword and only that one
+    (``sigma=``, ``quality=``, ``mask=``, or a registered task's own): ``model(x, condition(model.task, x, sigma=25))``."""
+    given = {k: v for k, v in level.items() if v is not None}
+    key = TASKS[task].keyword
+    extra = sorted(set(given) - {key})
+    if extra:
+        raise ValueError(f"a {task!r} model takes {key}=, not {', '.join(e + '=' for e in extra)}")
+    if key not in given:
+        raise ValueError(f"a {task!r} model needs {key}= (the degradation level to undo)")
+    return TASKS[task].condition(x, given[key])
 
 
 def degrade(clean: Any, task: str, level: Any, seed: Any = None) -> tuple[Any, Any]:

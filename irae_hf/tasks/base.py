@@ -35,6 +35,8 @@ class Task:
     done: str = "restored"  # what was done, in output names: ``photo_denoised.png`` (the CLI and the app's download)
     #: the kinds of degradation a model of the task may say it was trained on (config.json's ``noise``), in words
     noise_kinds: dict = {}  # noqa: RUF012 - a read-only table per task
+    #: when to use a model trained on each kind, and when its companion (model cards)
+    noise_use: dict = {}  # noqa: RUF012 - a read-only table per task
     #: the shipped model of each kind (``pretrained/<name>``, the Hub's ``irae-<name>``); none: the task's own name
     specialists: dict = {}  # noqa: RUF012 - a read-only table per task
     settings: tuple  # the benchmark settings (CBSD68 tables, model cards)

@@ -64,6 +64,7 @@ class Denoise(Task):
     name, keyword, label = "denoise", "sigma", "σ"
     done = "denoised"
     noise_kinds = NOISE_KINDS  # a Gaussian specialist and a camera and phone one
+    noise_use = NOISE_USE  # when to use which, in the cards
     specialists = {"gaussian": "denoise", "real": "denoise-real"}  # noqa: RUF012 - read-only
     settings, validation, validation_words = (15, 25, 50), 25.0, "σ 25"
     level_range = (0.0, 255.0, 255.0)

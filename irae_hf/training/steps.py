@@ -19,7 +19,7 @@ import torch
 
 from ..models.base import RestorationModel
 from ..models.registry import ARCHS, build
-from ..tasks import level_kwargs
+from ..tasks import TASKS
 from ..tasks.metrics import psnr, ssim
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def new_model(
     """A fresh model of ``arch`` with the sizes given (the architecture's defaults where None), saying in its config
     the ``noise`` a denoiser is trained on."""
     sizes = {"width": width, "depth": depth, "levels": levels}
-    takes = ARCHS[arch]._hub_mixin_init_parameters if arch in ARCHS else sizes
+    takes = ARCHS[arch].config_keys() if arch in ARCHS else sizes
     return build(arch, task=task, noise=noise, **{k: v for k, v in sizes.items() if k in takes})
 
 
@@ -232,7 +232,8 @@ def validate(accelerator: Accelerator, net: RestorationModel, loader, task: str,
     and of the input over the validation set; ``suffix`` names the weights (``_ema``)."""
     rows = []
     for batch in loader:
-        out = net(batch["degraded"].float(), **level_kwargs(task, batch["level"])).float()
+        x = batch["degraded"].float()
+        out = net(x, TASKS[task].condition(x, batch["level"])).float()
         for o, d, c in zip(out, batch["degraded"], batch["clean"]):
             rows.append([psnr(o, c), ssim(o, c), psnr(d, c), ssim(d, c)])
     local = torch.tensor(rows, dtype=torch.float64, device=accelerator.device).reshape(-1, 4)

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from ..io.atomic import folder_problem
 from ..models.base import RestorationModel
 from ..models.registry import ARCHS, load_model, split_revision
-from ..tasks import level_kwargs
+from ..tasks import TASKS, card_words
 from .config import TrainConfig
 from .data import DegradationSpec, PatchBatches, PatchStream, ValidationSet, image_column, load_image_dataset
 from .losses import LOSSES
@@ -139,7 +139,7 @@ class Trainer:
             raise ValueError(f"--init_from {args.init_from} is a {model.task!r} model, not {args.task!r}")
         if self.resume_from is None and not args.init_from:  # Glow's data-dependent init on the first batch, synced
             first = self.stream.first_batch(args.batch_size)
-            model.initialize(first["degraded"], **level_kwargs(args.task, first["level"]))
+            model.initialize(first["degraded"], TASKS[args.task].condition(first["degraded"], first["level"]))
             model.to(accelerator.device)
             for tensor in model.state_dict().values():
                 tensor.copy_(broadcast(tensor.contiguous(), from_process=0))
@@ -181,7 +181,7 @@ class Trainer:
         batch = {k: v.to(accelerator.device) for k, v in batch.items()}
         degraded = batch["degraded"].contiguous(memory_format=self.memory_format)
         with accelerator.accumulate(model):
-            restored = model(degraded, **level_kwargs(args.task, batch["level"]))
+            restored = model(degraded, TASKS[args.task].condition(degraded, batch["level"]))
             loss = self.loss_fn(restored.float(), batch["clean"])
             if not torch.isfinite(loss):
                 raise RuntimeError(
@@ -360,8 +360,8 @@ def finish(
         card["base_model"] = split_revision(args.init_from)[0]
     if args.dataset and not os.path.isdir(args.dataset):
         card["datasets"] = [args.dataset]
-    if args.eval_dir:
-        card["eval_results"] = json.loads((out / "evaluation.json").read_text())
+    scores = json.loads((out / "evaluation.json").read_text()) if args.eval_dir else None
+    card.update(card_words(model, scores, args.hub_model_id))
     model.save_pretrained(out, model_card_kwargs=card)
     print(f"saved {out} ({step} steps)")
     if args.push_to_hub:
