@@ -1,4 +1,4 @@
-"""``python -m irae_hf ...`` runs the command line (see :mod:`irae_hf.cli.commands`)."""
+"""``python -m irae_hf ...`` runs the command line (see :mod:`irae_hf.cli`)."""
 
 import sys
 

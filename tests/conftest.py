@@ -48,9 +48,9 @@ def perturb(module: torch.nn.Module, std: float = 0.02, seed: int = 0) -> torch.
     return module
 
 
-def make_model(task: str = "denoise", width: int = 16, depth: int = 2, levels: int = 2, seed: int = 0) -> IRAE:
+def make_model(task: str = "denoise", width: int = 16, depth: int = 2, scales: int = 2, seed: int = 0) -> IRAE:
     torch.manual_seed(seed)
-    model = IRAE(task=task, width=width, depth=depth, levels=levels)
+    model = IRAE(task=task, width=width, depth=depth, scales=scales)
     x = torch.rand(2, 3, 32, 32)
     init = {"denoise": {"sigma": 25}, "jpeg": {"quality": 30}, "inpaint": {"mask": torch.zeros(2, 1, 32, 32)}}[task]
     model.initialize(x, condition(model.task, x, **init))

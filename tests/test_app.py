@@ -531,7 +531,7 @@ def test_auto_reads_the_same_sigma_from_a_16_bit_png_in_the_app_and_the_command_
     (rounded): σ 11.5 against 11.6 on the same file. One path now: the 8 bits of the file's 16."""
     import cv2
 
-    from irae_hf.cli.commands import main as cli
+    from irae_hf.cli import main as cli
 
     y, x = np.mgrid[0:128, 0:192] / np.array([128, 192])[:, None, None]
     clean = np.round(np.stack([0.1 + 0.8 * x, 0.5 + 0.0 * x, 0.9 - 0.7 * y], axis=2) * 65535)

@@ -16,7 +16,7 @@ from PIL import Image
 
 import train_accelerate
 from irae_hf import IRAE, WeightsError
-from irae_hf.cli.commands import main
+from irae_hf.cli import main
 from irae_hf.pipeline.restore import restore
 
 from .conftest import make_model
@@ -282,7 +282,7 @@ def test_training_on_bad_datasets(tmp_path):
         {"width": 30000},
         {"channels": 100000},
         {"depth": 100000},
-        {"levels": 0},
+        {"scales": 0},
         {"width": 64.5},
         {"width": "64"},
         {"width": [8]},
@@ -332,7 +332,7 @@ def test_impossible_cli_arguments_are_argument_errors(tmp_path, flags, capsys):
 
 
 def test_a_60_byte_config_cannot_build_a_huge_model(tmp_path, monkeypatch):
-    """width 1024, depth 64, 6 levels with an empty weights file would be 2.2 G parameters (about 9 GB): refused from
+    """width 1024, depth 64, 6 scales with an empty weights file would be 2.2 G parameters (about 9 GB): refused from
     its shapes alone, and a config whose shapes the weights file does not declare is refused before it is built."""
     from safetensors.torch import save_file
 
@@ -340,7 +340,7 @@ def test_a_60_byte_config_cannot_build_a_huge_model(tmp_path, monkeypatch):
 
     bomb = tmp_path / "bomb"
     bomb.mkdir()
-    (bomb / "config.json").write_text('{"task":"denoise","width":1024,"depth":64,"levels":6}')
+    (bomb / "config.json").write_text('{"task":"denoise","width":1024,"depth":64,"scales":6}')
     save_file({}, str(bomb / "model.safetensors"))
     with pytest.raises(WeightsError, match="asks for 2,202,384,384 parameters, over the limit of 100,000,000"):
         load_model(bomb)

@@ -107,7 +107,7 @@ def test_train_throughput_worker_measures_both_architectures():
     bench = load("probes/train_throughput")
     irae = bench.worker("irae:8:2:2:16:2", steps=1)
     dncnn = bench.worker("dncnn:8:3:0:16:2", steps=1)
-    assert irae["parameters"] == sum(p.numel() for p in IRAE(width=8, depth=2, levels=2).parameters())
+    assert irae["parameters"] == sum(p.numel() for p in IRAE(width=8, depth=2, scales=2).parameters())
     assert dncnn["parameters"] == sum(p.numel() for p in DnCNN(width=8, depth=3).parameters())
     assert irae["patches_per_s"] > 0 and dncnn["step_s"] > 0
     fast = bench.worker("irae:8:2:2:16:2:bf16:cl", steps=1)  # the CPU speed settings: bf16 autocast, channels-last
@@ -115,8 +115,8 @@ def test_train_throughput_worker_measures_both_architectures():
     assert bench.worker("irae:8:2:2:16:2:bf16", steps=1)["patches_per_s"] > 0  # the layout defaults to nchw
     with pytest.raises(ValueError, match="unknown precision"):
         bench.worker("irae:8:2:2:16:2:fp8", steps=1)
-    per_level = bench.worker("irae:8/12:2:2:16:2", steps=1)  # one width per level, finest first
-    assert per_level["parameters"] == sum(p.numel() for p in IRAE(width=[8, 12], depth=2, levels=2).parameters())
+    per_scale = bench.worker("irae:8/12:2:2:16:2", steps=1)  # one width per scale, finest first
+    assert per_scale["parameters"] == sum(p.numel() for p in IRAE(width=[8, 12], depth=2, scales=2).parameters())
     assert bench.parse_config("irae:48/72:16:2:64:16")["widths"] == [48, 72]
     for task in ("denoise", "jpeg", "inpaint"):  # the data pipeline alone
         assert bench.data_rate(task, crop=16, batch=2, batches=2)["patches_per_s"] > 0
@@ -125,7 +125,7 @@ def test_train_throughput_worker_measures_both_architectures():
 def test_example_strips_show_every_method(tmp_path):
     examples = load("figures/example_images")
     for task in ("denoise", "jpeg", "inpaint"):
-        IRAE(task=task, width=8, depth=2, levels=2).save_pretrained(tmp_path / "models" / task)
+        IRAE(task=task, width=8, depth=2, scales=2).save_pretrained(tmp_path / "models" / task)
     for task, panels in (("denoise", 4), ("jpeg", 3), ("inpaint", 4)):  # input, [baseline], IRAE, clean
         strip = examples.strip(task, {"IRAE": str(tmp_path / "models")})
         assert strip.size == (192 * panels, 144 + 16)
@@ -155,20 +155,20 @@ def test_cpu_budget_study_trains_every_recipe_for_the_same_budget(images, tmp_pa
 
 
 def test_cpu_budget_recipes_name_valid_training_flags():
-    """Every recipe of the studies (the FFDNet architecture, 3 levels, crops, loss, schedule) is a command line the
-    trainer accepts: the architecture's own size flags (no --levels for the CNNs), the study's extra flags."""
+    """Every recipe of the studies (the FFDNet architecture, 3 scales, crops, loss, schedule) is a command line the
+    trainer accepts: the architecture's own size flags (no --scales for the CNNs), the study's extra flags."""
     from irae_hf.training.config import build_parser
 
     study = load("studies/cpu_budget_study")
-    assert "--levels" not in study.flags("ffdnet:96:10:2:64:16") and "--levels" in study.flags("irae:48:10:3:64:16")
+    assert "--scales" not in study.flags("ffdnet:96:10:2:64:16") and "--scales" in study.flags("irae:48:10:3:64:16")
     for name, (config, extra) in study.RECIPES.items():
         args = build_parser().parse_args(["--output_dir", "x", *study.flags(config), *extra])
         assert args.arch == config.split(":")[0] and args.crop_size == int(config.split(":")[4]), name
     assert build_parser().parse_args(["--output_dir", "x", *study.RECIPES["constant lr"][1]]).lr_milestones == []
-    per_level = build_parser().parse_args(
-        ["--output_dir", "x", *study.flags(study.RECIPES["widths 48/72 per level"][0])]
+    per_scale = build_parser().parse_args(
+        ["--output_dir", "x", *study.flags(study.RECIPES["widths 48/72 per scale"][0])]
     )
-    assert per_level.level_widths == [48, 72] and per_level.width is None
+    assert per_scale.scale_widths == [48, 72] and per_scale.width is None
 
 
 def test_ensemble_table_gives_gain_and_time_ratio(tmp_path):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from irae_hf.cli.commands import find_images, main
+from irae_hf.cli import main
+from irae_hf.cli.files import find_images
 from irae_hf.pipeline.restore import restore
 
 from .conftest import make_model
@@ -190,7 +191,7 @@ def test_restore_with_self_ensemble_matches_the_library(tmp_path):
 
 
 def test_a_big_image_gets_an_up_front_time_estimate_and_tile_progress(tmp_path, capsys, monkeypatch):
-    import irae_hf.cli.commands as cli
+    import irae_hf.cli.restore as cli
 
     make_model("denoise").save_pretrained(tmp_path / "model")
     rng = np.random.default_rng(0)
@@ -234,7 +235,7 @@ def test_precision_and_backend_match_the_library(tmp_path, option, kw, tolerance
 def test_help_and_argument_errors_do_not_load_torch(args):
     """Help and argument errors come before any heavy import (torch, gradio, datasets): they are answered at once."""
     probe = (
-        "import sys\nfrom irae_hf.cli.commands import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "import sys\nfrom irae_hf.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
         "print('HEAVY=' + ','.join(m for m in ('torch', 'gradio', 'datasets') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=ROOT, timeout=60)

@@ -11,7 +11,7 @@ import tifffile
 from PIL import Image
 
 from irae_hf import IRAE
-from irae_hf.cli.commands import main as cli
+from irae_hf.cli import main as cli
 from irae_hf.io.images import load_image, save_image
 from irae_hf.io.sixteen_bit import DEEP, deep_pixels, to_8bit
 from irae_hf.models.registry import load_model

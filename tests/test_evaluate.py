@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from irae_hf.cli.commands import main
+from irae_hf.cli import main
 from irae_hf.pipeline.evaluate import BASELINES, evaluate, load_folder, markdown_table, model_restorer
 
 from .conftest import make_model

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from irae_hf.cli.commands import main
+from irae_hf.cli import main
 from irae_hf.models.registry import build
 from irae_hf.pipeline.onnx import OnnxGraph, export_onnx
 from irae_hf.tasks import condition

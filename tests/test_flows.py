@@ -4,7 +4,7 @@ import torch
 from irae_hf.models.flows import (
     ActNorm,
     AffineCoupling,
-    FlowLevel,
+    FlowScale,
     FlowStep,
     InvConv1x1,
     Inverse,
@@ -73,40 +73,40 @@ def test_step_level_sequence_and_inverse_wrapper_round_trip():
     x, cond = torch.randn(2, 12, 8, 8), torch.rand(2, 1, 8, 8)
     step = perturb(FlowStep(12, 16, cond_channels=1), std=0.1)
     assert roundtrip_error(step, x, cond) < TOL
-    level = perturb(FlowLevel(3, 2, 16, 1, inner=FlowLevel(6, 2, 16, 1)), std=0.1)
-    assert roundtrip_error(level, torch.randn(2, 3, 16, 16), torch.rand(2, 1, 16, 16)) < TOL
+    scale = perturb(FlowScale(3, 2, 16, 1, inner=FlowScale(6, 2, 16, 1)), std=0.1)
+    assert roundtrip_error(scale, torch.randn(2, 3, 16, 16), torch.rand(2, 1, 16, 16)) < TOL
     seq = InvertibleSequence(step, Inverse(perturb(FlowStep(12, 16, 1), std=0.1, seed=1)))
     assert roundtrip_error(seq, x, cond) < TOL
     inv = Inverse(step)
     assert torch.equal(inv(x, cond), step.inverse(x, cond))
 
 
-@pytest.mark.parametrize("levels", [1, 2, 3])
-def test_multiscale_flow_round_trip_with_and_without_condition(levels):
-    flow = perturb(MultiScaleFlow(3, depth=3, width=16, levels=levels, cond_channels=1), std=0.1)
+@pytest.mark.parametrize("scales", [1, 2, 3])
+def test_multiscale_flow_round_trip_with_and_without_condition(scales):
+    flow = perturb(MultiScaleFlow(3, depth=3, width=16, scales=scales, cond_channels=1), std=0.1)
     x = torch.rand(2, 3, 32, 24)
     assert roundtrip_error(flow, x, torch.rand(2, 1, 32, 24)) < TOL
-    plain = perturb(MultiScaleFlow(3, depth=2, width=8, levels=levels), std=0.1)
+    plain = perturb(MultiScaleFlow(3, depth=2, width=8, scales=scales), std=0.1)
     assert roundtrip_error(plain, x) < TOL
-    assert sum(isinstance(m, FlowStep) for m in flow.modules()) == 3 * levels
+    assert sum(isinstance(m, FlowStep) for m in flow.modules()) == 3 * scales
 
 
-def test_multiscale_flow_takes_one_coupling_width_per_level():
-    flow = perturb(MultiScaleFlow(3, depth=2, width=[4, 12], levels=2, cond_channels=1), std=0.1)
+def test_multiscale_flow_takes_one_coupling_width_per_scale():
+    flow = perturb(MultiScaleFlow(3, depth=2, width=[4, 12], scales=2, cond_channels=1), std=0.1)
     widths = lambda steps: [m.net[0].out_channels for m in steps.modules() if isinstance(m, AffineCoupling)]  # noqa: E731
     assert widths(flow.root.steps) == [4, 4] and widths(flow.root.inner.steps) == [12, 12]
     x = torch.rand(2, 3, 16, 8)
     assert roundtrip_error(flow, x, torch.rand(2, 1, 16, 8)) < TOL
-    with pytest.raises(ValueError, match="one per level"):
-        MultiScaleFlow(3, depth=2, width=[4, 12, 8], levels=2)
+    with pytest.raises(ValueError, match="one per scale"):
+        MultiScaleFlow(3, depth=2, width=[4, 12, 8], scales=2)
 
 
 def test_multiscale_flow_checks_shapes():
-    flow = MultiScaleFlow(3, depth=1, width=4, levels=2)
+    flow = MultiScaleFlow(3, depth=1, width=4, scales=2)
     with pytest.raises(ValueError, match="multiples of 4"):
         flow(torch.rand(1, 3, 30, 32))
     with pytest.raises(ValueError):
-        MultiScaleFlow(levels=0)
+        MultiScaleFlow(scales=0)
 
 
 def test_folded_actnorm_and_1x1_is_the_same_map_both_ways():

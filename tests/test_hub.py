@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from irae_hf import IRAE
-from irae_hf.cli.commands import main as cli
+from irae_hf.cli import main as cli
 from irae_hf.models.base import WeightsError
 from irae_hf.models.registry import load_model
 

@@ -122,7 +122,7 @@ def test_fuse_rejects_other_layers():
 def trained_like() -> IRAE:
     """A small IRAE whose couplings are not the identity (random last layers), as after training."""
     torch.manual_seed(1)
-    model = IRAE("denoise", width=16, depth=3, levels=2).eval()
+    model = IRAE("denoise", width=16, depth=3, scales=2).eval()
     for name, p in model.named_parameters():
         if name.endswith("net.4.weight"):
             nn.init.normal_(p, std=0.05)
@@ -141,11 +141,11 @@ def test_for_inference_is_the_same_map_and_leaves_the_model_alone(trained_like):
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(back, x, rtol=1e-4, atol=1e-4)
     assert not any(isinstance(m, FusedConvNet) for m in trained_like.modules())
-    assert sum(isinstance(m, FusedConvNet) for m in fast.modules()) == 2 * 2 * 3  # two flows, 2 levels × 3 steps
+    assert sum(isinstance(m, FusedConvNet) for m in fast.modules()) == 2 * 2 * 3  # two flows, 2 scales × 3 steps
 
 
 def test_fusing_twice_changes_nothing():
-    model = fuse_coupling_nets(fuse_coupling_nets(IRAE("denoise", width=8, depth=2, levels=2)))
+    model = fuse_coupling_nets(fuse_coupling_nets(IRAE("denoise", width=8, depth=2, scales=2)))
     nets = [m for m in model.modules() if isinstance(m, FusedConvNet)]
     assert len(nets) == 8 and not any(isinstance(m, FusedConvNet) for n in nets for m in n)
 

@@ -22,7 +22,7 @@ CONDITIONS = {
 
 def test_default_configuration_is_the_papers():
     model = IRAE()
-    assert model.config == {"task": "denoise", "channels": 3, "width": 64, "depth": 16, "levels": 2, "noise": None}
+    assert model.config == {"task": "denoise", "channels": 3, "width": 64, "depth": 16, "scales": 2, "noise": None}
     # 1,315,968 flow parameters as in the paper (≈1.3 M) + 37,248 for the conditioning input
     assert model.num_parameters == 1_353_216
 
@@ -94,8 +94,8 @@ def test_save_and_load_are_bit_identical(tmp_path):
     assert "pipeline_tag: image-to-image" in card and "quality=10" in card and "2009.03173" in card
 
 
-def test_per_level_widths_round_trip_and_reload(tmp_path):
-    """Widths per level (finest first) are the same invertible map, saved in config.json and rebuilt from it."""
+def test_per_scale_widths_round_trip_and_reload(tmp_path):
+    """Widths per scale (finest first) are the same invertible map, saved in config.json and rebuilt from it."""
     model = perturb(IRAE(width=[8, 16], depth=2), std=0.05)
     x = torch.rand(1, 3, 16, 24)
     with torch.no_grad():
@@ -105,7 +105,7 @@ def test_per_level_widths_round_trip_and_reload(tmp_path):
     loaded = load_model(tmp_path)
     cond = condition(model.task, x, sigma=20)
     assert loaded.config["width"] == [8, 16] and torch.equal(loaded(x, cond), model(x, cond))
-    with pytest.raises(ValueError, match="one per level"):
+    with pytest.raises(ValueError, match="one per scale"):
         IRAE(width=[8, 16, 32])
 
 
@@ -170,3 +170,27 @@ def test_config_says_which_noise_a_denoiser_was_trained_on(tmp_path):
             restore(IRAE(task=task, width=8, depth=2, noise=noise), torch.rand(3, 8, 8))
     with pytest.raises(ValueError, match="noise must be None or the name"):
         IRAE(task="denoise", width=8, depth=2, noise=["real"])
+
+
+def test_folders_saved_before_the_scales_were_renamed_still_load(tmp_path):
+    """config.json once called a flow's scales "levels" (a word the tasks use for strength): the shipped folders as
+    they were, and a 3-scale model saved that way, load to the same model, without a warning."""
+    import shutil
+    import warnings
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[1] / "pretrained"
+    three = tmp_path / "three"
+    IRAE(width=4, depth=1, scales=3).save_pretrained(three)
+    for folder in [shipped / "denoise", shipped / "jpeg", three]:
+        old = tmp_path / f"old-{folder.name}"
+        shutil.copytree(folder, old)
+        config = json.loads((old / "config.json").read_text())
+        config["levels"] = config.pop("scales")
+        (old / "config.json").write_text(json.dumps(config))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loaded, today = IRAE.from_pretrained(old), IRAE.from_pretrained(folder)
+        assert loaded.config == today.config and "levels" not in loaded.config
+        assert loaded.multiple == today.multiple == (8 if folder == three else 4)
+        assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), today.state_dict().values()))

@@ -24,7 +24,7 @@ def test_the_wheel_holds_every_module_and_card_and_imports_from_where_it_is_inst
     wanted = {p.relative_to(ROOT).as_posix() for p in (ROOT / "irae_hf").rglob("*") if p.suffix in (".py", ".md")}
     assert wanted - names == set()
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "irae = irae_hf.cli.commands:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "irae = irae_hf.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)  # what pip puts in site-packages (no dependencies, no build)
     check = (
@@ -33,7 +33,7 @@ def test_the_wheel_holds_every_module_and_card_and_imports_from_where_it_is_inst
         "mods = [m.name for m in pkgutil.walk_packages(irae_hf.__path__, 'irae_hf.') if m.name != 'irae_hf.__main__']; "
         "[importlib.import_module(m) for m in mods]; assert 'irae_hf.demo.handlers' in mods, mods; "
         "from irae_hf import IRAE; from irae_hf.models.cards import IRAE_CARD; assert IRAE_CARD.strip(); "
-        "from irae_hf.cli.commands import main; main(['--help'])"
+        "from irae_hf.cli import main; main(['--help'])"
     )
     ran = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0 and "restore" in ran.stdout, ran.stderr[-2000:]

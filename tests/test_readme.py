@@ -22,7 +22,7 @@ def test_python_example_runs_as_written(tmp_path):
 
 
 def test_command_line_examples_parse(tmp_path):
-    from irae_hf.cli.commands import build_parser
+    from irae_hf.cli import build_parser
 
     for line in block("## Command line", "bash").splitlines():
         build_parser().parse_args(line.split("#")[0].split()[1:])  # SystemExit on an unknown flag (they also run:
@@ -41,7 +41,7 @@ def test_shipped_cards_name_their_data_not_this_machines_paths():
 def test_hub_section_commands_parse():
     import app
     import train_accelerate
-    from irae_hf.cli.commands import build_parser
+    from irae_hf.cli import build_parser
 
     lines = block("## The Hub", "bash").replace("\\\n", " ").splitlines()
     for line in lines:

@@ -56,7 +56,7 @@ def test_train_export_and_continue_with_a_time_budget(images, tmp_path):
 
     gpu = tmp_path / "runs-gpu"  # the GPU script, run on the CPU: throughput table, then 3 tasks at once
     for task in ("jpeg", "inpaint"):
-        IRAE(task=task, width=8, depth=2, levels=2).save_pretrained(ship / task)
+        IRAE(task=task, width=8, depth=2, scales=2).save_pretrained(ship / task)
     run(
         "train_gpu.sh",
         **common,
@@ -92,9 +92,9 @@ def test_train_export_and_continue_with_a_time_budget(images, tmp_path):
     assert "Stage 1: elsewhere" in card and "minutes at most" in card and not (ship / ".tmp-jpeg").exists()
     scratch = tmp_path / "scratch"  # INIT= (empty): a new architecture from scratch, e.g. the 3-level study's lead
     run("train_gpu.sh", **common, WORK=str(scratch), INIT="", TASKS="jpeg", MINUTES="0.01", WORKERS="0", DEVICE="cpu",
-        TP_STEPS="0", EXTRA="--report_to none --levels 3")  # fmt: skip
+        TP_STEPS="0", EXTRA="--report_to none --scales 3")  # fmt: skip
     config = json.loads((scratch / "jpeg" / "config.json").read_text())
-    assert config["levels"] == 3 and "Initialised from" not in (scratch / "jpeg" / "README.md").read_text()
+    assert config["scales"] == 3 and "Initialised from" not in (scratch / "jpeg" / "README.md").read_text()
 
 
 def test_compact_data_keeps_names_shrinks_photos_and_copies_cbsd432(tmp_path):

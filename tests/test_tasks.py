@@ -60,10 +60,10 @@ def test_a_fourth_task_runs_through_restore_the_command_line_and_training(bright
 
     import train_accelerate
     from irae_hf import IRAE
-    from irae_hf.cli.commands import build_parser, main
+    from irae_hf.cli import build_parser, main
     from irae_hf.pipeline.restore import choose_level, recover_input, restore
 
-    model = perturb(IRAE(task="brighten", width=8, depth=2, levels=2)).eval()
+    model = perturb(IRAE(task="brighten", width=8, depth=2, scales=2)).eval()
     photo = Image.fromarray(random_image(40, 56) // 3)
     out = restore(model, photo, gain=3.0)
     assert out.size == photo.size and out.mode == "RGB"

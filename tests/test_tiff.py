@@ -10,7 +10,7 @@ import pytest
 import tifffile
 
 from irae_hf import IRAE
-from irae_hf.cli.commands import main as cli
+from irae_hf.cli import main as cli
 from irae_hf.io.images import load_image, save_image
 from irae_hf.io.sixteen_bit import deep_pixels, to_8bit
 

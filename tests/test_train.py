@@ -557,16 +557,16 @@ def test_the_loss_is_chosen_by_name_and_named_on_the_card(images, tmp_path, loss
         train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", "--loss", "huber"])
 
 
-def test_per_level_widths_train_save_and_are_checked(images, tmp_path, capsys):
-    """--level_widths builds IRAE with one coupling width per level (finest first), saved in config.json; a count
-    other than --levels, or another architecture, is refused by name."""
+def test_per_scale_widths_train_save_and_are_checked(images, tmp_path, capsys):
+    """--scale_widths builds IRAE with one coupling width per scale (finest first), saved in config.json; a count
+    other than --scales, or another architecture, is refused by name."""
     out = tmp_path / "run"
-    train_accelerate.main([*data_args(images, out), "--max_steps", "2", *TINY, "--level_widths", "4", "12"])
+    train_accelerate.main([*data_args(images, out), "--max_steps", "2", *TINY, "--scale_widths", "4", "12"])
     assert json.loads((out / "config.json").read_text())["width"] == [4, 12]
-    for flags in (["--level_widths", "8"], ["--arch", "dncnn", "--level_widths", "8", "8"]):
+    for flags in (["--scale_widths", "8"], ["--arch", "dncnn", "--scale_widths", "8", "8"]):
         with pytest.raises(SystemExit):
             train_accelerate.parse_args(["--dataset", "x", "--output_dir", "y", *flags])
-        assert "--level_widths takes one width per level" in capsys.readouterr().err
+        assert "--scale_widths takes one width per scale" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -580,7 +580,7 @@ def test_per_level_widths_train_save_and_are_checked(images, tmp_path, capsys):
         (["--checkpoints_total_limit", "-1"], "--checkpoints_total_limit must be >= 1, got -1"),
         (["--max_minutes", "-1"], "--max_minutes must be a finite number of minutes >= 0"),
         (["--lr_milestones", "0.5", "1.5"], "--lr_milestones are fractions of the run, each in (0, 1)"),
-        (["--validation_crop", "0"], "--validation_crop must be >= 4 (2**levels), got 0"),
+        (["--validation_crop", "0"], "--validation_crop must be >= 4 (2**scales), got 0"),
         (["--checkpointing_steps", "0"], "--checkpointing_steps must be >= 1, got 0"),
         (["--validation_steps", "0"], "--validation_steps must be >= 1, got 0"),
         (["--gradient_accumulation_steps", "0"], "--gradient_accumulation_steps must be >= 1, got 0"),

@@ -72,3 +72,16 @@ def test_a_denoisers_config_says_the_noise_of_its_training_mix():
     assert parse_config([*base, "--task", "jpeg"]).noise is None
     assert new_model("irae", "denoise", 8, 2, 2, "real").config["noise"] == "real"
     assert new_model("dncnn", "denoise", 8, 3, None, "gaussian").config["noise"] == "gaussian"
+
+
+def test_checkpoints_saved_before_the_scales_were_renamed_keep_their_identity(tmp_path):
+    """A checkpoint's saved flags from before the rename (--levels, --level_widths) read as --scales/--scale_widths,
+    so resuming it with the same model is allowed and with another is refused by name."""
+    import json
+
+    from irae_hf.training.steps import ARGS_FILE, run_mismatch, saved_args
+
+    (tmp_path / ARGS_FILE).write_text(json.dumps({"arch": "irae", "levels": 3, "level_widths": [8, 8, 8]}))
+    assert saved_args(tmp_path) == {"arch": "irae", "scales": 3, "scale_widths": [8, 8, 8]}
+    assert run_mismatch(tmp_path, {"arch": "irae", "scales": 3, "scale_widths": [8, 8, 8]}) is None
+    assert "--scales 3" in run_mismatch(tmp_path, {"arch": "irae", "scales": 2, "scale_widths": [8, 8, 8]})

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from irae_hf import IRAE
-from irae_hf.cli.commands import main
+from irae_hf.cli import main
 from irae_hf.io.images import load_image
 from irae_hf.io.sixteen_bit import deep_pixels
 from irae_hf.pipeline.restore import restore

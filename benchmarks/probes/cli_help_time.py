@@ -21,7 +21,7 @@ COMMANDS = {
     "irae restore --sigma -5 (argument error)": ["restore", "--model", "m", "--sigma", "-5", "a.png", "-o", "out"],
 }
 PROBE = (
-    "import sys\nfrom irae_hf.cli.commands import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+    "import sys\nfrom irae_hf.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
     "print('HEAVY=' + ','.join(m for m in ('torch', 'gradio', 'datasets') if m in sys.modules), file=sys.stderr)\n"
 )
 

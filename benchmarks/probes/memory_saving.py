@@ -27,7 +27,7 @@ def worker(depth: int, saving: bool, batch: int, crop: int, steps: int, device: 
     from irae_hf.tasks import condition
 
     torch.manual_seed(0)
-    model = IRAE(width=64, depth=depth, levels=2).to(device)
+    model = IRAE(width=64, depth=depth, scales=2).to(device)
     x = torch.rand(batch, 3, crop, crop, device=device)
     model.initialize(x, condition("denoise", x, sigma=25))
     model.set_memory_saving(saving)

@@ -9,7 +9,7 @@ and to pick crop and batch for a CPU budget.
     python benchmarks/probes/train_throughput.py --configs irae:64:16:2:64:16 dncnn:96:18:0:64:16 [--threads 1]
     python benchmarks/probes/train_throughput.py --device cuda --steps 30 --configs irae:64:16:2:96:48 dncnn:96:18:0:96:48
 
-A configuration is ``arch:width:depth:levels:crop:batch[:precision[:layout]]`` (levels is ignored for dncnn;
+A configuration is ``arch:width:depth:scales:crop:batch[:precision[:layout]]`` (scales is ignored for dncnn;
 precision ``fp32`` (default) or ``bf16`` autocast, layout ``nchw`` (default) or ``cl`` for channels-last;
 ``torch.compile`` with a ``+compile`` suffix on the layout, e.g. ``irae:64:16:2:64:16:bf16:cl+compile``):
 
@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def parse_config(config: str) -> dict:
-    """``arch:width:depth:levels:crop:batch[:precision[:layout]]`` as named fields; the width is one number or one
+    """``arch:width:depth:scales:crop:batch[:precision[:layout]]`` as named fields; the width is one number or one
     per level ("48/72", finest first), always returned as a list."""
     parts = config.split(":")
-    arch, width, depth, levels, crop, batch, precision, layout = parts + ["fp32", "nchw"][len(parts) - 6 :]
+    arch, width, depth, scales, crop, batch, precision, layout = parts + ["fp32", "nchw"][len(parts) - 6 :]
     if precision not in ("fp32", "bf16") or layout.split("+")[0] not in ("nchw", "cl"):
         raise ValueError(f"unknown precision or layout in {config!r}")
-    sizes = {"depth": int(depth), "levels": int(levels), "crop": int(crop), "batch": int(batch)}
+    sizes = {"depth": int(depth), "scales": int(scales), "crop": int(crop), "batch": int(batch)}
     return {
         "arch": arch,
         "widths": [int(w) for w in width.split("/")],
@@ -56,7 +56,7 @@ def worker(config: str, steps: int, device: str = "cpu") -> dict:
     c = parse_config(config)
     arch, crop, batch, precision, layout = c["arch"], c["crop"], c["batch"], c["precision"], c["layout"]
     sizes = {"width": c["widths"][0] if len(c["widths"]) == 1 else c["widths"], "depth": c["depth"]}
-    sizes |= {"levels": c["levels"]} if arch == "irae" else {}
+    sizes |= {"scales": c["scales"]} if arch == "irae" else {}
     torch.manual_seed(0)
     model = build(arch, task="denoise", **sizes)
     clean = torch.rand(batch, 3, crop, crop)
@@ -152,7 +152,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     print(f"device: {rows[0]['device']}, CPU threads: {args.threads}, steps timed per configuration: {args.steps}")
-    print("(arch:width:depth:levels:crop:batch[:precision[:layout]]; the last column: pixels/s over the first row's)")
+    print("(arch:width:depth:scales:crop:batch[:precision[:layout]]; the last column: pixels/s over the first row's)")
     print("| configuration | parameters | s/step | patches/s | pixels/s vs first |")
     print("|---|---|---|---|---|")
     first = rows[0]["patches_per_s"] * int(rows[0]["config"].split(":")[4]) ** 2

@@ -35,7 +35,7 @@ def _throughput_probe():
     return module
 
 
-# name -> (throughput config arch:width:depth:levels:crop:batch, extra train_accelerate.py flags)
+# name -> (throughput config arch:width:depth:scales:crop:batch, extra train_accelerate.py flags)
 RECIPES = {
     "paper (w64 d16, crop 64, b16, lr 1e-3)": ("irae:64:16:2:64:16", []),
     "lr 5e-4": ("irae:64:16:2:64:16", ["--learning_rate", "5e-4"]),
@@ -46,15 +46,15 @@ RECIPES = {
     "bf16 autocast": ("irae:64:16:2:64:16", ["--mixed_precision", "bf16"]),
     "channels_last": ("irae:64:16:2:64:16", ["--mixed_precision", "no", "--channels_last"]),
     "bf16 + channels_last": ("irae:64:16:2:64:16", ["--mixed_precision", "bf16", "--channels_last"]),
-    # where the gap to FFDNet comes from (issue 28): its architecture at IRAE's multiply-adds per pixel, 3 levels at
+    # where the gap to FFDNet comes from (issue 28): its architecture at IRAE's multiply-adds per pixel, 3 scales at
     # IRAE's parameters (1,386,240 vs 1,353,216), bigger crops at about the same pixels per batch, loss, schedule
     "FFDNet arch (w96 d10)": ("ffdnet:96:10:2:64:16", []),
     "FFDNet arch (w96 d10), lr 1e-4": ("ffdnet:96:10:2:64:16", ["--learning_rate", "1e-4"]),  # KAIR's FFDNet lr
-    "3 levels (w48 d10)": ("irae:48:10:3:64:16", []),
-    # coupling width per level at about IRAE's parameters (1,327,872 and 1,315,840): wider where pixels are fewer, or
+    "3 scales (w48 d10)": ("irae:48:10:3:64:16", []),
+    # coupling width per scale at about IRAE's parameters (1,327,872 and 1,315,840): wider where pixels are fewer, or
     # wider at the full-resolution level
-    "widths 48/72 per level": ("irae:48/72:16:2:64:16", []),
-    "widths 72/56 per level": ("irae:72/56:16:2:64:16", []),
+    "widths 48/72 per scale": ("irae:48/72:16:2:64:16", []),
+    "widths 72/56 per scale": ("irae:72/56:16:2:64:16", []),
     "crop 128, b4": ("irae:64:16:2:128:4", []),
     "crop 192, b2": ("irae:64:16:2:192:2", []),
     "Charbonnier loss": ("irae:64:16:2:64:16", ["--loss", "charbonnier"]),
@@ -63,13 +63,13 @@ RECIPES = {
 
 
 def flags(config: str) -> list[str]:
-    """train_accelerate.py's size flags for a throughput configuration (one width, or one per level)."""
+    """train_accelerate.py's size flags for a throughput configuration (one width, or one per scale)."""
     c = _throughput_probe().parse_config(config)
     widths = [str(w) for w in c["widths"]]
-    widths = ["--width", *widths] if len(widths) == 1 else ["--level_widths", *widths]
+    widths = ["--width", *widths] if len(widths) == 1 else ["--scale_widths", *widths]
     out = ["--arch", c["arch"], *widths, "--depth", str(c["depth"])]
     out += ["--crop_size", str(c["crop"]), "--batch_size", str(c["batch"])]
-    return out + (["--levels", str(c["levels"])] if c["arch"] == "irae" else [])
+    return out + (["--scales", str(c["scales"])] if c["arch"] == "irae" else [])
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import argparse
 import os
 import re
 
-from ..cli.commands import count_arg, device_arg  # one check of a count and a device for the CLI and the app
+from ..cli.args import count_arg, device_arg  # one check of a count and a device for the CLI and the app
 from ..io import formats
 from .models import ENV_VARS, MODELS
 

@@ -16,9 +16,6 @@ import numpy as np
 from ..io.jpeg_tables import jpeg_quality_from_tables
 from .options import pixel_limit
 
-MAX_PIXELS = pixel_limit()
-
-
 NO_IMAGE = "Upload an image first."
 
 
@@ -26,8 +23,8 @@ def check_image(image: np.ndarray | None) -> np.ndarray:
     """An uploaded picture as H×W×3 (alpha dropped, grey repeated), or the reason it cannot be used."""
     if image is None:
         raise gr.Error(NO_IMAGE)
-    if image.shape[0] * image.shape[1] > MAX_PIXELS:
-        raise gr.Error(f"Image too large ({image.shape[1]}×{image.shape[0]}); the limit is {MAX_PIXELS / 1e6:g} MP.")
+    if image.shape[0] * image.shape[1] > pixel_limit():
+        raise gr.Error(f"Image too large ({image.shape[1]}×{image.shape[0]}); the limit is {pixel_limit() / 1e6:g} MP.")
     return image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
 
 
@@ -65,8 +62,8 @@ def upload_problem(path: str | None, name: str | None) -> str | None:
         return f"{name} is not an image this app can read (PNG, JPEG, WebP, TIFF, BMP, GIF, ...)."
     except Exception as e:  # noqa: BLE001 - Image.DecompressionBombError and broken headers
         return f"{name} cannot be read as an image ({type(e).__name__})."
-    if width * height > MAX_PIXELS:
-        return f"{name} is {width}×{height}, over the limit of {MAX_PIXELS / 1e6:g} megapixels."
+    if width * height > pixel_limit():
+        return f"{name} is {width}×{height}, over the limit of {pixel_limit() / 1e6:g} megapixels."
     return None
 
 
@@ -211,7 +208,7 @@ def wide_grey_upload(path: str, decoded: np.ndarray) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rgb = to_uint8(to_tensor(load_image(path, MAX_PIXELS)))
+            rgb = to_uint8(to_tensor(load_image(path, pixel_limit())))
     except ValueError:
         return decoded
     if rgb.shape[:2] != decoded.shape[:2]:
@@ -231,7 +228,7 @@ def deep_upload(path: str, size: tuple[int, int]) -> np.ndarray | None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        deep = deep_pixels(load_image(path, MAX_PIXELS))
+        deep = deep_pixels(load_image(path, pixel_limit()))
     return deep[..., :3] if deep is not None and deep.shape[:2] == tuple(size) else None
 
 

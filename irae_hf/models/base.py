@@ -25,10 +25,14 @@ __all__ = ["RestorationModel", "WeightsError", "WEIGHTS_NAME", "SIZE_LIMITS", "M
 
 WEIGHTS_NAME = constants.SAFETENSORS_SINGLE_FILE  # "model.safetensors"
 
-#: the largest sizes a configuration may ask for (the paper's model: 3 channels, width 64, depth 16, 2 levels)
-SIZE_LIMITS = {"channels": 4, "width": 1024, "depth": 64, "levels": 6}
-#: the most parameters a configuration may ask for (74× the paper's 1.35 M; width 1024 × depth 64 × 6 levels is 2.2 G)
+#: the largest sizes a configuration may ask for (the paper's model: 3 channels, width 64, depth 16, 2 scales)
+SIZE_LIMITS = {"channels": 4, "width": 1024, "depth": 64, "scales": 6}
+#: the most parameters a configuration may ask for (74× the paper's 1.35 M; width 1024 × depth 64 × 6 scales is 2.2 G)
 MAX_PARAMETERS = 100_000_000
+
+
+#: config.json keys renamed since weights were first saved, old -> new: folders saved before still load
+RENAMED_KEYS = {"levels": "scales"}  # a flow's scales, once called levels (a word the tasks use for strength)
 
 
 #: inference precisions: fp32 (exact, the default) and bf16 (faster on CPUs with AVX512-BF16 and on GPUs)
@@ -186,7 +190,10 @@ class RestorationModel(
             raise WeightsError(
                 f"{model_id} holds a {config['arch']!r} model, not {cls.arch!r} (load it with load_model)"
             )
-        unknown = sorted(set(config or {}) - set(cls.config_keys()) - {"arch"})
+        for old, new in RENAMED_KEYS.items():
+            if old in (config or {}) and new in cls.config_keys() and new not in config:
+                model_kwargs[new] = config[old]
+        unknown = sorted(set(config or {}) - set(cls.config_keys()) - {"arch"} - set(RENAMED_KEYS))
         if unknown:
             warnings.warn(f"{model_id}: ignoring unknown config.json keys {unknown}", stacklevel=3)
         skeleton = cls.skeleton(**model_kwargs)  # shapes only: nothing is allocated before the weights are checked

@@ -3,7 +3,7 @@
 Every module maps ``x -> y`` with ``forward(x, cond)`` and ``y -> x`` with ``inverse(y, cond)``; ``cond``
 is an optional conditioning map at the module's own resolution (FrEIA-style: conditions are passed
 explicitly, never stored). Shapes never change from input to output, so modules compose freely
-(``InvertibleSequence``, ``Inverse``) and round-trip tests apply at every level. No I/O here.
+(``InvertibleSequence``, ``Inverse``) and round-trip tests apply at every scale. No I/O here.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = [
     "Affine1x1",
     "AffineCoupling",
     "FlowStep",
-    "FlowLevel",
+    "FlowScale",
     "MultiScaleFlow",
     "squeeze",
     "unsqueeze",
@@ -42,7 +42,7 @@ def unsqueeze(x: Tensor) -> Tensor:
 
 
 def downsample_cond(cond: Tensor | None) -> Tensor | None:
-    """Area-average a conditioning map to the next level's resolution (a mask becomes coverage)."""
+    """Area-average a conditioning map to the next scale's resolution (a mask becomes coverage)."""
     return None if cond is None else F.avg_pool2d(cond, 2)
 
 
@@ -255,11 +255,11 @@ class FlowStep(InvertibleSequence):
         )
 
 
-class FlowLevel(InvertibleModule):
-    """One scale of the multi-scale flow: squeeze → ``depth`` steps → split → inner level → unsqueeze.
+class FlowScale(InvertibleModule):
+    """One scale of the multi-scale flow: squeeze → ``depth`` steps → split → inner scale → unsqueeze.
 
-    After the steps, half of the channels leave as this level's latent; the other half go to ``inner``
-    (the next, coarser level) and come back concatenated. Output shape = input shape.
+    After the steps, half of the channels leave as this scale's latent; the other half go to ``inner``
+    (the next, coarser scale) and come back concatenated. Output shape = input shape.
     """
 
     def __init__(
@@ -268,14 +268,14 @@ class FlowLevel(InvertibleModule):
         depth: int,
         width: int,
         cond_channels: int = 0,
-        inner: FlowLevel | None = None,
+        inner: FlowScale | None = None,
         generator: torch.Generator | None = None,
     ):
         super().__init__()
         c = 4 * channels
         self.steps = InvertibleSequence(*(FlowStep(c, width, cond_channels, generator) for _ in range(depth)))
         self.inner = inner
-        self.keep = c // 2  # channels leaving at this level when there is an inner level
+        self.keep = c // 2  # channels leaving at this scale when there is an inner scale
 
     def forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
         h, c = squeeze(x), downsample_cond(cond)
@@ -292,12 +292,12 @@ class FlowLevel(InvertibleModule):
 
 
 class MultiScaleFlow(InvertibleModule):
-    """A Glow flow of ``levels`` scales with ``depth`` steps each: B×C×H×W -> B×C×H×W.
+    """A Glow flow of ``scales`` scales with ``depth`` steps each: B×C×H×W -> B×C×H×W.
 
-    The latent is returned in image layout (each level's split-off half un-squeezed back into place),
+    The latent is returned in image layout (each scale's split-off half un-squeezed back into place),
     so that it can be fed straight into another flow's ``inverse``. H and W must be multiples of
-    ``2**levels``; ``cond`` (B×Cc×H×W) is area-averaged to each level's resolution and fed to every
-    coupling network there. ``width`` is every coupling network's, or one per level, finest first.
+    ``2**scales``; ``cond`` (B×Cc×H×W) is area-averaged to each scale's resolution and fed to every
+    coupling network there. ``width`` is every coupling network's, or one per scale, finest first.
     """
 
     def __init__(
@@ -305,22 +305,22 @@ class MultiScaleFlow(InvertibleModule):
         channels: int = 3,
         depth: int = 16,
         width: int | Sequence[int] = 64,
-        levels: int = 2,
+        scales: int = 2,
         cond_channels: int = 0,
         generator: torch.Generator | None = None,
     ):
         super().__init__()
-        widths = [width] * levels if isinstance(width, int) else list(width)
-        if levels < 1 or depth < 1 or len(widths) != levels or min(widths) < 1:
-            raise ValueError("levels, depth and width(s) must all be >= 1, with one width or one per level")
-        self.levels = levels
-        level: FlowLevel | None = None
-        for i in reversed(range(levels)):  # build from the coarsest level outwards
-            level = FlowLevel(channels * 2**i, depth, widths[i], cond_channels, level, generator)
-        self.root = level
+        widths = [width] * scales if isinstance(width, int) else list(width)
+        if scales < 1 or depth < 1 or len(widths) != scales or min(widths) < 1:
+            raise ValueError("scales, depth and width(s) must all be >= 1, with one width or one per scale")
+        self.scales = scales
+        scale: FlowScale | None = None
+        for i in reversed(range(scales)):  # build from the coarsest scale outwards
+            scale = FlowScale(channels * 2**i, depth, widths[i], cond_channels, scale, generator)
+        self.root = scale
 
     def check_shape(self, x: Tensor) -> None:
-        m = 2**self.levels
+        m = 2**self.scales
         if x.ndim != 4 or x.shape[-2] % m or x.shape[-1] % m:
             raise ValueError(f"expected B×C×H×W with H and W multiples of {m}, got {tuple(x.shape)}")
 

@@ -21,7 +21,7 @@ from .flows import (
     ActNorm,
     Affine1x1,
     AffineCoupling,
-    FlowLevel,
+    FlowScale,
     FlowStep,
     Inverse,
     InvertibleModule,
@@ -46,17 +46,17 @@ class IRAE(
         task: ``"denoise"`` (keyword ``sigma``, 0–255 units), ``"jpeg"`` (``quality``, 1–100) or
             ``"inpaint"`` (``mask``, 1/True = missing).
         channels: image channels (3 for RGB).
-        width: hidden channels of every coupling network (paper: 64), or a list of one per level, finest first.
-        depth: flow steps per level (paper: 16).
-        levels: scales of each flow (paper: 2); inputs must be multiples of ``2**levels``.
+        width: hidden channels of every coupling network (paper: 64), or a list of one per scale, finest first.
+        depth: flow steps per scale (paper: 16).
+        scales: scales of each flow (paper: 2); inputs must be multiples of ``2**scales``.
     """
 
     arch = "irae"
 
     @classmethod
-    def multiple_for(cls, levels: int = 2, **config: Any) -> int:
-        """Inputs must divide by ``2**levels`` (each level squeezes 2×2 pixels into channels)."""
-        return 2**levels
+    def multiple_for(cls, scales: int = 2, **config: Any) -> int:
+        """Inputs must divide by ``2**scales`` (each scale squeezes 2×2 pixels into channels)."""
+        return 2**scales
 
     def __init__(
         self,
@@ -64,20 +64,20 @@ class IRAE(
         channels: int = 3,
         width: int | list[int] = 64,
         depth: int = 16,
-        levels: int = 2,
+        scales: int = 2,
         noise: str | None = None,
     ):
         super().__init__()
         self.check_names(task, noise)
-        self.check_positive(channels=channels, depth=depth, levels=levels)
-        if isinstance(width, list) and len(width) != levels:  # one per level (config.json from anywhere: checked)
-            raise ValueError(f"width must be one integer or one per level ({levels}), got {width!r}")
+        self.check_positive(channels=channels, depth=depth, scales=scales)
+        if isinstance(width, list) and len(width) != scales:  # one per scale (config.json from anywhere: checked)
+            raise ValueError(f"width must be one integer or one per scale ({scales}), got {width!r}")
         for w in width if isinstance(width, list) else [width]:
             self.check_positive(width=w)
         self.task = task
-        self.multiple = self.multiple_for(levels=levels)
-        self.flow1 = MultiScaleFlow(channels, depth, width, levels, cond_channels=1)
-        self.flow2 = MultiScaleFlow(channels, depth, width, levels, cond_channels=1)
+        self.multiple = self.multiple_for(scales=scales)
+        self.flow1 = MultiScaleFlow(channels, depth, width, scales, cond_channels=1)
+        self.flow2 = MultiScaleFlow(channels, depth, width, scales, cond_channels=1)
         self.flow2.load_state_dict(self.flow1.state_dict())  # a fresh model is the identity map
 
     @property
@@ -87,7 +87,7 @@ class IRAE(
 
     # ----------------------------------------------------------------------------- exact maps
     def forward(self, x: Tensor, cond: Tensor) -> Tensor:
-        """Restore: B×C×H×W in [0, 1] (H, W multiples of ``2**levels``) with its B×1×H×W condition -> same shape,
+        """Restore: B×C×H×W in [0, 1] (H, W multiples of ``2**scales``) with its B×1×H×W condition -> same shape,
         unclamped."""
         return self.flow(x, cond.to(x.dtype))
 
@@ -178,8 +178,8 @@ class IRAE(
     def set_memory_saving(self, enabled: bool = True) -> None:
         """Rebuild activations from outputs in the backward pass instead of storing them (training only).
 
-        Applied to each level's chain of flow steps, the bulk of the activations (see ``memsave.py``).
+        Applied to each scale's chain of flow steps, the bulk of the activations (see ``memsave.py``).
         """
         for m in self.modules():
-            if isinstance(m, FlowLevel):
+            if isinstance(m, FlowScale):
                 m.steps.memory_saving = enabled

@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ import torch
 from torch import Tensor
 
 from ..models.base import RestorationModel
-from ..tasks import CAMERA_SETTINGS, TASK_NAMES, TASKS, Restorer, degrade, level_kwargs, task_of
+from ..tasks import TASK_NAMES, TASKS, Restorer, degrade, level_kwargs, task_of
 from ..tasks.metrics import psnr, ssim
 from .restore import restore
 
@@ -195,86 +194,3 @@ def missing_packages(methods: dict[str, Restorer]) -> dict[str, str]:
 
     needs = {name: getattr(fn, "requires", None) for name, fn in methods.items()}
     return {name: pkg for name, pkg in needs.items() if pkg and importlib.util.find_spec(pkg) is None}
-
-
-def noise_for(args, model: RestorationModel | None) -> str | None:
-    """``--noise``, else camera-like for a denoiser trained on camera and phone noise (it is measured on its own kind),
-    else Gaussian; None for the other tasks (a clear line when given to one, or with --sigma)."""
-    noise = getattr(args, "noise", None)
-    if not TASKS[args.task].noise_kinds:
-        if noise:
-            raise ValueError(f"--noise is for denoising, not --task {args.task}")
-        return None
-    if noise == "camera" and getattr(args, "sigma", None):
-        raise ValueError("--noise camera has its own settings (low light, moderate, and each as a JPEG): drop --sigma")
-    if noise is None and model is not None and model.config.get("noise") == "real" and not getattr(args, "sigma", None):
-        print(f"note: {args.model} was trained on camera and phone noise: measured on camera-like noise (--noise gaussian: at each σ)", file=sys.stderr)  # fmt: skip
-        return "camera"
-    return noise or "gaussian"
-
-
-def chosen_baselines(args, methods: dict[str, Restorer]) -> dict[str, Restorer]:
-    """The task's baselines ``--baselines`` names (all by default, those whose package is missing skipped with a
-    note) and methods from outside the package (``NAME=FILE.py:FACTORY``); one line for a name unknown or taken."""
-    baselines = TASKS[args.task].baselines()
-    named = [b for b in args.baselines or () if "=" not in b]
-    unknown = sorted(set(named) - set(baselines))
-    if unknown:
-        raise ValueError(
-            f"unknown {args.task} baseline(s) {unknown}; choose from {sorted(baselines)} or give NAME=FILE.py:FACTORY"
-            " (--baselines alone: none)"
-        )
-    chosen = dict(baselines) if args.baselines is None else {k: baselines[k] for k in named}
-    for name, package in missing_packages(chosen).items():
-        if args.baselines is not None:  # asked for by name: refused up front
-            raise ValueError(f"the {name} baseline needs the {package} package: {INSTALL_DEV}")
-        print(f"note: {name} skipped: it needs the {package} package ({INSTALL_DEV})", file=sys.stderr)
-        del chosen[name]
-    for name, restorer in (external_baseline(b) for b in args.baselines or () if "=" in b):
-        if name in methods or name in chosen:
-            raise ValueError(f"--baselines {name}=...: the table already has a method named {name!r}")
-        chosen[name] = restorer
-    return chosen
-
-
-def run_cli(args) -> int:
-    """``python -m irae_hf evaluate``: print the markdown table, write the JSON."""
-    from ..io.atomic import file_problem
-    from ..models.registry import load_model
-
-    problem = file_problem(args.json, "--json") if args.json else None
-    if problem:  # said before the evaluation, not after it
-        raise ValueError(problem)
-    if args.ensemble and not args.model:
-        raise ValueError("--ensemble is the model's self-ensemble: give --model too")
-    methods: dict[str, Restorer] = {}
-    if args.model:
-        model = load_model(args.model, revision=getattr(args, "revision", None)).to(args.device)
-        task_of(model)
-        if model.task != args.task:
-            raise ValueError(f"--task {args.task} but {args.model} is a {model.task!r} model")
-        name = args.name or type(model).__name__
-        methods[name] = model_restorer(model)
-        if args.ensemble:
-            methods[f"{name} ×8 ensemble"] = model_restorer(model, ensemble=True)
-    methods.update(chosen_baselines(args, methods))
-    given = getattr(args, TASKS[args.task].settings_flag, None)
-    settings = given or list(TASKS[args.task].settings)
-    noise = noise_for(args, model if args.model else None)
-    if noise == "camera":
-        settings = list(CAMERA_SETTINGS)
-    images = load_folder(args.data, args.limit)
-    rows = evaluate(methods, images, args.task, settings, args.seed)
-    table = markdown_table(rows)
-    what = {"camera": " (camera-like noise; every method told its RMS σ)", "gaussian": " (Gaussian noise)"}.get(
-        noise, ""
-    )
-    print(f"{args.task}{what} on {len(images)} images of {args.data} (seed {args.seed}):\n")
-    print(table)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        data = Path(args.data).name  # the data set's name, not this machine's path
-        Path(args.json).write_text(
-            json.dumps({"data": data, "seed": args.seed, "noise": noise, "rows": rows}, indent=2)
-        )
-    return 0

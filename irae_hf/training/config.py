@@ -71,13 +71,13 @@ class TrainConfig:
         "irae", "irae, the equal-size DnCNN baseline, or FFDNet's architecture", choices=lambda: sorted(_archs())
     )
     width: int | None = option(None, "default: 64 (irae), 96 (dncnn, ffdnet)")
-    level_widths: list[int] | None = option(
-        None, "irae: one coupling width per level, finest first (instead of --width)", nargs="+"
+    scale_widths: list[int] | None = option(
+        None, "irae: one coupling width per scale, finest first (instead of --width)", nargs="+"
     )
     depth: int | None = option(
-        None, "default: 16 steps per level (irae), 18 layers (dncnn), 12 (ffdnet; 10: IRAE's computation)"
+        None, "default: 16 steps per scale (irae), 18 layers (dncnn), 12 (ffdnet; 10: IRAE's computation)"
     )
-    levels: int = option(2, "irae only")
+    scales: int = option(2, "irae only")
     loss: str = option("l1", "training loss (the paper's: l1)", choices=lambda: sorted(LOSSES))
     learning_rate: float = option(1e-3)
     lr_milestones: list[float] = option([0.5, 0.75, 0.9], "step decay at these fractions of --max_steps", nargs="*")
@@ -155,13 +155,13 @@ class TrainConfig:
         if self.push_to_hub and not self.hub_model_id:
             found.append("--push_to_hub needs --hub_model_id ORG/NAME")
         if self.max_steps < 1 or self.batch_size < 1 or self.crop_size < self.multiple:
-            found.append("--max_steps and --batch_size must be >= 1 and --crop_size >= 2**levels")
+            found.append("--max_steps and --batch_size must be >= 1 and --crop_size >= 2**scales")
         if self.mask_scale is not None and self.mask_scale < 1:
             found.append("--mask_scale must be a positive number of pixels")
         if self.box_sizes is not None and not 1 <= self.box_sizes[0] <= self.box_sizes[1]:
             found.append("--box_sizes must be two numbers of pixels, 1 <= MIN <= MAX")
-        if self.level_widths is not None and (self.arch != "irae" or len(self.level_widths) != self.levels):
-            found.append("--level_widths takes one width per level (--levels of them), for --arch irae")
+        if self.scale_widths is not None and (self.arch != "irae" or len(self.scale_widths) != self.scales):
+            found.append("--scale_widths takes one width per scale (--scales of them), for --arch irae")
         if not 0 <= self.ema_decay < 1:
             found.append("--ema_decay must be in [0, 1)")
         return found + self._range_problems() + self._number_problems()
@@ -186,7 +186,7 @@ class TrainConfig:
             if getattr(self, name) < 0:
                 found.append(f"--{name} must be >= 0, got {getattr(self, name)}")
         if self.validation_crop < self.multiple:
-            found.append(f"--validation_crop must be >= {self.multiple} (2**levels), got {self.validation_crop}")
+            found.append(f"--validation_crop must be >= {self.multiple} (2**scales), got {self.validation_crop}")
         pixels = self.batch_size * self.crop_size**2
         if pixels > MAX_BATCH_PIXELS:
             found.append(
@@ -219,7 +219,7 @@ class TrainConfig:
     @property
     def multiple(self) -> int:
         """The architecture's size multiple (crops are cut to it)."""
-        return _archs()[self.arch].multiple_for(levels=self.levels)
+        return _archs()[self.arch].multiple_for(scales=self.scales)
 
 
 def _argparse_type(hint: Any) -> tuple[Any, Any]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ..models.base import RestorationModel
+from ..models.base import RENAMED_KEYS, RestorationModel
 from ..models.registry import ARCHS, build
 from ..tasks import TASKS
 from ..tasks.metrics import psnr, ssim
@@ -96,12 +96,12 @@ def new_model(
     task: str,
     width: int | list[int] | None = None,
     depth: int | None = None,
-    levels: int | None = None,
+    scales: int | None = None,
     noise: str | None = None,
 ) -> RestorationModel:
     """A fresh model of ``arch`` with the sizes given (the architecture's defaults where None), saying in its config
     the ``noise`` a denoiser is trained on."""
-    sizes = {"width": width, "depth": depth, "levels": levels}
+    sizes = {"width": width, "depth": depth, "scales": scales}
     takes = ARCHS[arch].config_keys() if arch in ARCHS else sizes
     return build(arch, task=task, noise=noise, **{k: v for k, v in sizes.items() if k in takes})
 
@@ -189,7 +189,9 @@ class LRSchedule:
 
 
 #: what a checkpoint's weights are: a run continued with other values would mislabel or fail to load them
-RUN_IDENTITY = ("arch", "task", "width", "level_widths", "depth", "levels")
+RUN_IDENTITY = ("arch", "task", "width", "scale_widths", "depth", "scales")
+#: training flags renamed since runs were first saved, old -> new (checkpoints of before still resume)
+RENAMED_ARGS = {**RENAMED_KEYS, "level_widths": "scale_widths"}
 
 
 def run_mismatch(checkpoint: Path, args: dict) -> str | None:
@@ -205,7 +207,8 @@ def run_mismatch(checkpoint: Path, args: dict) -> str | None:
 def saved_args(checkpoint: Path) -> dict:
     """The arguments of the run that wrote ``checkpoint`` ({} for checkpoints from before they were saved)."""
     path = Path(checkpoint) / ARGS_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    return {RENAMED_ARGS.get(key, key): value for key, value in saved.items()}
 
 
 def upgrade_checkpoint(checkpoint: Path) -> None:

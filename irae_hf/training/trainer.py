@@ -46,7 +46,7 @@ __all__ = ["LOSSES", "Trainer", "export_checkpoint", "finish", "make_data"]
 
 def model_args(args: TrainConfig) -> tuple:
     """``new_model``'s arguments from the command line."""
-    return args.arch, args.task, args.level_widths or args.width, args.depth, args.levels, args.noise
+    return args.arch, args.task, args.scale_widths or args.width, args.depth, args.scales, args.noise
 
 
 def run_args(args: TrainConfig) -> dict:
@@ -81,7 +81,7 @@ def make_data(args: TrainConfig, accelerator: Accelerator, spec: DegradationSpec
                 args.dataset, args.validation_split, args.dataset_config, revision=args.dataset_revision
             )
         )
-        multiple = ARCHS[args.arch].multiple_for(levels=args.levels)
+        multiple = ARCHS[args.arch].multiple_for(scales=args.scales)
         val_set = ValidationSet(val, image_column(val, args.image_column), spec, args.validation_crop, multiple)
         for i in range(len(val_set)):  # now, not at the first validation hours later
             try:
