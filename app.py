@@ -6,7 +6,8 @@
 Weights default to the folders shipped in ``pretrained/`` (also settable with IRAE_DENOISE_MODEL,
 IRAE_DENOISE_REAL_MODEL, IRAE_JPEG_MODEL, IRAE_INPAINT_MODEL) and load with ``IRAE.from_pretrained``, so
 ``HF_HUB_OFFLINE=1`` works. The Denoise tab runs the Gaussian denoiser on noise added in the app and the camera and
-phone one on photos brought to it, unless told which. Named API endpoints for ``gradio_client``: /denoise, /jpeg, /inpaint, /recover (plus /add_noise
+phone one on photos brought to it, unless told which. Named API endpoints for ``gradio_client``: /denoise, /jpeg,
+/inpaint, /recover (plus /add_noise
 and /compress to degrade a clean image first).
 """
 
@@ -25,12 +26,13 @@ import gradio as gr
 import numpy as np
 
 from irae_hf.demo import serving
-from irae_hf.demo.handlers import make_handlers
+from irae_hf.demo.handlers import app_tasks, make_handlers
 from irae_hf.demo.models import MODELS, Loaded, about_models, load_models
 from irae_hf.demo.session import Session
-from irae_hf.demo.tabs import LEVEL_TABS, Shared, inpaint_tab, level_tab
+from irae_hf.demo.tabs import Shared, task_tab
 from irae_hf.demo.uploads import left_unmarked
 from irae_hf.models.fused import bf16_pays
+from irae_hf.tasks import TASKS
 
 ROOT = Path(__file__).resolve().parent
 CLEAN_EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.png"))  # to try "Add noise" and "Compress"
@@ -69,10 +71,12 @@ def build_demo(models: dict[str, Loaded]) -> gr.Blocks:
                 gr.Markdown(f"⚠️ **The configured {task} model could not be loaded:** {m.note}.")
         with gr.Accordion("About the models", open=False):
             gr.Markdown(about_models(models))
-        to_paint = examples_for("inpaint")
-        session = Session(known_names=example_names(to_paint))
+        tasks = app_tasks(models)  # a tab for each task with a model and words for the app (TASKS[task].app)
+        examples = {task: examples_for(task) for task in tasks}
+        painted = [path for task in tasks if TASKS[task].level_range is None for path in examples[task]]
+        session = Session(known_names=example_names(painted))
         shared = Shared(make_handlers(models), *_options(bf16_pays_here(models)), gr.State(session))
-        wiring = [level_tab(spec, examples_for(spec.task)) for spec in LEVEL_TABS] + [inpaint_tab(to_paint)]
+        wiring = [task_tab(task, examples[task]) for task in tasks]
         recover = _inverse_panel(shared)
         for wire in wiring:
             wire(shared)
@@ -117,7 +121,9 @@ def _inverse_panel(shared: Shared):  # noqa: ANN202 - returns its wiring
 
     def wire() -> None:
         outputs = shared.recover_outputs
-        recover = button.click(shared.handlers["recover"], [shared.session], outputs, api_name="recover", concurrency_limit=None)  # fmt: skip
+        recover = button.click(
+            shared.handlers["recover"], [shared.session], outputs, api_name="recover", concurrency_limit=None
+        )
         left_unmarked(recover, outputs)
 
     return wire

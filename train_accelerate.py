@@ -6,7 +6,8 @@
 One CPU, many GPUs or many nodes: whatever ``accelerate launch`` is given. The paper's recipe is the
 default (L1 loss, Adam 1e-3 with step decay, width 64 / depth 16 / 2 levels); the degradation level is
 drawn per sample from a range so one model learns the whole range. Checkpoints every N steps resume
-exactly (``--resume latest``); the output folder loads with ``irae_hf.models.registry.load_model(output_dir)`` (an IRAE's also
+exactly (``--resume latest``); the output folder loads with ``irae_hf.models.registry.load_model(output_dir)`` (an
+IRAE's also
 with ``IRAE.from_pretrained``; a DnCNN's or FFDNet's with its own class).
 """
 

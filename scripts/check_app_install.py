@@ -47,9 +47,20 @@ def user_files(folder: Path) -> np.ndarray:
 def check_cli(folder: Path, clean: np.ndarray) -> None:
     for model, name in (("denoise", "noisy.png"), ("jpeg", "blocky.jpg")):
         done = subprocess.run(
-            [str(Path(sys.executable).parent / "irae"), "restore", "--model", str(ROOT / "pretrained" / model), name, "-o", "restored"],
-            cwd=folder, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+            [
+                str(Path(sys.executable).parent / "irae"),
+                "restore",
+                "--model",
+                str(ROOT / "pretrained" / model),
+                name,
+                "-o",
+                "restored",
+            ],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         said = done.stdout + done.stderr
         assert done.returncode == 0 and "restored 1 of 1" in said, f"irae restore {name}:\n{said[-2000:]}"
         before = np.asarray(Image.open(folder / name).convert("RGB"))

@@ -27,8 +27,8 @@ SOURCE = "Debian package lomiri-wallpapers (16.04), https://gitlab.com/ubports/d
 EXAMPLES = [
     ("denoise/dogs-phone-noise.jpg", "friends_by_Aitzol_Berasategi", "Aitzol Berasategi", "CC BY 4.0", ("phone", 92)),
     ("denoise/sunset-phone-noise.jpg", "sunset_by_Aitzol_Berasategi", "Aitzol Berasategi", "CC BY 4.0", ("phone", 95)),
-    ("jpeg/fig-quality-10.jpg", "Picture_0B_by_freespace", 'Trevor "Freespace"', "CC BY 4.0", ("jpeg", 10)),
-    ("jpeg/brushes-quality-20.jpg", "Picture_1A_by_freespace", 'Trevor "Freespace"', "CC BY 4.0", ("jpeg", 20)),
+    ("jpeg/fig-quality-10.jpg", "Picture_0B_by_freespace", 'Trevor "Freespace"', "CC BY 4.0", ("compressed", 10)),
+    ("jpeg/brushes-quality-20.jpg", "Picture_1A_by_freespace", 'Trevor "Freespace"', "CC BY 4.0", ("compressed", 20)),
     ("inpaint/mountain-power-line.png", "aitzgorri_by_Aitzol_Berasategi", "Aitzol Berasategi", "CC BY 4.0",
      ("defect", "power line")),
     ("inpaint/dandelions-scratch.png", "seeding_by_Clements_Engelhardt", "Clemens Engelhardt", "CC0 1.0",
@@ -37,7 +37,7 @@ EXAMPLES = [
 #: what each kind of degradation did, for the credits' "changes" column
 CHANGES = {
     "phone": "low-light camera noise, saved as a phone's JPEG (quality {})",
-    "jpeg": "saved as JPEG quality {}",
+    "compressed": "saved as JPEG quality {}",
     "defect": "a {} drawn across the photo",
 }
 LONG_SIDE = 768
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         if kind == "phone":
             noisy, save = phone_noise(photo, "low light", setting, seed)
             noisy.save(target, **save)
-        elif kind == "jpeg":
+        elif kind == "compressed":
             photo.save(target, quality=setting)
         else:
             defect(photo, setting, seed).save(target)

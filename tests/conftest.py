@@ -125,9 +125,16 @@ class Gated:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "GATE_FD": str(ready)}
         gate = Path(__file__).with_name("gated.py")
         self.p = subprocess.Popen(
-            [sys.executable, str(gate), target, where, "--", *program], cwd=gate.parents[1], env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=(ready,), **popen,
-        )  # fmt: skip
+            [sys.executable, str(gate), target, where, "--", *program],
+            cwd=gate.parents[1],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            pass_fds=(ready,),
+            **popen,
+        )
         os.close(ready)
 
     def wait_at_gate(self) -> None:

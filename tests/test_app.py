@@ -130,7 +130,9 @@ def test_each_denoiser_runs_where_it_belongs_and_the_note_names_it():
     """Noise added in the app goes to the Gaussian denoiser, a photo brought to the app to the camera and phone one;
     the choice overrides both, and /recover inverts the model that ran. A choice no client may send is one line."""
     models = app.load_models({})
-    assert models["denoise"].model.config["noise"] == "gaussian" and models["denoise-real"].model.config["noise"] == "real"  # fmt: skip
+    assert (
+        models["denoise"].model.config["noise"] == "gaussian" and models["denoise-real"].model.config["noise"] == "real"
+    )
     handlers, quiet = app.make_handlers(models), (lambda *a, **k: None)
     photo = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
 
@@ -139,11 +141,17 @@ def test_each_denoiser_runs_where_it_belongs_and_the_note_names_it():
         return note, session.model
 
     note, model = ran(photo, app.Session())
-    assert model == "denoise-real" and "**Denoise: camera and phone photos**, `pretrained/denoise-real (shipped)` (auto: a photo)" in note  # fmt: skip
+    assert (
+        model == "denoise-real"
+        and ("**Denoise: camera and phone photos**, `pretrained/denoise-real (shipped)` (auto: a photo)") in note
+    )
     session = app.Session()
-    noisy, session = handlers_module.add_noise(photo, 25, session)
+    noisy, session = handlers["add_noise"](photo, 25, session)
     note, model = ran(noisy, session)
-    assert model == "denoise" and "Gaussian noise**, `pretrained/denoise (shipped)` (auto: the noise was added here)" in note  # fmt: skip
+    assert (
+        model == "denoise"
+        and "Gaussian noise**, `pretrained/denoise (shipped)` (auto: the noise was added here)" in note
+    )
     assert (
         "as chosen" in ran(noisy, session, noise="real")[0] and ran(noisy, session, noise="real")[1] == "denoise-real"
     )
@@ -222,9 +230,11 @@ def test_browser_upload_click_and_screenshot(server, tmp_path):
         uploaded = shown.get_attribute("src")
         page.get_by_role("button", name="Add noise", exact=True).click()
         page.wait_for_function(  # the noisy image has replaced the upload
-            "([old]) => { const i = document.querySelector('#denoise-image img'); return i && i.src && i.src !== old; }",
-            arg=[uploaded], timeout=GUARD_MS,
-        )  # fmt: skip
+            "([old]) => { const i = document.querySelector('#denoise-image img'); "
+            "return i && i.src && i.src !== old; }",
+            arg=[uploaded],
+            timeout=GUARD_MS,
+        )
         t0 = time.perf_counter()
         page.get_by_role("button", name="Denoise", exact=True).click()
         page.get_by_text("PSNR against the clean image").first.wait_for(timeout=GUARD_MS)
@@ -503,8 +513,8 @@ def test_a_16_bit_photo_uploaded_for_painting_is_filled_from_its_16_bits(tmp_pat
     layer[20:28, 100:140] = (255, 0, 255, 255)
     value = {"background": to_8bit(photo16), "layers": [layer]}  # the editor holds the 8-bit picture it was given
     value["composite"] = value["background"]
-    _, note, download, _, session = handlers_module.inpaint(
-        models, value, session=session, progress=lambda *a, **k: None
+    _, note, download, _, session = handlers_module.make_handlers(models)["inpaint"](
+        value, session=session, progress=lambda *a, **k: None
     )
     saved = cv2.imread(download, cv2.IMREAD_UNCHANGED)[..., ::-1]
     assert "the PNG download is 16-bit" in note and saved.dtype == np.uint16

@@ -206,7 +206,11 @@ def test_peers_study_runs_both_shipped_denoisers_each_on_its_own_noise_as_irae()
     """Without --models: the Gaussian denoiser is ``IRAE`` on floats and files and the camera and phone one on
     camera-like noise, the other beside it under its own name (the README's tables read ``IRAE`` as the specialist)."""
     peers = load("studies/peers")
-    for kind, ours, other in (("float", "denoise", "IRAE-real"), ("file", "denoise", "IRAE-real"), ("camera", "denoise-real", "IRAE-gaussian")):  # fmt: skip
+    for kind, ours, other in (
+        ("float", "denoise", "IRAE-real"),
+        ("file", "denoise", "IRAE-real"),
+        ("camera", "denoise-real", "IRAE-gaussian"),
+    ):
         named = dict(spec.split("=", 1) for spec in peers.default_models(kind))
         assert Path(named["IRAE"]).name == ours and set(named) == {"IRAE", other}
         assert peers._shown(named["IRAE"]) == f"pretrained/{ours}"
@@ -324,8 +328,13 @@ def test_users_table_and_targets_merge_our_run_with_the_bm3d_run(tmp_path):
     assert "| (c) low light, blind | 35.00 | BM3D 34.80 | yes |" in verdicts and "no, -0.20 dB" in verdicts
     assert tables.users_table(tmp_path / "none") is None
     save("peers-denoise-file", [row(25.0, "IRAE", 30.0), row(25.0, "IRAE-real", 29.5), row(25.0, "FFDNet", 30.5)])
-    assert tables.shipped_targets(tmp_path) == [("(b) files σ 25, against the model shipped before", 30.0, 29.5, "shipped")]  # fmt: skip
-    assert "| (b) files σ 25, against the model shipped before | 30.00 | shipped 29.50 | yes |" in tables.users_targets_table(tmp_path)  # fmt: skip
+    assert tables.shipped_targets(tmp_path) == [
+        ("(b) files σ 25, against the model shipped before", 30.0, 29.5, "shipped")
+    ]
+    assert (
+        "| (b) files σ 25, against the model shipped before | 30.00 | shipped 29.50 | yes |"
+        in tables.users_targets_table(tmp_path)
+    )
     grid = tables.conditions_table(tmp_path)  # (a)–(d) a row each, every method blind (true σ)
     assert "| (b) files σ 25 | 29.90 (30.00) | 29.00 (30.50) | 30.10 (30.20) | – |" in grid
     assert "| (c) low light | 35.00 (35.10) | 34.50 (35.30) | 34.80 (–) | – (25.00) |" in grid

@@ -48,8 +48,19 @@ def photos(folder: Path, n: int, side: int = 256, seed: int = 0) -> Path:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
 def test_an_interrupted_batch_leaves_complete_outputs_and_says_so(model, tmp_path, sig):
     inputs, out = photos(tmp_path / "in", 5), tmp_path / "out"
-    run = Gated("irae_hf.io.images:load_image", "-m", "irae_hf", "restore", "--model", str(model), "--sigma", "25", str(inputs), "-o",
-                str(out))  # fmt: skip
+    run = Gated(
+        "irae_hf.io.images:load_image",
+        "-m",
+        "irae_hf",
+        "restore",
+        "--model",
+        str(model),
+        "--sigma",
+        "25",
+        str(inputs),
+        "-o",
+        str(out),
+    )
     for _ in range(2):  # two images go through whole
         run.wait_at_gate()
         run.let_through()

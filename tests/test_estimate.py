@@ -1,4 +1,5 @@
-"""irae_hf.tasks.estimate: σ and JPEG quality estimated blind, on images the tests make (scikit-image's bundled photos)."""
+"""irae_hf.tasks.estimate: σ and JPEG quality estimated blind, on images the tests make (scikit-image's bundled
+photos)."""
 
 import io
 import warnings

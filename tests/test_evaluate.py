@@ -60,7 +60,17 @@ def test_a_camera_and_phone_denoiser_is_measured_on_its_own_noise(folder, tmp_pa
     from irae_hf.tasks import CAMERA_SETTINGS
 
     IRAE(width=8, depth=2, noise="real").save_pretrained(tmp_path / "real")
-    args = ["evaluate", "--model", str(tmp_path / "real"), "--task", "denoise", "--data", str(folder), "--baselines", "input"]  # fmt: skip
+    args = [
+        "evaluate",
+        "--model",
+        str(tmp_path / "real"),
+        "--task",
+        "denoise",
+        "--data",
+        str(folder),
+        "--baselines",
+        "input",
+    ]
     assert main([*args, "--json", str(tmp_path / "c.json")]) == 0
     out = capsys.readouterr()
     saved = json.loads((tmp_path / "c.json").read_text())
@@ -200,7 +210,9 @@ def test_the_app_only_install_says_what_evaluate_and_export_need(folder, tmp_pat
     import importlib.util
 
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("bm3d", "onnx") else find_spec(name, *a))  # fmt: skip
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name in ("bm3d", "onnx") else find_spec(name, *a)
+    )
     args = ["evaluate", "--task", "denoise", "--sigma", "25", "--data", str(folder), "--json", str(tmp_path / "a.json")]
     assert main(args) == 0
     said = capsys.readouterr()
@@ -212,5 +224,8 @@ def test_the_app_only_install_says_what_evaluate_and_export_need(folder, tmp_pat
     make_model("denoise").save_pretrained(model)
     assert main(["export", str(model), str(tmp_path / "onnx")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "error: irae export needs the onnx package, which the app-only install leaves out: pip install -r requirements-dev.txt"  # fmt: skip
+    assert err == (
+        "error: irae export needs the onnx package, which the app-only install leaves out: pip install "
+        "-r requirements-dev.txt"
+    )
     assert not (tmp_path / "onnx").exists()

@@ -98,7 +98,8 @@ def test_train_export_and_continue_with_a_time_budget(images, tmp_path):
 
 
 def test_compact_data_keeps_names_shrinks_photos_and_copies_cbsd432(tmp_path):
-    """scripts/compact_data.py: the pool small enough to travel to a GPU machine, laid out as scripts/photos.sh reads it."""
+    """scripts/compact_data.py: the pool small enough to travel to a GPU machine, laid out as scripts/photos.sh reads
+    it."""
     from PIL import Image
 
     root = tmp_path / "train-extra"

@@ -1,4 +1,5 @@
-"""irae_hf.pipeline.tiling through restore: overlapping tiles equal the whole image, auto tiling, the 8-fold self-ensemble."""
+"""irae_hf.pipeline.tiling through restore: overlapping tiles equal the whole image, auto tiling, the 8-fold
+self-ensemble."""
 
 import numpy as np
 import pytest

@@ -11,7 +11,8 @@ With ``--stages`` the runs are successive stages of one training (each continued
 shipped weights were), given as LABEL=WORKDIR:CROP:BATCH; the x axis is then the training pixels seen so far
 (steps × batch × crop²), which puts a CPU stage's small steps and a GPU stage's large ones on one scale:
 
-    python benchmarks/figures/curves.py --stages "1 CPU=runs:64:16" "2 GPU=runs-gpu:96:48" "3 CPU=runs-cpu3:64:16" --every 1000
+    python benchmarks/figures/curves.py --stages "1 CPU=runs:64:16" "2 GPU=runs-gpu:96:48" "3 CPU=runs-cpu3:64:16"
+--every 1000
 """
 
 from __future__ import annotations

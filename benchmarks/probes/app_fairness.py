@@ -71,6 +71,56 @@ def small_answer(url: str, small: dict, patience: float) -> tuple[str, float | N
     return answer, None
 
 
+def start_app(repo: str) -> tuple[subprocess.Popen, str]:
+    """The app on a free loopback port, once it answers."""
+    import httpx
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    server = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port), "--max-file-size", "500mb"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        try:
+            httpx.get(url, timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(1)
+    return server, url
+
+
+def upload(url: str, path: Path) -> dict:
+    """``path`` uploaded to the app, as the FileData a request sends."""
+    import httpx
+
+    with open(path, "rb") as f:
+        stored = httpx.post(f"{url}gradio_api/upload", files={"files": (path.name, f)}, timeout=120).json()
+    return {"path": stored[0], "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
+
+
+def big_clients(url: str, photo: Path, count: int, stop: threading.Event, streams: list) -> None:
+    """``count`` clients denoising ``photo``, each holding its event's stream open, as a waiting browser does, until
+    ``stop`` is set."""
+    import httpx
+
+    def client() -> None:
+        data = [upload(url, photo), *DENOISE_OPTIONS]
+        event = httpx.post(f"{url}gradio_api/call/denoise", json={"data": data}, timeout=60).json()["event_id"]
+        with httpx.Client(timeout=None) as c, c.stream("GET", f"{url}gradio_api/call/denoise/{event}") as r:
+            streams.append(r)
+            for _ in r.iter_lines():
+                if stop.is_set():
+                    break
+
+    for _ in range(count):
+        threading.Thread(target=client, daemon=True).start()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repo", default=str(Path(__file__).resolve().parents[2]))
@@ -79,53 +129,18 @@ def main() -> None:
     p.add_argument("--patience", type=float, default=600)
     p.add_argument("--watch", type=float, default=20)
     a = p.parse_args()
-    import httpx
-
     tmp = Path(tempfile.mkdtemp())
     noisy_photo(tmp / "big.png", a.megapixels)
     noisy_photo(tmp / "small.png", 64 * 64 / 1e6)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    server = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--max-file-size", "500mb"],
-        cwd=a.repo,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, url = start_app(a.repo)
     try:
-        for _ in range(300):
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(1)
-
-        def upload(path: Path) -> dict:
-            with open(path, "rb") as f:
-                stored = httpx.post(f"{url}gradio_api/upload", files={"files": (path.name, f)}, timeout=120).json()
-            return {"path": stored[0], "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
-
-        streams: list[httpx.Response] = []
+        streams: list = []
         stop = threading.Event()
-
-        def big_client() -> None:  # holds its event's stream open, as a waiting browser does, until told to go
-            data = [upload(tmp / "big.png"), *DENOISE_OPTIONS]
-            event = httpx.post(f"{url}gradio_api/call/denoise", json={"data": data}, timeout=60).json()["event_id"]
-            with httpx.Client(timeout=None) as c, c.stream("GET", f"{url}gradio_api/call/denoise/{event}") as r:
-                streams.append(r)
-                for _ in r.iter_lines():
-                    if stop.is_set():
-                        break
-
-        threads = [threading.Thread(target=big_client, daemon=True) for _ in range(a.big)]
-        for t in threads:
-            t.start()
+        big_clients(url, tmp / "big.png", a.big, stop, streams)
         cpu0, t0 = cpu_seconds(server.pid), time.time()
         while cpu_seconds(server.pid) - cpu0 < 10 and time.time() - t0 < 120:  # the server is computing
             time.sleep(0.5)
-        answer, latency = small_answer(url, upload(tmp / "small.png"), a.patience)
+        answer, latency = small_answer(url, upload(url, tmp / "small.png"), a.patience)
         stop.set()  # the big clients give up
         for r in streams:
             r.close()
@@ -133,20 +148,10 @@ def main() -> None:
         cpu0 = cpu_seconds(server.pid)
         time.sleep(a.watch)
         busy = (cpu_seconds(server.pid) - cpu0) / a.watch
-        print(
-            json.dumps(
-                {
-                    "repo": a.repo,
-                    "big": a.big,
-                    "megapixels": a.megapixels,
-                    "small_answer": answer,
-                    "small_latency_s": None if latency is None else round(latency, 2),
-                    "patience_s": a.patience,
-                    "cores_busy_after_big_clients_left": round(busy, 2),
-                    "watched_s": a.watch,
-                }
-            )
-        )
+        said = {"repo": a.repo, "big": a.big, "megapixels": a.megapixels, "small_answer": answer}
+        said["small_latency_s"] = None if latency is None else round(latency, 2)
+        said.update(patience_s=a.patience, cores_busy_after_big_clients_left=round(busy, 2), watched_s=a.watch)
+        print(json.dumps(said))
     finally:
         server.kill()
 

@@ -10,7 +10,8 @@ convolution on 64×256×384 is timed in the same run (fp32 contiguous, fp32 chan
 the ratio "model rate / convolution rate" holds on any machine. PSNR: σ 25 noise on the first --psnr_images
 images (seeded), each variant's restoration against the clean image, minus the fp32 eager PSNR (dB; RGB, [0, 255],
 no border cropping). restore runs ``model.for_inference(precision)`` (folded, fused). "through restore" is
-``restore(model, PIL image)`` end to end (conversion, padding, level), with ``precision=`` and ``backend=`` (onnxruntime: its graph exported once, before the timed runs).
+``restore(model, PIL image)`` end to end (conversion, padding, level), with ``precision=`` and ``backend=``
+(onnxruntime: its graph exported once, before the timed runs).
 The bf16 variants run bf16 even on CPUs without bf16 hardware (what it would cost there); ``restore`` runs fp32 there.
 """
 
@@ -123,7 +124,7 @@ def variants(model: IRAE, args: argparse.Namespace, tmp: Path) -> dict[str, Fn]:
     return out
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="pretrained/denoise", help="a denoising IRAE folder")
     p.add_argument("--images", default=None, help="clean images for the PSNR column (e.g. ../shared/data/cbsd68)")
@@ -134,7 +135,86 @@ def main() -> None:
     p.add_argument("--compile", action="store_true", help="also torch.compile (minutes to compile)")
     p.add_argument("--no_onnx", action="store_true")
     p.add_argument("--json", default=None)
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def psnr_changes(model: IRAE, fns: dict, clean: list) -> dict[str, list[float]]:
+    """Each variant's PSNR minus fp32 eager's, per clean image at σ 25."""
+    deltas: dict[str, list[float]] = {name: [] for name in fns}
+    for i, image in enumerate(clean):
+        noisy = pad(add_gaussian_noise(image, 25.0, seed=i)[None], model.multiple)
+        cond = condition(model.task, noisy, sigma=25.0)
+        h, w = image.shape[-2:]
+        with torch.inference_mode():
+            scores = {n: psnr(fn(noisy, cond)[0, :, :h, :w].clamp(0, 1), image) for n, fn in fns.items()}
+        for name, score in scores.items():
+            deltas[name].append(score - scores["fp32 eager"])
+    return deltas
+
+
+def size_rows(model: IRAE, fns: dict, args: argparse.Namespace, per_pixel: float, deltas: dict) -> list[dict]:
+    """Each variant's time at each size, whole and tiled."""
+    rows = []
+    for size in args.sizes:
+        width, height = (int(v) for v in size.split("x"))
+        x = pad(torch.rand(1, 3, height, width), model.multiple)
+        cond = condition(model.task, x, sigma=25.0)
+        for tile in (None, DEFAULT_TILE):
+            pixels = tiled_pixels(*x.shape[-2:], tile, DEFAULT_OVERLAP, model.multiple)
+            repeat = args.repeat if width * height <= 1_000_000 else 1
+            for name, fn in fns.items():
+                seconds = timed(lambda fn=fn: tiled(fn, x, cond, tile, DEFAULT_OVERLAP, model.multiple), repeat)
+                rows.append(
+                    {
+                        "size": size,
+                        "tiled": tile is not None,
+                        "variant": name,
+                        "seconds": seconds,
+                        "mp_per_s": width * height / seconds / 1e6,
+                        "gflops": per_pixel * pixels / seconds / 1e9,
+                        "psnr_change": float(np.mean(deltas[name])) if deltas[name] else None,
+                    }
+                )
+                print(f"  {size} {'tiled' if tile else 'whole'} {name}: {seconds:.2f} s", flush=True)
+    return rows
+
+
+def restore_rows(model: IRAE, args: argparse.Namespace, per_pixel: float) -> list[dict]:
+    """``restore`` itself on a 768×512 photo at each precision and backend."""
+    rows = []
+    photo = Image.fromarray(to_uint8(torch.rand(3, 512, 768)))
+    for precision, backend in (("fp32", "torch"), ("bf16", "torch"), ("fp32", "onnxruntime")):
+        if backend == "onnxruntime" and args.no_onnx:
+            continue
+        kw = {"precision": precision, "backend": backend}
+        seconds = timed(lambda kw=kw: restore(model, photo, sigma=25, **kw), 2)
+        variant = f"through restore, {precision}, backend={backend}"
+        if precision == "bf16" and not cpu_has_fast_bf16():
+            variant += " (runs fp32: no bf16 hardware)"
+        row = {"size": "768x512", "tiled": False, "variant": variant}
+        row.update({"seconds": seconds, "mp_per_s": 0.393216 / seconds, "gflops": per_pixel * 393216 / seconds / 1e9})
+        row["psnr_change"] = None
+        rows.append(row)
+    return rows
+
+
+def print_table(out: dict, conv: dict, per_pixel: float) -> None:
+    reference = conv["fp32 channels_last"]
+    print(f"\n| size | run | variant | s | MP/s | GFLOP/s | ÷ fp32 conv rate | PSNR change (dB) |\n|{'---|' * 8}")
+    for r in out["rows"]:
+        change = "" if r["psnr_change"] is None else f"{r['psnr_change']:+.4f}"
+        print(
+            f"| {r['size']} | {'tiled' if r['tiled'] else 'whole'} | {r['variant']} | {r['seconds']:.2f} | "
+            f"{r['mp_per_s']:.3f} | {r['gflops']:.0f} | {r['gflops'] / reference:.2f} | {change} |"
+        )
+    print(
+        f"\nfp32 conv rate as MP/s of this model: {reference * 1e9 / per_pixel / 1e6:.3f}; "
+        f"bf16: {conv['bf16 channels_last'] * 1e9 / per_pixel / 1e6:.3f}"
+    )
+
+
+def main() -> None:
+    args = parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = IRAE.from_pretrained(args.model).eval()
@@ -146,63 +226,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         fns = variants(model, args, Path(tmp))
         clean = [c for _, c in load_folder(args.images, args.psnr_images)] if args.images else []
-        deltas: dict[str, list[float]] = {name: [] for name in fns}
-        for i, image in enumerate(clean):
-            noisy = pad(add_gaussian_noise(image, 25.0, seed=i)[None], model.multiple)
-            cond = condition(model.task, noisy, sigma=25.0)
-            h, w = image.shape[-2:]
-            with torch.inference_mode():
-                scores = {n: psnr(fn(noisy, cond)[0, :, :h, :w].clamp(0, 1), image) for n, fn in fns.items()}
-            for name, score in scores.items():
-                deltas[name].append(score - scores["fp32 eager"])
-        for size in args.sizes:
-            width, height = (int(v) for v in size.split("x"))
-            x = pad(torch.rand(1, 3, height, width), model.multiple)
-            cond = condition(model.task, x, sigma=25.0)
-            for tile in (None, DEFAULT_TILE):
-                pixels = tiled_pixels(*x.shape[-2:], tile, DEFAULT_OVERLAP, model.multiple)
-                repeat = args.repeat if width * height <= 1_000_000 else 1
-                for name, fn in fns.items():
-                    seconds = timed(lambda fn=fn: tiled(fn, x, cond, tile, DEFAULT_OVERLAP, model.multiple), repeat)
-                    out["rows"].append(
-                        {
-                            "size": size,
-                            "tiled": tile is not None,
-                            "variant": name,
-                            "seconds": seconds,
-                            "mp_per_s": width * height / seconds / 1e6,
-                            "gflops": per_pixel * pixels / seconds / 1e9,
-                            "psnr_change": float(np.mean(deltas[name])) if clean else None,
-                        }
-                    )
-                    print(f"  {size} {'tiled' if tile else 'whole'} {name}: {seconds:.2f} s", flush=True)
-        photo = Image.fromarray(to_uint8(torch.rand(3, 512, 768)))
-        for precision, backend in (("fp32", "torch"), ("bf16", "torch"), ("fp32", "onnxruntime")):
-            if backend == "onnxruntime" and args.no_onnx:
-                continue
-            kw = {"precision": precision, "backend": backend}
-            seconds = timed(lambda kw=kw: restore(model, photo, sigma=25, **kw), 2)
-            variant = f"through restore, {precision}, backend={backend}"
-            if precision == "bf16" and not cpu_has_fast_bf16():
-                variant += " (runs fp32: no bf16 hardware)"
-            row = {"size": "768x512", "tiled": False, "variant": variant}
-            row.update(
-                {"seconds": seconds, "mp_per_s": 0.393216 / seconds, "gflops": per_pixel * 393216 / seconds / 1e9}
-            )
-            row["psnr_change"] = None
-            out["rows"].append(row)
+        deltas = psnr_changes(model, fns, clean)
+        out["rows"] = size_rows(model, fns, args, per_pixel, deltas) + restore_rows(model, args, per_pixel)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
-    reference = conv["fp32 channels_last"]
-    print(f"\n| size | run | variant | s | MP/s | GFLOP/s | ÷ fp32 conv rate | PSNR change (dB) |\n|{'---|' * 8}")
-    for r in out["rows"]:
-        change = "" if r["psnr_change"] is None else f"{r['psnr_change']:+.4f}"
-        print(
-            f"| {r['size']} | {'tiled' if r['tiled'] else 'whole'} | {r['variant']} | {r['seconds']:.2f} | "
-            f"{r['mp_per_s']:.3f} | {r['gflops']:.0f} | {r['gflops'] / reference:.2f} | {change} |"
-        )
-    print(f"\nfp32 conv rate as MP/s of this model: {reference * 1e9 / per_pixel / 1e6:.3f}; "
-          f"bf16: {conv['bf16 channels_last'] * 1e9 / per_pixel / 1e6:.3f}")  # fmt: skip
+    print_table(out, conv, per_pixel)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ shared machines are noisy). Used to give DnCNN and IRAE the same CPU budget (ben
 and to pick crop and batch for a CPU budget.
 
     python benchmarks/probes/train_throughput.py --configs irae:64:16:2:64:16 dncnn:96:18:0:64:16 [--threads 1]
-    python benchmarks/probes/train_throughput.py --device cuda --steps 30 --configs irae:64:16:2:96:48 dncnn:96:18:0:96:48
+    python benchmarks/probes/train_throughput.py --device cuda --steps 30 --configs irae:64:16:2:96:48
+dncnn:96:18:0:96:48
 
 A configuration is ``arch:width:depth:scales:crop:batch[:precision[:layout]]`` (scales is ignored for dncnn;
 precision ``fp32`` (default) or ``bf16`` autocast, layout ``nchw`` (default) or ``cl`` for channels-last;

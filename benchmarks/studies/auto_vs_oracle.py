@@ -1,10 +1,12 @@
 """What blind ("auto") levels cost against knowing the true level: PSNR of restore's auto level beside the oracle.
 
-    python benchmarks/studies/auto_vs_oracle.py --data ../shared/data/cbsd68 --json benchmarks/results/auto_vs_oracle.json
+    python benchmarks/studies/auto_vs_oracle.py --data ../shared/data/cbsd68 --json
+benchmarks/results/auto_vs_oracle.json
 
 Same degradations and seeds as ``irae evaluate`` (the README's protocol: RGB, [0, 255], no border cropping). The
 oracle passes the true σ / quality to ``restore``; auto passes nothing, so ``restore`` estimates it from the pixels
-(irae_hf.tasks.estimate; a JPEG *file* gives its quality from its tables, identical to the oracle by construction, so the
+(irae_hf.tasks.estimate; a JPEG *file* gives its quality from its tables, identical to the oracle by construction, so
+the
 JPEG rows measure the harder pixel-only case). Denoising is measured on the protocol's unclipped float inputs and on
 the 8-bit files users have (clipped and rounded, where the σ estimate needs its clipping correction).
 """

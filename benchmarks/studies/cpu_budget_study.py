@@ -10,7 +10,8 @@
 
     python benchmarks/studies/cpu_budget_study.py --task denoise --cpu_hours 0.2 --work runs-study \\
         --dataset runs/photos_train --validation_dir runs/photos_val
-    python benchmarks/studies/cpu_budget_study.py --by_time --parallel 1 --cpu_hours 0.1 --recipes fp32 "bf16 autocast" \\
+    python benchmarks/studies/cpu_budget_study.py --by_time --parallel 1 --cpu_hours 0.1 --recipes fp32 "bf16
+autocast" \\
         channels_last "bf16 + channels_last" --extra "--init_from pretrained/denoise --learning_rate 3e-4"
 """
 
@@ -144,7 +145,8 @@ def report(plan: list[tuple], args: argparse.Namespace) -> None:
         )
         if not state_files:
             print(
-                f"| {name} | | {steps or ''} | no checkpoint (still running, or failed: see {out / 'train.log'}) | | | |"
+                f"| {name} | | {steps or ''} | no checkpoint (still running, or failed: see {out / 'train.log'}) | "
+                "| | |"
             )
             continue
         state = json.loads(state_files[-1].read_text())

@@ -1,4 +1,5 @@
-"""How well the blind estimates recover the true degradation level (irae_hf.tasks.estimate), on a folder of clean images.
+"""How well the blind estimates recover the true degradation level (irae_hf.tasks.estimate), on a folder of clean
+images.
 
     python benchmarks/studies/estimation.py --data ../shared/data/cbsd68 --json benchmarks/results/estimation.json
 

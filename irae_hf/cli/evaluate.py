@@ -69,7 +69,11 @@ def noise_for(args: argparse.Namespace, model: RestorationModel | None) -> str |
     if noise == "camera" and getattr(args, "sigma", None):
         raise ValueError("--noise camera has its own settings (low light, moderate, and each as a JPEG): drop --sigma")
     if noise is None and model is not None and model.config.get("noise") == "real" and not getattr(args, "sigma", None):
-        print(f"note: {args.model} was trained on camera and phone noise: measured on camera-like noise (--noise gaussian: at each σ)", file=sys.stderr)  # fmt: skip
+        print(
+            f"note: {args.model} was trained on camera and phone noise: measured on camera-like noise (--noise "
+            "gaussian: at each σ)",
+            file=sys.stderr,
+        )
         return "camera"
     return noise or "gaussian"
 

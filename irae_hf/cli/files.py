@@ -157,7 +157,8 @@ def fit_format(image: Image.Image, fmt: str) -> tuple[Image.Image, str | None]:
         grey = grey if fmt != "webp" else grey.convert("RGB")
         return (
             grey,
-            f"{image.mode} ({'float' if image.mode == 'F' else 'integer'} grey) saved as 8 bits in .{fmt}; use --format tiff to keep it",
+            f"{image.mode} ({'float' if image.mode == 'F' else 'integer'} grey) saved as 8 bits in .{fmt}; use "
+            "--format tiff to keep it",
         )
     if fmt == "jpg":
         target = "L" if image.mode in ("L", "LA") else "RGB"

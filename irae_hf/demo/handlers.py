@@ -38,40 +38,30 @@ NOTHING_TO_INVERT = (
     "The last {task} run left the image unchanged (no sign of JPEG compression): nothing was restored, so there is "
     "nothing to invert."
 )
-#: the Denoise tab's choice of denoiser, (label, value): auto sends noise added in the app to the Gaussian model and
-#: any photo brought to the camera and phone one
-NOISE_CHOICES = (
-    ("Auto: synthetic Gaussian if the noise was added here, else camera or phone photo", "auto"),
-    ("camera or phone photo", "real"),
-    ("synthetic Gaussian noise", "gaussian"),
-)
+#: why Auto picked a model: for a picture degraded in the app, and for one brought to it
+AUTO_WHY = {True: "auto: the noise was added here", False: "auto: a photo"}
 RECOVER_MAX_PIXELS = 1_000_000  # the float64 exact inverse of larger results would hold the worker for minutes
 
 
-def add_noise(image: np.ndarray, sigma: float, session: Session) -> tuple[np.ndarray, Session]:
-    """Degrade a clean image with σ noise (clipped to 8 bits, as a saved file would be)."""
+def degrade_here(task: str, image: np.ndarray, amount: float, session: Session) -> tuple[np.ndarray, Session]:
+    """Degrade a clean image at ``amount`` as the task's tab offers (noise clipped to 8 bits as a saved file would
+    be, a JPEG), remembering the clean image and the level for the PSNR and for Auto."""
+    spec = TASKS[task]
     clean = check_image(image)
-    noisy = to_uint8(degrade(to_tensor(clean), "denoise", float(sigma), seed=0)[0])  # clipped to 8 bits
-    session.clean["denoise"], session.degraded["denoise"] = clean, noisy
-    session.chosen["denoise"] = {"sigma": float(sigma)}
-    session.degraded_names["denoise"] = getattr(image, "name", None)  # its download keeps the upload's name
-    return noisy, session
-
-
-def compress(image: np.ndarray, quality: float, session: Session) -> tuple[np.ndarray, Session]:
-    """Degrade a clean image by JPEG compression at ``quality``."""
-    clean = check_image(image)
-    out = to_uint8(degrade(to_tensor(clean), "jpeg", int(quality))[0])
-    session.clean["jpeg"], session.degraded["jpeg"] = clean, out
-    session.chosen["jpeg"] = {"quality": int(quality)}
-    session.degraded_names["jpeg"] = getattr(image, "name", None)
+    out = to_uint8(degrade(to_tensor(clean), task, spec.level_type(amount), seed=0)[0])  # 8 bits, as saved
+    session.clean[task], session.degraded[task] = clean, out
+    session.chosen[task] = {spec.keyword: spec.level_type(amount)}
+    session.degraded_names[task] = getattr(image, "name", None)  # its download keeps the upload's name
     return out, session
 
 
 def _psnr_note(task: str, image: np.ndarray, restored: np.ndarray, session: Session, mask=None) -> str:
     clean = session.clean.get(task)
     if clean is None or not np.array_equal(session.degraded.get(task), image):
-        return "PSNR: measured when a clean image is degraded in the app first (Add noise or Compress; /add_noise or /compress through the API)."  # fmt: skip
+        return (
+            "PSNR: measured when a clean image is degraded in the app first (Add noise or Compress; /add_noise "
+            "or /compress through the API)."
+        )
     before, after = psnr(image, clean, mask=mask), psnr(restored, clean, mask=mask)
     where = " in the filled region" if mask is not None else ""
     return f"PSNR{where} against the clean image: **{before:.2f} dB → {after:.2f} dB** ({after - before:+.2f} dB)"
@@ -121,7 +111,11 @@ def _restore_now(model, task, image, level, session, progress, ensemble, fast) -
     session.result, session.task = (x, level), task  # /recover reruns it exactly (float64) on demand
     session.unchanged = None
     session.model_input = TASKS[task].model_input(x, level)  # what the model saw
-    session.restored16 = None if deep is None else (restored[0] * 65535).round().to(torch.int32).permute(1, 2, 0).numpy().astype(np.uint16)  # fmt: skip
+    session.restored16 = (
+        None
+        if deep is None
+        else (restored[0] * 65535).round().to(torch.int32).permute(1, 2, 0).numpy().astype(np.uint16)
+    )
     return to_uint8(restored[0])
 
 
@@ -133,7 +127,7 @@ def leveled(
     as ``noise`` says: see ``pick_denoiser``)."""
     image = check_image(image)
     degraded_here = np.array_equal(session.degraded.get(task), image)
-    kind, why = pick_denoiser(noise, degraded_here) if noise is not None else (None, "")
+    kind, why = pick_kind(task, noise, degraded_here) if TASKS[task].app.choices else (None, "")
     name = TASKS[task].specialists.get(kind, task)
     if why:
         why = f"\n\nModel: **{TITLES[name]}**, `{models[name].source}` ({why})."
@@ -145,7 +139,10 @@ def leveled(
     else:
         level, source = choose_level(models[name].model, image, **({} if auto else level))
     if level.get("quality", 0) is None:
-        note = "No sign of JPEG compression in this image: left unchanged (Auto off forces a quality: the checkbox, or auto=False through the API)."
+        note = (
+            "No sign of JPEG compression in this image: left unchanged (Auto off forces a quality: the "
+            "checkbox, or auto=False through the API)."
+        )
         session.result = session.task = None  # nothing ran: there is no result to invert, nor one to download
         session.unchanged = task
         return (image, image), note, None, session
@@ -155,27 +152,31 @@ def leveled(
     return (image, restored), note, save_png(restored, task, like=image, deep=session.restored16), session
 
 
-def pick_denoiser(noise: str | None, degraded_here: bool) -> tuple[str, str]:
-    """The kind of noise whose denoiser runs for ``noise`` ("auto", "real" or "gaussian") and why, in words: by
-    default the Gaussian model for noise added in the app, and the camera and phone model for a photo brought to it."""
-    if noise not in (None, *(value for _, value in NOISE_CHOICES)):
-        raise gr.Error(f"noise must be one of {', '.join(v for _, v in NOISE_CHOICES)}, got {str(noise)[:40]!r}")
-    if noise in (None, "auto"):
-        return ("gaussian", "auto: the noise was added here") if degraded_here else ("real", "auto: a photo")
-    return noise, "as chosen"
+def pick_kind(task: str, choice: str | None, degraded_here: bool) -> tuple[str, str]:
+    """The kind of degradation whose model runs for the tab's ``choice`` (its radio's value) and why, in words: by
+    default Auto's kinds (a denoiser: the Gaussian model for noise added in the app, the camera and phone one for a
+    photo brought to it)."""
+    app = TASKS[task].app
+    values = [value for _, value in app.choices]
+    if choice not in (None, *values):
+        raise gr.Error(f"noise must be one of {', '.join(values)}, got {str(choice)[:40]!r}")
+    if choice in (None, "auto"):
+        return (app.made_here if degraded_here else app.brought), AUTO_WHY[degraded_here]
+    return choice, "as chosen"
 
 
-def denoise(
-    models, image, sigma, ensemble=False, auto=True, fast=False, session=None, noise="auto", progress=gr.Progress()
-):
-    return leveled(models, "denoise", image, {"sigma": float(sigma)}, session, progress, ensemble, auto, fast, noise)
+def restore_at_level(
+    task: str, models, image, level, ensemble=False, auto=True, fast=False, session=None, noise="auto",
+    progress=gr.Progress(),
+):  # fmt: skip
+    """A level tab's restore button: the level chosen here, read or estimated (Auto), or as set; ``noise`` is the
+    tab's choice of model, where it offers one."""
+    spec = TASKS[task]
+    level = {spec.keyword: spec.level_type(level)}
+    return leveled(models, task, image, level, session, progress, ensemble, auto, fast, noise)
 
 
-def jpeg(models, image, quality, ensemble=False, auto=True, fast=False, session=None, progress=gr.Progress()):
-    return leveled(models, "jpeg", image, {"quality": int(quality)}, session, progress, ensemble, auto, fast)
-
-
-def inpaint(models, editor, ensemble=False, fast=False, session=None, progress=gr.Progress()):
+def inpaint(task: str, models, editor, ensemble=False, fast=False, session=None, progress=gr.Progress()):
     """Fill the painted region; say how large it was, and show OpenCV's Telea beside a large one."""
     if editor is None or editor.get("background") is None:
         raise gr.Error("Upload an image and paint the region to fill.")
@@ -183,7 +184,7 @@ def inpaint(models, editor, ensemble=False, fast=False, session=None, progress=g
     mask = painted_mask(editor, background.shape[:2])
     if not mask.any():
         raise gr.Error("Paint over the region to fill with the brush first.")
-    level = {"mask": torch.from_numpy(mask.astype(np.float32))}
+    level = {TASKS[task].keyword: torch.from_numpy(mask.astype(np.float32))}
     seen = digest(background)
     if session.upload_name and session.upload_digest == seen:  # still the photo uploaded above
         background = background.view(Upload)
@@ -191,11 +192,11 @@ def inpaint(models, editor, ensemble=False, fast=False, session=None, progress=g
     elif seen in session.known_names:  # an example: the editor calls every picture "background"
         background = background.view(Upload)
         background.name = session.known_names[seen]
-    restored = _run(models, "inpaint", background, level, session, progress, ensemble, fast)
+    restored = _run(models, task, background, level, session, progress, ensemble, fast)
     holed = to_uint8(session.model_input)
     note, comparison = _fill_note(background, holed, restored, mask)
     note += _depth_note(session)
-    download = save_png(restored, "inpaint", like=background, deep=session.restored16)
+    download = save_png(restored, task, like=background, deep=session.restored16)
     return (holed, restored), note, download, comparison, session
 
 
@@ -313,6 +314,17 @@ def new_result(session: Session) -> tuple:
 
 
 def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
-    """The event functions, bound to the loaded models."""
-    bound = {name: partial(fn, models) for name, fn in (("denoise", denoise), ("jpeg", jpeg), ("inpaint", inpaint))}
-    return {**bound, "recover": partial(recover, models), "new_result": new_result, "new_photo": new_photo}
+    """The event functions, bound to the loaded models: each tab's task by its name (a numeric level's tab, or a
+    painter for a task whose level is a mask) and its degrade button by its API name, then the inverse's."""
+    handlers: dict[str, Any] = {"recover": partial(recover, models), "new_result": new_result, "new_photo": new_photo}
+    for task in app_tasks(models):
+        spec = TASKS[task]
+        handlers[task] = partial(restore_at_level if spec.level_range is not None else inpaint, task, models)
+        if spec.app.degrade_api:
+            handlers[spec.app.degrade_api] = partial(degrade_here, task)
+    return handlers
+
+
+def app_tasks(models: dict[str, Any]) -> list[str]:
+    """The tasks the app has a tab for: those the task table shows in the app and a model is loaded for."""
+    return [name for name, task in TASKS.items() if task.app is not None and name in models]

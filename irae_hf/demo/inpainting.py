@@ -1,4 +1,5 @@
-"""The Inpaint tab's parts: the painted mask and its size, the brush sized to the photo, OpenCV's Telea beside large fills."""
+"""The Inpaint tab's parts: the painted mask and its size, the brush sized to the photo, OpenCV's Telea beside large
+fills."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         )
     p.add_argument("--device", default="cpu", type=device_arg, help="torch device, e.g. cpu or cuda")
     p.add_argument("--host", help="bind address (default $GRADIO_SERVER_NAME, as a Space sets it, else 127.0.0.1)")
-    p.add_argument("--port", type=count_arg("--port", 1, 65535), help="port (default $GRADIO_SERVER_PORT, else 7860)")  # fmt: skip
+    p.add_argument("--port", type=count_arg("--port", 1, 65535), help="port (default $GRADIO_SERVER_PORT, else 7860)")
     p.add_argument("--share", action="store_true")
     p.add_argument(
         "--concurrency",
@@ -43,7 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1,
         help="photos up to 2 MP restored at once; bigger ones run one at a time in a lane of their own beside them",
     )
-    p.add_argument("--queue-size", type=count_arg("--queue-size", 1, MAX_QUEUE), default=32, help="requests waiting at most")  # fmt: skip
+    p.add_argument(
+        "--queue-size", type=count_arg("--queue-size", 1, MAX_QUEUE), default=32, help="requests waiting at most"
+    )
     p.add_argument("--max-file-size", default="50mb", type=file_size, help="largest upload")
     return p.parse_args(argv)
 

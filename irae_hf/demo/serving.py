@@ -1,4 +1,5 @@
-"""Serving many clients: lanes that keep small photos from waiting behind big ones, stopping work whose client has gone, and the app's own time estimates."""
+"""Serving many clients: lanes that keep small photos from waiting behind big ones, stopping work whose client has
+gone, and the app's own time estimates."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import threading
 from collections.abc import Iterator
 
 import gradio as gr
+
+from ..tasks import TASKS
 
 SAY_TIME_ABOVE_PIXELS = 2_000_000  # bigger photos get an up-front time estimate in the progress bar
 
@@ -48,11 +51,7 @@ def hide_gradio_eta(demo: gr.Blocks) -> None:
     events without a Gradio concurrency limit (they wait in ``LANES``): Gradio sums average times where one is set."""
     queue = getattr(demo, "_queue", None)
     for fn in getattr(demo, "fns", {}).values():
-        if (
-            queue is not None
-            and fn.api_name in ("denoise", "jpeg", "inpaint", "recover")
-            and fn.concurrency_limit is None
-        ):
+        if queue is not None and fn.api_name in {*TASKS, "recover"} and fn.concurrency_limit is None:
             queue.process_time_per_fn[fn] = NoEta()
 
 

@@ -1,6 +1,6 @@
-"""The demo's tabs, each built from one spec: the two level tabs (Denoise, JPEG) share a layout; Inpaint has a
-painter. Every builder lays out its components and returns a function that wires its events once the page's
-shared parts (options, the inverse panel) exist."""
+"""The demo's tabs, each built from its task's ``AppTab`` (``TASKS[name].app``): a task with a numeric level gets a
+level tab (Denoise, JPEG), one whose level is a mask a painter (Inpaint). Every builder lays out its components and
+returns a function that wires its events once the page's shared parts (options, the inverse panel) exist."""
 
 from __future__ import annotations
 
@@ -11,47 +11,11 @@ from typing import Any
 
 import gradio as gr
 
-from .handlers import NOISE_CHOICES, add_noise, compress
+from ..tasks import TASKS
 from .inpainting import BRUSH_DEFAULT_RADIUS, LARGE_FILL_WIDTH, brush_of_width, painted_size, photo_for_painting
 from .uploads import CHECKED, checked_number, checked_uploads, emptied, left_unmarked, said_on_upload
 
-__all__ = ["LevelTab", "LEVEL_TABS", "Shared", "level_tab", "inpaint_tab", "image_input", "result_column"]
-
-
-@dataclass(frozen=True)
-class LevelTab:
-    """A tab whose task has a level Auto can read: degrade a clean photo to try it, then restore at a level."""
-
-    task: str
-    title: str
-    level: tuple[float, float, float]  # the sliders' low, high and default
-    level_name: str  # how errors name the level ("σ", "The JPEG quality")
-    whole: bool  # the level is a whole number
-    degrade: Callable  # the handler that degrades a clean photo (its API name is ``degrade_api``)
-    degrade_api: str
-    degrade_label: str
-    degrade_button: str
-    auto_label: str
-    level_label: str
-    button: str
-    choices: tuple = ()  # which model runs, (label, value) pairs passed to the handler after the session
-    choice_label: str = ""
-
-
-LEVEL_TABS = (
-    LevelTab(
-        "denoise", "Denoise", (0, 75, 25), "σ", False, add_noise, "add_noise",
-        "σ of the noise to add (to try a clean photo)", "Add noise",
-        "Auto: estimate σ from the image (or use the σ you added)", "σ to remove, when Auto is off", "Denoise",
-        NOISE_CHOICES, "What noise is it? (which denoiser runs)",
-    ),
-    LevelTab(
-        "jpeg", "JPEG", (1, 100, 10), "The JPEG quality", True, compress, "compress",
-        "JPEG quality to compress at (to try a clean photo)", "Compress",
-        "Auto: estimate the quality from the image (or use the one you compressed at)",
-        "JPEG quality to undo, when Auto is off", "Restore",
-    ),
-)  # fmt: skip
+__all__ = ["Shared", "task_tab", "level_tab", "inpaint_tab", "image_input", "result_column"]
 
 
 @dataclass
@@ -91,18 +55,33 @@ def result_column() -> tuple[gr.ImageSlider, gr.Markdown, gr.File]:
         )
 
 
-def level_tab(spec: LevelTab, examples: list[str]) -> Callable[[Shared], None]:
-    """Lay out one level tab; returns its wiring."""
-    low, high, default = spec.level
+def task_tab(task: str, examples: list[str]) -> Callable[[Shared], None]:
+    """The tab of ``task``: a level tab for a numeric level, a painter for a mask."""
+    return level_tab(task, examples) if TASKS[task].level_range is not None else inpaint_tab(task, examples)
+
+
+def level_tab(task: str, examples: list[str]) -> Callable[[Shared], None]:
+    """Lay out one level tab from its task's ``AppTab``; returns its wiring."""
+    spec = TASKS[task].app
+    low, high, default = spec.slider
+    whole = TASKS[task].level_type is int
     with gr.Tab(spec.title):
         with gr.Row():
             with gr.Column():
-                image = image_input(spec.task)
-                amount = checked_number(gr.Slider(low, high, default, step=1, label=spec.degrade_label), spec.level_name, whole=spec.whole)  # fmt: skip
+                image = image_input(task)
+                amount = checked_number(
+                    gr.Slider(low, high, default, step=1, label=spec.degrade_label), spec.level_name, whole=whole
+                )
                 degrade = gr.Button(spec.degrade_button)
                 auto = gr.Checkbox(True, label=spec.auto_label)
-                level = checked_number(gr.Slider(low, high, default, step=1, label=spec.level_label), spec.level_name, whole=spec.whole)  # fmt: skip
-                chosen = [gr.Radio(list(spec.choices), value=spec.choices[0][1], label=spec.choice_label)] if spec.choices else []  # fmt: skip
+                level = checked_number(
+                    gr.Slider(low, high, default, step=1, label=spec.level_label), spec.level_name, whole=whole
+                )
+                chosen = (
+                    [gr.Radio(list(spec.choices), value=spec.choices[0][1], label=spec.choice_label)]
+                    if spec.choices
+                    else []
+                )
                 button = gr.Button(spec.button, variant="primary")
             outputs = result_column()
         gr.Examples(examples, inputs=image)
@@ -115,14 +94,15 @@ def level_tab(spec: LevelTab, examples: list[str]) -> Callable[[Shared], None]:
         clear = [*outputs, *shared.recover_outputs, shared.session]  # a new photo: nothing of the old one stays
         image.upload(shared.handlers["new_photo"], [shared.session], clear, api_name=False, show_progress="hidden")
         degraded = degrade.click(
-            spec.degrade, [image, amount, shared.session], [image, shared.session], api_name=spec.degrade_api
-        )
+            shared.handlers[spec.degrade_api], [image, amount, shared.session], [image, shared.session],
+            api_name=spec.degrade_api,
+        )  # fmt: skip
         left_unmarked(degraded, [image, shared.session])
         restored = button.click(
-            shared.handlers[spec.task],
+            shared.handlers[task],
             [image, level, shared.ensemble, auto, shared.fast, shared.session, *chosen],
             [*outputs, shared.session],
-            api_name=spec.task,
+            api_name=task,
             concurrency_limit=None,  # restorations wait in LANES, where big photos cannot hold up small ones
         )
         restored.success(shared.handlers["new_result"], [shared.session], shared.recover_outputs, api_name=False)
@@ -139,9 +119,11 @@ INPAINT_ADVICE = (
 )
 
 
-def inpaint_tab(examples: list[str]) -> Callable[[Shared], None]:
-    """Lay out the Inpaint tab (upload button, painter, brush width, advice); returns its wiring."""
-    with gr.Tab("Inpaint"):
+def inpaint_tab(task: str, examples: list[str]) -> Callable[[Shared], None]:
+    """Lay out a painter tab (upload button, painter, brush width, advice) for a task whose level is a mask; returns
+    its wiring."""
+    spec = TASKS[task].app
+    with gr.Tab(spec.title):
         with gr.Row():
             with gr.Column():
                 upload = gr.UploadButton("Upload a photo", file_types=["image"], type="filepath")
@@ -150,7 +132,7 @@ def inpaint_tab(examples: list[str]) -> Callable[[Shared], None]:
                     image_mode="RGBA",
                     format="png",
                     label="Paint the region to fill",
-                    elem_id="inpaint-editor",
+                    elem_id=f"{task}-editor",
                     elem_classes=[CHECKED],
                     brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed", default_size=BRUSH_DEFAULT_RADIUS),
                     sources=["clipboard"],  # uploads come through the button above, which keeps the file's name
@@ -163,14 +145,16 @@ def inpaint_tab(examples: list[str]) -> Callable[[Shared], None]:
                     2, 120, 2 * BRUSH_DEFAULT_RADIUS, step=2, label="Brush width (px across; set for each photo)"
                 )
                 gr.Markdown(INPAINT_ADVICE)
-                button = gr.Button("Fill", variant="primary")
+                button = gr.Button(spec.button, variant="primary")
             with gr.Column():
                 outputs = result_column()
                 opencv = gr.Image(type="numpy", format="png", interactive=False, visible=False)
         gr.Examples(examples, inputs=editor)
 
     def wire(shared: Shared) -> None:
-        editor.change(painted_size, [editor], [painted], api_name=False, show_progress="hidden", trigger_mode="always_last")  # fmt: skip
+        editor.change(
+            painted_size, [editor], [painted], api_name=False, show_progress="hidden", trigger_mode="always_last"
+        )
         clear = [*outputs, opencv, *shared.recover_outputs, shared.session]  # a new photo: nothing of the old one stays
         new_photo = partial(shared.handlers["new_photo"], with_comparison=True)
         into_editor = [editor, brush, painted, shared.session]
@@ -179,10 +163,10 @@ def inpaint_tab(examples: list[str]) -> Callable[[Shared], None]:
         left_unmarked(uploaded, into_editor)  # a bad file: said in words; the editor keeps what it had, unmarked
         brush.release(brush_of_width, [brush], [editor], api_name=False, show_progress="hidden")
         filled = button.click(
-            shared.handlers["inpaint"],
+            shared.handlers[task],
             [editor, shared.ensemble, shared.fast, shared.session],
             [*outputs, opencv, shared.session],
-            api_name="inpaint",
+            api_name=task,
             concurrency_limit=None,
         )
         filled.success(shared.handlers["new_result"], [shared.session], shared.recover_outputs, api_name=False)

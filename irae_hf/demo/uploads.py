@@ -1,4 +1,5 @@
-"""What a client sends, checked: uploads only from Gradio's cache, readable images under the pixel limit, levels in range."""
+"""What a client sends, checked: uploads only from Gradio's cache, readable images under the pixel limit, levels in
+range."""
 
 from __future__ import annotations
 
@@ -101,7 +102,11 @@ def _worded(model: type) -> type:
             try:
                 return super().model_validate(obj, *args, **kwargs)
             except ValidationError:
-                what = "an uploaded image file" if model.__name__ == "ImageData" else "an editor value (background, layers)"  # fmt: skip
+                what = (
+                    "an uploaded image file"
+                    if model.__name__ == "ImageData"
+                    else ("an editor value (background, layers)")
+                )
                 raise gr.Error(
                     f"Expected {what}, got {type(obj).__name__}: send the image file itself (gradio_client.handle_file)"
                 ) from None

@@ -144,7 +144,9 @@ def _deep_tiff(path: Any, img: Image.Image, layout: TiffLayout) -> Image.Image:
     orientation, premultiplied alpha divided out and marked to be written back premultiplied."""
     pixels = upright_pixels(read_tiff16(path), img.getexif().get(0x0112, 1))
     if pixels.shape[:2] != (img.height, img.width):  # Pillow gives the upright size
-        raise TiffRefused(f"its first page holds {pixels.shape[1]}×{pixels.shape[0]} pixels, its tags say {img.width}×{img.height}")  # fmt: skip
+        raise TiffRefused(
+            f"its first page holds {pixels.shape[1]}×{pixels.shape[0]} pixels, its tags say {img.width}×{img.height}"
+        )
     info = {k: v for k, v in img.info.items() if k in ("icc_profile", "dpi")}
     if layout.associated_alpha:
         pixels, info[ASSOCIATED] = unpremultiply(pixels), True

@@ -96,7 +96,9 @@ def read_tiff16(source: Any) -> np.ndarray:
     except Exception:  # noqa: BLE001 - a codec tifffile lacks: OpenCV (libtiff) decodes it
         pixels = opencv_rgb16(source)
         if pixels is None:
-            raise TiffRefused("neither tifffile nor OpenCV (opencv-python-headless) can decode its 16-bit pixels") from None  # fmt: skip
+            raise TiffRefused(
+                "neither tifffile nor OpenCV (opencv-python-headless) can decode its 16-bit pixels"
+            ) from None
     if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
         raise TiffRefused(f"its 16-bit pixels were read with shape {pixels.shape} ({pixels.dtype}), not RGB(A)")
     return np.ascontiguousarray(pixels)

@@ -22,7 +22,8 @@ METADATA = ("base_model", "datasets", "eval_results", "model_name")
 
 def fill_card(card: Any, **words: Any) -> Any:
     """``card`` (a ``huggingface_hub.ModelCard``) with the metadata among ``words``: the ``base_model`` a fine-tune
-    started from, the Hub ``datasets`` it trained on, ``eval_results`` (``EvalResult`` entries) and its ``model_name``."""
+    started from, the Hub ``datasets`` it trained on, ``eval_results`` (``EvalResult`` entries) and its
+    ``model_name``."""
     if words.get("base_model"):
         card.data.base_model = words["base_model"]
     if words.get("datasets"):

@@ -161,7 +161,8 @@ class IRAE(
 
     def folded(self) -> IRAE:
         """A copy for inference and export with each actnorm folded into the 1×1 convolution after it
-        (:class:`~irae_hf.models.flows.Affine1x1`: fixed weights, no LU algebra in the graph; the same map up to rounding)."""
+        (:class:`~irae_hf.models.flows.Affine1x1`: fixed weights, no LU algebra in the graph; the same map up to
+        rounding)."""
         out = copy.deepcopy(self)
         for module in out.modules():
             if isinstance(module, FlowStep) and isinstance(module.layers[0], ActNorm):

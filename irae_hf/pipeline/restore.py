@@ -121,20 +121,20 @@ def restore(
 ) -> Any:
     """Restore ``image`` with ``model``; returns the same type, mode and size (a list for a list).
 
-    The task's level: ``sigma`` (noise σ, 0–255), ``quality`` (JPEG quality, 1–100) or ``mask`` (same size,
-    nonzero = missing; known pixels are returned unchanged), or a registered task's own keyword. σ and quality default to "auto": estimated blind by
-    :func:`estimate_level` (an image with no sign of JPEG compression is returned unchanged). ``tile``: "auto" (tile images over ~1 MP), None/0 (never) or a
-    tile size in pixels, with ``overlap`` pixels of shared context. ``return_float=True`` returns a
-    :class:`FloatResult` (the exact unclamped output, computed with :meth:`RestorationModel.exact_maps` so that
-    the inverse is exact: in float32 a trained denoiser's inverse magnifies rounding so much that pixels come back
-    wrong; IRAE runs its flow 2 in float64 and flow 1 in float32)
-    for :func:`recover_input`. ``ensemble=True`` averages the model over the 8 flips and quarter turns of each
-    tile (self-ensemble: slightly better, 8× slower); the average is no longer the invertible map, so it
-    cannot be combined with ``return_float`` (the exact inverse belongs to the plain map, the default).
-    ``precision="bf16"``: the model's bf16 variant (:meth:`RestorationModel.in_precision`: faster on CPUs
-    with AVX512-BF16, a few thousandths of a dB lower; docs/inference.md); fp32, the default, is the model's own map up to float
-    rounding (both run ``model.for_inference(precision)``, made once per model and weights). ``backend="onnxruntime"``
-    runs IRAE's fp32 restore graph in onnxruntime (the same map up to rounding; exported once per model and weights).
+    The task's level: ``sigma`` (noise σ, 0–255), ``quality`` (JPEG quality, 1–100) or ``mask`` (same size, nonzero =
+    missing; known pixels are returned unchanged), or a registered task's own keyword. σ and quality default to "auto":
+    estimated blind by :func:`estimate_level` (an image with no sign of JPEG compression is returned unchanged).
+    ``tile``: "auto" (tile images over ~1 MP), None/0 (never) or a tile size in pixels, with ``overlap`` pixels of
+    shared context. ``return_float=True`` returns a :class:`FloatResult` (the exact unclamped output, computed with
+    :meth:`RestorationModel.exact_maps` so that the inverse is exact: in float32 a trained denoiser's inverse magnifies
+    rounding so much that pixels come back wrong; IRAE runs its flow 2 in float64 and flow 1 in float32) for
+    :func:`recover_input`. ``ensemble=True`` averages the model over the 8 flips and quarter turns of each tile (self-
+    ensemble: slightly better, 8× slower); the average is no longer the invertible map, so it cannot be combined with
+    ``return_float`` (the exact inverse belongs to the plain map, the default). ``precision="bf16"``: the model's bf16
+    variant (:meth:`RestorationModel.in_precision`: faster on CPUs with AVX512-BF16, a few thousandths of a dB lower;
+    docs/inference.md); fp32, the default, is the model's own map up to float rounding (both run
+    ``model.for_inference(precision)``, made once per model and weights). ``backend="onnxruntime"`` runs IRAE's fp32
+    restore graph in onnxruntime (the same map up to rounding; exported once per model and weights).
     """
     _check_options(backend, return_float, precision, overlap, ensemble)
     _check_channels(model)

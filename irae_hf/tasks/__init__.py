@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Restorer, Task, identity
+from .base import AppTab, Restorer, Task, identity
 from .card_words import card_words
 from .denoise import CAMERA_SETTINGS, NOISE_KINDS, NOISE_USE, Denoise
 from .inpaint import MASK_KINDS, TRAINING_MASK_KINDS, Inpaint
@@ -17,6 +17,7 @@ from .jpeg import Jpeg, file_quality
 
 __all__ = [
     "Task",
+    "AppTab",
     "Restorer",
     "identity",
     "TASKS",
@@ -80,7 +81,8 @@ def task_of(model: Any) -> Task:
 
 def condition(task: str, x: Any, **level: Any) -> Any:
     """The B×1×H×W conditioning map a ``task`` model takes for ``x``, from the task's keyword and only that one
-    (``sigma=``, ``quality=``, ``mask=``, or a registered task's own): ``model(x, condition(model.task, x, sigma=25))``."""
+    (``sigma=``, ``quality=``, ``mask=``, or a registered task's own), as in
+    ``model(x, condition(model.task, x, sigma=25))``."""
     given = {k: v for k, v in level.items() if v is not None}
     key = TASKS[task].keyword
     extra = sorted(set(given) - {key})

@@ -8,13 +8,14 @@ the app ask the task (``irae_hf.tasks.TASKS[name]``) instead of testing its name
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the task table stays light: the command line's help reads it without numpy or torch
     import numpy as np
     from torch import Tensor
 
-__all__ = ["Task", "Restorer", "identity"]
+__all__ = ["Task", "AppTab", "Restorer", "identity"]
 
 #: a restoration method for benchmarks: (degraded 3×H×W, {keyword: level}) -> restored 3×H×W
 Restorer = Callable[["Tensor", dict], "Tensor"]
@@ -23,6 +24,28 @@ Restorer = Callable[["Tensor", dict], "Tensor"]
 def identity(x: Tensor, level: dict) -> Tensor:
     """The degraded input itself, clamped: the "input" row of every table."""
     return x.clamp(0, 1)
+
+
+@dataclass(frozen=True)
+class AppTab:
+    """How the app shows a task: its tab's words, and for a numeric level its sliders (plain data: the demo lays out
+    the tab, a task with a numeric level as a level tab, one whose level is a map as a painter)."""
+
+    title: str  # the tab's title
+    button: str  # the restore button; its API name is the task's name
+    level_name: str = ""  # how errors name the level ("σ", "The JPEG quality")
+    slider: tuple[float, float, float] = (0, 100, 50)  # the level sliders' low, high and default
+    degrade_button: str = ""  # the button that degrades a clean photo to try it (its API name: ``degrade_api``)
+    degrade_api: str = ""
+    degrade_label: str = ""
+    auto_label: str = ""  # the Auto checkbox: the level read from the image
+    level_label: str = ""  # the level slider, used when Auto is off
+    #: which model runs, (label, value) pairs, and the radio's label (none: the task's own model)
+    choices: tuple = ()
+    choice_label: str = ""
+    #: the kinds of degradation Auto assumes: for a picture degraded in the app, and for one brought to it
+    made_here: str | None = None
+    brought: str | None = None
 
 
 class Task:
@@ -52,6 +75,8 @@ class Task:
     blind: bool = True
     #: what the command line says when a level the task cannot estimate is missing
     required_message: str | None = None
+    #: how the app shows the task (None: no tab)
+    app: AppTab | None = None
 
     # ----------------------------------------------------------------------------------- the level
     @property

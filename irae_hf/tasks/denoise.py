@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .base import Restorer, Task, identity
+from .base import AppTab, Restorer, Task, identity
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,6 +70,25 @@ class Denoise(Task):
     level_range = (0.0, 255.0, 255.0)
     level_help = "noise σ to remove, 0–255, or auto (estimated; the default)"
     level_words = "the noise σ in 0–255 units"
+    app = AppTab(
+        title="Denoise",
+        button="Denoise",
+        level_name="σ",
+        slider=(0, 75, 25),
+        degrade_button="Add noise",
+        degrade_api="add_noise",
+        degrade_label="σ of the noise to add (to try a clean photo)",
+        auto_label="Auto: estimate σ from the image (or use the σ you added)",
+        level_label="σ to remove, when Auto is off",
+        choices=(
+            ("Auto: synthetic Gaussian if the noise was added here, else camera or phone photo", "auto"),
+            ("camera or phone photo", "real"),
+            ("synthetic Gaussian noise", "gaussian"),
+        ),
+        choice_label="What noise is it? (which denoiser runs)",
+        made_here="gaussian",
+        brought="real",
+    )
 
     def degrade(self, clean: Tensor, level: Any, seed: Any = None) -> tuple[Tensor, float]:
         """Gaussian noise of σ ``level``; or, for a name of ``CAMERA_SETTINGS``, camera-like noise in an 8-bit file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .base import Restorer, Task, identity
+from .base import AppTab, Restorer, Task, identity
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,7 +61,10 @@ class Inpaint(Task):
     onnx_shape = "B×1×H×W"
     blind = False
     level_words = "1 where pixels are missing (fill them with 0.5 in the image first)"
-    required_message = "an inpainting model needs --mask (an image, white = missing, or a folder of masks named like the inputs)"  # fmt: skip
+    app = AppTab(title="Inpaint", button="Fill")
+    required_message = (
+        "an inpainting model needs --mask (an image, white = missing, or a folder of masks named like the inputs)"
+    )
 
     def condition(self, x: Tensor, value: Any) -> Tensor:
         import torch

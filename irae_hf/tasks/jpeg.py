@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .base import Restorer, Task, identity
+from .base import AppTab, Restorer, Task, identity
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,6 +32,17 @@ class Jpeg(Task):
     level_type = int
     level_help = "the JPEG quality to undo, 1–100, or auto (from the file's tables, else its pixels; the default)"
     level_words = "the JPEG quality, 1–100"
+    app = AppTab(
+        title="JPEG",
+        button="Restore",
+        level_name="The JPEG quality",
+        slider=(1, 100, 10),
+        degrade_button="Compress",
+        degrade_api="compress",
+        degrade_label="JPEG quality to compress at (to try a clean photo)",
+        auto_label="Auto: estimate the quality from the image (or use the one you compressed at)",
+        level_label="JPEG quality to undo, when Auto is off",
+    )
 
     def degrade(self, clean: Tensor, level: Any, seed: Any = None) -> tuple[Tensor, int]:
         from .degradations import jpeg_compress

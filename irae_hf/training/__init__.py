@@ -1,1 +1,2 @@
-"""Training: the run's configuration, data and degradations on the fly, losses, the trainer, checkpoints and run cards."""
+"""Training: the run's configuration, data and degradations on the fly, losses, the trainer, checkpoints and run
+cards."""

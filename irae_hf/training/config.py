@@ -93,16 +93,24 @@ class TrainConfig:
         "inpainting: the mask kinds drawn (bars, 1–5 px scratches and text sized for the crop)",
         choices=lambda: TRAINING_MASK_KINDS,
     )
-    mask_scale: int | None = option(None, "size free-form strokes for an image of this many pixels (e.g. 512), not for the crop")  # fmt: skip
+    mask_scale: int | None = option(
+        None, "size free-form strokes for an image of this many pixels (e.g. 512), not for the crop"
+    )
     box_sizes: list[int] | None = option(
         None,
         "draw training boxes with sides of MIN–MAX pixels, capped at 3/4 of the crop (default: 1/8–1/2 of it)",
         nargs=2,
         metavar=("MIN", "MAX"),
     )
-    file_fraction: float = option(0.0, "denoising: the fraction of noisy inputs clipped and rounded to 8 bits, as saved photos are (0–1)")  # fmt: skip
-    camera_fraction: float = option(0.0, "denoising: the fraction of noisy inputs given camera-like (signal-dependent) noise instead (0–1)")  # fmt: skip
-    noisy_jpeg_fraction: float = option(0.0, "denoising: the fraction of noisy inputs then saved as JPEG at a quality in --noisy_jpeg_range (0–1)")  # fmt: skip
+    file_fraction: float = option(
+        0.0, "denoising: the fraction of noisy inputs clipped and rounded to 8 bits, as saved photos are (0–1)"
+    )
+    camera_fraction: float = option(
+        0.0, "denoising: the fraction of noisy inputs given camera-like (signal-dependent) noise instead (0–1)"
+    )
+    noisy_jpeg_fraction: float = option(
+        0.0, "denoising: the fraction of noisy inputs then saved as JPEG at a quality in --noisy_jpeg_range (0–1)"
+    )
     noisy_jpeg_range: list[int] = option([70, 95], nargs=2, metavar=("LOW", "HIGH"))
     memory_saving: bool = option(False, "rebuild activations by inversion in backward")
     mixed_precision: str | None = option(
@@ -123,10 +131,13 @@ class TrainConfig:
     checkpointing_steps: int = option(500)
     checkpoints_total_limit: int = option(2)
     resume: str | None = option(None, "'latest' or a checkpoint folder")
-    init_from: str | None = option(None, "start from these weights (folder, Hub id or ORG/NAME@REVISION), not from scratch")  # fmt: skip
+    init_from: str | None = option(
+        None, "start from these weights (folder, Hub id or ORG/NAME@REVISION), not from scratch"
+    )
     export_from: str | None = option(
         None,
-        "no training: write OUTPUT_DIR as a save_pretrained folder from this checkpoint (the run's own arguments, saved "
+        "no training: write OUTPUT_DIR as a save_pretrained folder from this checkpoint (the run's own arguments, "
+        "saved "
         "with it, describe it; flags given here override them)",
     )
     seed: int = option(0)
@@ -174,12 +185,19 @@ class TrainConfig:
         if not 0 <= self.max_grad_norm < math.inf:
             found.append(f"--max_grad_norm must be a finite number >= 0 (0: no clipping), got {self.max_grad_norm}")
         if not 0 < self.lr_gamma <= 1:
-            found.append(f"--lr_gamma must be in (0, 1] (the lr is multiplied by it at each milestone), got {self.lr_gamma}")  # fmt: skip
+            found.append(
+                f"--lr_gamma must be in (0, 1] (the lr is multiplied by it at each milestone), got {self.lr_gamma}"
+            )
         if not all(0 < m < 1 for m in self.lr_milestones):
             found.append(f"--lr_milestones are fractions of the run, each in (0, 1), got {self.lr_milestones}")
         if self.max_minutes is not None and not 0 <= self.max_minutes < math.inf:
             found.append(f"--max_minutes must be a finite number of minutes >= 0 (0: one step), got {self.max_minutes}")
-        for name in ("validation_steps", "checkpointing_steps", "gradient_accumulation_steps", "checkpoints_total_limit"):  # fmt: skip
+        for name in (
+            "validation_steps",
+            "checkpointing_steps",
+            "gradient_accumulation_steps",
+            "checkpoints_total_limit",
+        ):
             if getattr(self, name) < 1:
                 found.append(f"--{name} must be >= 1, got {getattr(self, name)}")
         for name in ("lr_warmup_steps", "num_workers", "max_bad_images", "seed"):
@@ -202,7 +220,9 @@ class TrainConfig:
         for name, (low, high) in ranges + (("noisy_jpeg", LEVEL_RANGES["quality"][:2]),):
             lo, hi = getattr(self, f"{name}_range")
             if not low <= lo <= hi <= high:  # NaN fails too
-                found.append(f"--{name}_range LOW HIGH must satisfy {low:g} <= LOW <= HIGH <= {high:g}, got {lo:g} {hi:g}")  # fmt: skip
+                found.append(
+                    f"--{name}_range LOW HIGH must satisfy {low:g} <= LOW <= HIGH <= {high:g}, got {lo:g} {hi:g}"
+                )
         for name in ("file_fraction", "camera_fraction", "noisy_jpeg_fraction"):
             if not 0 <= getattr(self, name) <= 1:
                 found.append(f"--{name} must be in [0, 1]")
@@ -251,7 +271,9 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def parse_config(argv: list[str] | None = None, defaults: dict | None = None, description: str | None = None) -> TrainConfig:  # fmt: skip
+def parse_config(
+    argv: list[str] | None = None, defaults: dict | None = None, description: str | None = None
+) -> TrainConfig:
     """The command line as a checked :class:`TrainConfig`; ``defaults`` (a run's saved settings) replace the
     fields' defaults, not flags given. A problem ends the program with argparse's usage and one line."""
     parser = build_parser(description)

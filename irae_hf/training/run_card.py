@@ -63,9 +63,13 @@ def _run_facts(args: TrainConfig, throughput: float | None, last: dict, weights:
         + (" Channels-last memory format." if args.channels_last else "")
     )
     if weights == "ema":
-        return facts + f" These weights are the exponential moving average (decay {args.ema_decay}) of the training weights."  # fmt: skip
+        return facts + (
+            f" These weights are the exponential moving average (decay {args.ema_decay}) of the training weights."
+        )
     if args.ema_decay > 0 and "val/psnr_ema" in last:
-        return facts + f" These are the raw training weights (their moving average, decay {args.ema_decay}, validated worse)."  # fmt: skip
+        return facts + (
+            f" These are the raw training weights (their moving average, decay {args.ema_decay}, validated worse)."
+        )
     return facts
 
 
