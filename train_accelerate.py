@@ -1,14 +1,13 @@
-"""Train IRAE (or the equal-size DnCNN baseline) with Hugging Face accelerate on any image dataset.
+"""Train IRAE (or the DnCNN and FFDNet baselines) with Hugging Face accelerate on any image dataset.
 
     accelerate launch train_accelerate.py --task denoise --dataset ../shared/data/photos \\
         --output_dir runs/denoise --max_steps 20000 --batch_size 16 --crop_size 96
 
-One CPU, many GPUs or many nodes: whatever ``accelerate launch`` is given. The paper's recipe is the
-default (L1 loss, Adam 1e-3 with step decay, width 64 / depth 16 / 2 levels); the degradation level is
-drawn per sample from a range so one model learns the whole range. Checkpoints every N steps resume
-exactly (``--resume latest``); the output folder loads with ``irae_hf.models.registry.load_model(output_dir)`` (an
-IRAE's also
-with ``IRAE.from_pretrained``; a DnCNN's or FFDNet's with its own class).
+One CPU, many GPUs or many nodes: whatever ``accelerate launch`` is given. The paper's recipe is the default (L1
+loss, Adam 1e-3 with step decay, width 64 / depth 16 / 2 scales); the degradation level is drawn per sample from the
+task's range so one model learns the whole range. Checkpoints every N steps resume exactly (``--resume latest``); the
+output folder loads with ``irae_hf.load_model(output_dir)``, whatever its architecture (``IRAE.from_pretrained``
+loads an IRAE folder; a DnCNN's or FFDNet's loads with its own class).
 """
 
 from __future__ import annotations

@@ -159,3 +159,14 @@ class Gated:
         _, err = self.p.communicate(timeout=120)
         os.close(self.arrived)
         return err
+
+
+#: the kinds of test that are slow by nature: ``-m "not slow"`` leaves them out too
+SLOW_KINDS = ("browser", "hub", "train")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser, Hub-server and training tests are slow tests too."""
+    for item in items:
+        if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
+            item.add_marker(pytest.mark.slow)

@@ -20,6 +20,8 @@ from irae_hf.models import fused as inference
 from irae_hf.models.fused import cpu_has_fast_bf16
 from irae_hf.tasks.metrics import psnr
 
+pytestmark = pytest.mark.slow  # subprocesses, the app in-process or benchmark workers: seconds each
+
 gradio_client = pytest.importorskip("gradio_client")
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "examples" / "coffee.png"  # a real photo (CC0), 300×200

@@ -13,6 +13,8 @@ from PIL import Image
 
 from irae_hf.demo import downloads, handlers, serving, uploads
 
+pytestmark = pytest.mark.slow  # subprocesses, the app in-process or benchmark workers: seconds each
+
 gradio_client = pytest.importorskip("gradio_client")
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "examples" / "coffee.png"

@@ -12,6 +12,8 @@ import train_accelerate
 from irae_hf import IRAE
 from irae_hf.models.dncnn import DnCNN
 
+pytestmark = pytest.mark.slow  # subprocesses, the app in-process or benchmark workers: seconds each
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -13,6 +13,8 @@ from PIL import Image
 
 from .conftest import Gated, make_model
 
+pytestmark = pytest.mark.slow  # subprocesses, the app in-process or benchmark workers: seconds each
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -22,6 +22,7 @@ def app(*args: str, **env: str) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
+@pytest.mark.slow  # the app started in a subprocess, once per case
 @pytest.mark.parametrize(
     "env,words",
     [

@@ -7,6 +7,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # subprocesses, the app in-process or benchmark workers: seconds each
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -32,7 +32,7 @@ def photos(images: Path, root: Path) -> Path:
     return data
 
 
-@pytest.mark.training
+@pytest.mark.train
 def test_train_export_and_continue_with_a_time_budget(images, tmp_path):
     data, work, ship = photos(images, tmp_path), tmp_path / "runs", tmp_path / "shipped"
     common = {"DATA": str(data), "CROP": "32", "BATCH": "2"}

@@ -20,7 +20,7 @@ from irae_hf.training.steps import find_checkpoint
 
 from .conftest import Gated, reset_accelerate
 
-pytestmark = pytest.mark.training
+pytestmark = pytest.mark.train
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [

@@ -27,7 +27,7 @@ __all__ = [
     "NOISE_KINDS",
     "NOISE_USE",
     "TRAINING_MASK_KINDS",
-    "LEVEL_RANGES",
+    "TRAINING_RANGES",
     "register",
     "task_of",
     "condition",
@@ -60,8 +60,8 @@ for _task in (Denoise(), Jpeg(), Inpaint()):
 
 #: the three tasks the project ships weights for (the app's tabs)
 TASK_NAMES = ("denoise", "jpeg", "inpaint")
-#: a numeric level's valid range and the divisor that makes it the conditioning map's value: (low, high, scale)
-LEVEL_RANGES = {t.keyword: t.level_range for t in TASKS.values() if t.level_range is not None}
+#: every task's training ranges by flag: (default low, default high, lowest, highest)
+TRAINING_RANGES = {flag: r for t in TASKS.values() for flag, r in t.training_ranges.items()}
 
 
 def task_of(model: Any) -> Task:

@@ -75,6 +75,9 @@ class Task:
     blind: bool = True
     #: what the command line says when a level the task cannot estimate is missing
     required_message: str | None = None
+    #: the ranges training draws its levels from, by flag (``--sigma_range``): (default low, default high, the lowest
+    #: and highest the task accepts)
+    training_ranges: dict = {}  # noqa: RUF012 - a read-only table per task
     #: how the app shows the task (None: no tab)
     app: AppTab | None = None
 

@@ -70,6 +70,8 @@ class Denoise(Task):
     level_range = (0.0, 255.0, 255.0)
     level_help = "noise σ to remove, 0–255, or auto (estimated; the default)"
     level_words = "the noise σ in 0–255 units"
+    #: σ, and the quality noisy photos are saved at as phones do (``--noisy_jpeg_fraction``)
+    training_ranges = {"sigma_range": (0.0, 75.0, 0.0, 255.0), "noisy_jpeg_range": (70, 95, 1, 100)}  # noqa: RUF012
     app = AppTab(
         title="Denoise",
         button="Denoise",

@@ -32,6 +32,7 @@ class Jpeg(Task):
     level_type = int
     level_help = "the JPEG quality to undo, 1–100, or auto (from the file's tables, else its pixels; the default)"
     level_words = "the JPEG quality, 1–100"
+    training_ranges = {"quality_range": (5, 95, 1, 100)}  # noqa: RUF012 - read-only
     app = AppTab(
         title="JPEG",
         button="Restore",

@@ -15,7 +15,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..tasks import LEVEL_RANGES, MASK_KINDS, TASKS, TRAINING_MASK_KINDS
+from ..tasks import MASK_KINDS, TASKS, TRAINING_MASK_KINDS, TRAINING_RANGES
 from .losses import LOSSES
 
 
@@ -86,8 +86,8 @@ class TrainConfig:
         0, "linear warm-up from 0 (fine-tuning with a fresh Adam: its first steps move every weight by ~lr)"
     )
     max_grad_norm: float = option(1.0)
-    sigma_range: list[float] = option([0.0, 75.0], nargs=2)
-    quality_range: list[int] = option([5, 95], nargs=2)
+    sigma_range: list[float] = option(list(TRAINING_RANGES["sigma_range"][:2]), nargs=2)  # each task's defaults
+    quality_range: list[int] = option(list(TRAINING_RANGES["quality_range"][:2]), nargs=2)
     mask_types: list[str] = option(
         list(MASK_KINDS),
         "inpainting: the mask kinds drawn (bars, 1–5 px scratches and text sized for the crop)",
@@ -111,7 +111,9 @@ class TrainConfig:
     noisy_jpeg_fraction: float = option(
         0.0, "denoising: the fraction of noisy inputs then saved as JPEG at a quality in --noisy_jpeg_range (0–1)"
     )
-    noisy_jpeg_range: list[int] = option([70, 95], nargs=2, metavar=("LOW", "HIGH"))
+    noisy_jpeg_range: list[int] = option(
+        list(TRAINING_RANGES["noisy_jpeg_range"][:2]), nargs=2, metavar=("LOW", "HIGH")
+    )
     memory_saving: bool = option(False, "rebuild activations by inversion in backward")
     mixed_precision: str | None = option(
         None,
@@ -216,13 +218,10 @@ class TrainConfig:
     def _range_problems(self) -> list[str]:
         """Degradation ranges outside what the tasks accept, and fractions outside [0, 1]."""
         found = []
-        ranges = (("sigma", LEVEL_RANGES["sigma"][:2]), ("quality", LEVEL_RANGES["quality"][:2]))
-        for name, (low, high) in ranges + (("noisy_jpeg", LEVEL_RANGES["quality"][:2]),):
-            lo, hi = getattr(self, f"{name}_range")
+        for flag, (_, _, low, high) in TRAINING_RANGES.items():  # each task's ranges and the bounds it accepts
+            lo, hi = getattr(self, flag)
             if not low <= lo <= hi <= high:  # NaN fails too
-                found.append(
-                    f"--{name}_range LOW HIGH must satisfy {low:g} <= LOW <= HIGH <= {high:g}, got {lo:g} {hi:g}"
-                )
+                found.append(f"--{flag} LOW HIGH must satisfy {low:g} <= LOW <= HIGH <= {high:g}, got {lo:g} {hi:g}")
         for name in ("file_fraction", "camera_fraction", "noisy_jpeg_fraction"):
             if not 0 <= getattr(self, name) <= 1:
                 found.append(f"--{name} must be in [0, 1]")

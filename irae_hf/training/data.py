@@ -19,7 +19,7 @@ from PIL import Image
 from torch import Tensor
 
 from ..io.images import to_tensor
-from ..tasks import MASK_KINDS, TASKS, degrade
+from ..tasks import MASK_KINDS, TASKS, TRAINING_RANGES, degrade
 from ..tasks.degradations import Seed
 
 __all__ = [
@@ -38,8 +38,8 @@ class DegradationSpec:
     """Ranges the training degradation levels are drawn from, so one model learns the whole range."""
 
     task: str = "denoise"
-    sigma_range: tuple[float, float] = (0.0, 75.0)
-    quality_range: tuple[int, int] = (5, 95)
+    sigma_range: tuple[float, float] = TRAINING_RANGES["sigma_range"][:2]  # the tasks' defaults
+    quality_range: tuple[int, int] = TRAINING_RANGES["quality_range"][:2]
     mask_types: tuple[str, ...] = MASK_KINDS
     #: free-form strokes sized for an image of this many pixels (None: for the crop itself)
     mask_scale: int | None = None
@@ -51,7 +51,7 @@ class DegradationSpec:
     camera_fraction: float = 0.0
     #: the fraction of noisy inputs then saved as JPEG, at a quality drawn from ``noisy_jpeg_range`` (as phones do)
     noisy_jpeg_fraction: float = 0.0
-    noisy_jpeg_range: tuple[int, int] = (70, 95)
+    noisy_jpeg_range: tuple[int, int] = TRAINING_RANGES["noisy_jpeg_range"][:2]
 
     def sample(self, clean: Tensor, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
         """(degraded image, level): level is σ, quality, or the 1×H×W mask, drawn from the ranges by the task."""

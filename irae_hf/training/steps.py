@@ -1,8 +1,8 @@
 """The trainer's parts: new models, the lr schedule, the weights' moving average, checkpoints, validation, weights.
 
 Checkpoints are written atomically and resume exactly (with the run's arguments); validation runs on plain fp32
-copies; the moving average ships unless it validated worse. The loop is ``trainer.py``'s; ``train_accelerate.py`` parses
-the command line.
+copies; the moving average ships unless it validated worse. The loop is ``trainer.py``'s (``Trainer.fit``); the
+settings are ``config.py``'s; ``train_accelerate.py`` only parses the command line into them.
 """
 
 from __future__ import annotations
