@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from irae_hf.tasks import TASKS, Task, degrade, level_kwargs, register
+from irae_hf.tasks import TASKS, AppTab, Task, degrade, level_kwargs, register
 from irae_hf.tasks.degradations import add_gaussian_noise, apply_mask, box_mask, free_form_mask, jpeg_compress
 
 from .conftest import perturb, random_image
@@ -36,6 +36,11 @@ class Brighten(Task):
     level_range = (1.0, 4.0, 4.0)
     level_help = "the exposure gain to undo, 1–4, or auto (from the brightness)"
     done = "brightened"  # its outputs' names: dark_brightened.png
+    app = AppTab(
+        title="Brighten", button="Brighten", level_name="The gain", slider=(1, 4, 2), degrade_button="Darken",
+        degrade_api="darken", degrade_label="gain to darken by", auto_label="Auto: read the gain from the brightness",
+        level_label="gain to undo, when Auto is off",
+    )  # fmt: skip
 
     def degrade(self, clean, level, seed=None):
         return clean / float(level), float(level)
@@ -92,3 +97,52 @@ def test_a_fourth_task_runs_through_restore_the_command_line_and_training(bright
     trained = train_accelerate.main([*run, "--output_dir", str(tmp_path / "run"), "--max_steps", "2"])
     again = IRAE.from_pretrained(trained)
     assert again.task == "brighten" and "gain" in (trained / "README.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_fourth_task_runs_through_the_app_evaluate_and_export(brighten, tmp_path):
+    """The toy task gets its tab, its degrade button and its restore endpoint in the app (answered through
+    gradio_client, the exact inverse too), rows in ``irae evaluate`` and ONNX graphs from ``irae export``."""
+    import json
+    from pathlib import Path
+
+    import gradio_client
+    from PIL import Image
+
+    import app
+    from irae_hf import IRAE
+    from irae_hf.cli import main
+    from irae_hf.demo.models import Loaded
+
+    from .hub_server import free_port
+
+    model = perturb(IRAE(task="brighten", width=8, depth=2, scales=2)).eval()
+    Image.fromarray(random_image(48, 64)).save(tmp_path / "photo.png")
+    demo = app.build_demo({**app.load_models({}), "brighten": Loaded(model, "a toy model")})
+    demo.queue()
+    port = free_port()
+    demo.launch(server_port=port, prevent_thread_lock=True, quiet=True, show_error=True)
+    try:
+        client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
+        assert {"/brighten", "/darken"} <= set(
+            client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+        )
+        dark = client.predict(gradio_client.handle_file(str(tmp_path / "photo.png")), 2, api_name="/darken")
+        (_, restored), note, download = client.predict(gradio_client.handle_file(dark), 2, api_name="/brighten")
+        assert Image.open(restored).size == (64, 48) and Path(download).name.endswith("_brightened.png")
+        assert "gain 2" in note  # the level chosen in the app, in the task's words
+        recovered, seen, _ = client.predict(api_name="/recover")
+        assert np.abs(np.asarray(Image.open(recovered), int) - np.asarray(Image.open(seen))).max() <= 1
+    finally:
+        demo.close()
+
+    model.save_pretrained(tmp_path / "model")
+    data = tmp_path / "data"
+    data.mkdir()
+    Image.fromarray(random_image(40, 48)).save(data / "a.png")
+    args = ["evaluate", "--model", str(tmp_path / "model"), "--task", "brighten", "--data", str(data), "--gain", "2"]
+    assert main([*args, "--json", str(tmp_path / "rows.json")]) == 0
+    rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
+    assert {r["method"] for r in rows} == {"IRAE", "input"} and {r["setting"] for r in rows} == {2.0}
+    assert main(["export", str(tmp_path / "model"), str(tmp_path / "onnx")]) == 0
+    assert json.loads((tmp_path / "onnx" / "onnx.json").read_text())["level"] == "gain"

@@ -189,15 +189,16 @@ def restore_one(model: object, path: Path, rel: Path, target: Path, args: argpar
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             image = load_image(path, max_pixels)
-            mask = mask_for(args.mask, rel, max_pixels)
+            task = task_of(model)  # a level given as a picture (a mask) is read per input, the others once
+            picture = mask_for(getattr(args, task.keyword), rel, max_pixels) if task.level_range is None else None
             level, said = levels_for(model, image, args)
             if said:
                 tqdm.write(f"note: {path}: {said}", file=sys.stderr)
             if level is None:  # no sign of JPEG compression: nothing to undo
                 result = image
             else:
-                kw = dict(mask=mask, tile=args.tile, ensemble=args.ensemble, precision=args.precision, **level)
-                kw["backend"] = args.backend
+                kw = dict(tile=args.tile, ensemble=args.ensemble, precision=args.precision, **level)
+                kw.update({"backend": args.backend} | ({task.keyword: picture} if picture is not None else {}))
                 result = restore_saying_how_long(model, image, path, kw)
         result, changed = fit_format(result, args.format)
         for note in [str(n.message) for n in caught] + ([changed] if changed else []):

@@ -13,10 +13,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..io.images import from_batch, mask_to_tensor, to_batch, to_uint8
+from ..io.images import from_batch, to_batch, to_uint8
 from ..models.base import RestorationModel
 from ..tasks import condition, file_quality, task_of
-from ..tasks.degradations import apply_mask
 from .runtime import BACKENDS, channels_last, device_dtype, estimate_seconds, exact_maps, fast_model, onnx_restorer
 from .tiling import DEFAULT_OVERLAP, DIHEDRAL, Progress, pad, resolve_tile, self_ensemble, tile_count, tiled
 
@@ -190,14 +189,16 @@ def _masks(mask: Any, n: int) -> list:
     return list(mask) if isinstance(mask, (list, tuple)) else [mask] * n
 
 
-def _holed(model: RestorationModel, x: Tensor, mask: Any, level: dict) -> tuple[Tensor, tuple | None]:
-    """For inpainting: the image with its missing pixels filled grey, the padded mask in ``level``, and (image, mask)
-    to put the known pixels back afterwards; ``x`` unchanged and None without a mask."""
-    if mask is None:
+def _holed(model: RestorationModel, x: Tensor, picture: Any, level: dict) -> tuple[Tensor, tuple | None]:
+    """A level given as a picture (inpainting's mask), by the task's hooks: read at the image's size and padded into
+    ``level`` for the condition; the image as the model sees it (``model_input``: the holes grey); and (image, map)
+    to put the known pixels back afterwards. ``x`` unchanged and None without one."""
+    if picture is None:
         return x, None
-    m = mask_to_tensor(mask, *x.shape[-2:]).to(x.device, x.dtype)
-    level["mask"] = pad(m, model.multiple).expand(x.shape[0], -1, -1, -1)
-    return apply_mask(x, m), (x, m)
+    task = task_of(model)
+    m = task.read_map(picture, *x.shape[-2:]).to(x.device, x.dtype)
+    level[task.keyword] = pad(m, model.multiple).expand(x.shape[0], -1, -1, -1)
+    return task.model_input(x, {task.keyword: m}), (x, m)
 
 
 def _check_numbers(task: Any, level: dict) -> None:
@@ -285,9 +286,10 @@ def recover_input(
     y = result.output
     cond = result.cond
     inverse = exact_maps(model)[1] if y.dtype == torch.float64 else model.inverse
-    if mask is not None:
-        m = mask_to_tensor(mask, result.height, result.width).to(y.device, y.dtype)
-        level["mask"] = pad(m, model.multiple).expand(y.shape[0], -1, -1, -1)
+    if mask is not None:  # the task's map, read as restore read it
+        task = task_of(model)
+        m = task.read_map(mask, result.height, result.width).to(y.device, y.dtype)
+        level[task.keyword] = pad(m, model.multiple).expand(y.shape[0], -1, -1, -1)
     if level:
         cond = condition(model.task, y, **level)
     with torch.inference_mode():

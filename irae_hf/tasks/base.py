@@ -124,6 +124,11 @@ class Task:
         """A training pair's (degraded image, level), the level drawn from ``spec`` (a ``data.DegradationSpec``)."""
         raise NotImplementedError
 
+    def read_map(self, value: Any, height: int, width: int) -> Tensor:
+        """A level given as a picture (inpainting's mask) as the 1×1×H×W map the model is conditioned on; a task whose
+        level is a number has none."""
+        raise ValueError(f"a {self.name} model's level ({self.keyword}=) is a number, not a picture")
+
     def model_input(self, x: Tensor, level: dict) -> Tensor:
         """What the model sees of ``x`` (inpainting: the holes filled grey)."""
         return x

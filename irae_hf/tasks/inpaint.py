@@ -122,6 +122,12 @@ class Inpaint(Task):
             mask = _thin_mask(kind, h, w, rng)
         return apply_mask(clean, mask), mask
 
+    def read_map(self, value: Any, height: int, width: int) -> Tensor:
+        """The mask, nonzero = missing, from a PIL image, array or tensor (``mask_to_tensor``)."""
+        from ..io.images import mask_to_tensor
+
+        return mask_to_tensor(value, height, width)
+
     def model_input(self, x: Tensor, level: dict) -> Tensor:
         from .degradations import apply_mask
 
