@@ -2,6 +2,9 @@
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -366,3 +369,12 @@ def test_users_tables_of_the_heldout_photos_read_their_own_runs(tmp_path):
     assert tables.users_targets(tmp_path, "heldout-") == [("(a) floats σ 25", 30.0, 30.4, "FFDNet")]
     assert "| target (held-out photos) |" in tables.users_targets_table(tmp_path, "heldout-")
     assert tables.users_table(tmp_path, "heldout-") is None  # no (c) or (d) run yet
+
+
+def test_output_hashes_probe_prints_a_line_per_shipped_model_and_level():
+    """What holds two checkouts to bit-identical outputs: four hashes per case, the same twice over."""
+    run = [sys.executable, str(ROOT / "benchmarks" / "probes" / "output_hashes.py")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first, second = (subprocess.run(run, capture_output=True, text=True, env=env, check=True).stdout for _ in range(2))
+    lines = first.splitlines()[1:]
+    assert first == second and len(lines) == 6 and all(len(line.split()[-4:][0]) == 16 for line in lines)
