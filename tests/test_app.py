@@ -45,6 +45,21 @@ def test_named_endpoints(client):
     assert {"/denoise", "/jpeg", "/inpaint", "/recover"} <= set(names)
 
 
+def test_each_endpoint_takes_its_tasks_own_words_as_keywords(client):
+    """gradio_client's keywords are the handlers' parameter names: one generic handler per kind of tab still gives
+    /denoise sigma=, /jpeg quality= and their degrade buttons the same, as the README's client block uses them."""
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    names = {e: [p["parameter_name"] for p in api[e]["parameters"]] for e in ("/denoise", "/jpeg", "/add_noise")}
+    assert names["/denoise"] == ["image", "sigma", "ensemble", "auto", "fast", "noise"]
+    assert names["/jpeg"] == ["image", "quality", "ensemble", "auto", "fast"]
+    assert names["/add_noise"] == ["image", "sigma"]
+    assert [p["parameter_name"] for p in api["/compress"]["parameters"]] == ["image", "quality"]
+    (_, restored), note, _ = client.predict(
+        gradio_client.handle_file(str(PHOTO)), sigma=30, auto=False, noise="gaussian", api_name="/denoise"
+    )
+    assert "σ 30" in note and load(restored).shape == load(PHOTO).shape
+
+
 def test_denoise_raises_psnr_and_recover_gives_the_input_back(client):
     clean = load(PHOTO)
     noisy_path = client.predict(gradio_client.handle_file(str(PHOTO)), 25, api_name="/add_noise")

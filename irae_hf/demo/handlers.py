@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -319,10 +321,28 @@ def make_handlers(models: dict[str, Loaded]) -> dict[str, Any]:
     handlers: dict[str, Any] = {"recover": partial(recover, models), "new_result": new_result, "new_photo": new_photo}
     for task in app_tasks(models):
         spec = TASKS[task]
-        handlers[task] = partial(restore_at_level if spec.level_range is not None else inpaint, task, models)
+        if spec.level_range is None:
+            handlers[task] = partial(inpaint, task, models)
+            continue
+        handlers[task] = api_named(partial(restore_at_level, task, models), level=spec.keyword)
         if spec.app.degrade_api:
-            handlers[spec.app.degrade_api] = partial(degrade_here, task)
+            handlers[spec.app.degrade_api] = api_named(partial(degrade_here, task), amount=spec.keyword)
     return handlers
+
+
+def api_named(fn: Callable, **names: str) -> Callable:
+    """``fn`` with parameters renamed as ``names`` says (old=new): gradio_client's keywords are a handler's parameter
+    names, so /denoise takes ``sigma=`` and /jpeg ``quality=``, the task's own word, from one generic handler."""
+    signature = inspect.signature(fn)
+    back = {new: old for old, new in names.items()}
+
+    def named(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **{back.get(k, k): v for k, v in kwargs.items()})
+
+    named.__signature__ = signature.replace(
+        parameters=[p.replace(name=names.get(p.name, p.name)) for p in signature.parameters.values()]
+    )
+    return named
 
 
 def app_tasks(models: dict[str, Any]) -> list[str]:
