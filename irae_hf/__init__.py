@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .models import IRAE, WeightsError, load_model
+    from .pipeline.dataset import restore_dataset
     from .pipeline.restore import recover_input, restore
     from .tasks import TASKS
 
@@ -23,8 +24,9 @@ _PUBLIC = {
     "TASKS": "tasks",
     "restore": "pipeline.restore",
     "recover_input": "pipeline.restore",
+    "restore_dataset": "pipeline.dataset",
 }
-__all__ = ["IRAE", "TASKS", "WeightsError", "load_model", "recover_input", "restore"]
+__all__ = ["IRAE", "TASKS", "WeightsError", "load_model", "recover_input", "restore", "restore_dataset"]
 __version__ = "0.1.0"
 
 

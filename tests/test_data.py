@@ -5,6 +5,7 @@ from datasets import Dataset
 from datasets import Image as ImageFeature
 from PIL import Image
 
+from irae_hf.io.image_datasets import load_image_dataset
 from irae_hf.tasks import TASKS
 from irae_hf.tasks.degradations import add_gaussian_noise, as_8bit_file, free_form_mask, jpeg_compress
 from irae_hf.training.data import (
@@ -13,7 +14,6 @@ from irae_hf.training.data import (
     PatchStream,
     ValidationSet,
     image_column,
-    load_image_dataset,
     random_patch,
 )
 

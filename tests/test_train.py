@@ -533,7 +533,7 @@ def test_resume_refuses_a_checkpoint_of_another_model(images, tmp_path, change):
 
 
 def test_a_local_folder_trains_on_every_image_whatever_its_name(tmp_path):
-    from irae_hf.training.data import load_image_dataset
+    from irae_hf.io.image_datasets import load_image_dataset
 
     names = ["train_photo.png", "holiday.png", "beach.png", "test_shot.png", "val_cat.png", "my_validation.png"]
     names += ["contest.png", "sub/train/deep.jpg", ".hidden.png"]

@@ -21,13 +21,13 @@ __all__ = ["register", "run"]
 
 def register(sub: argparse._SubParsersAction) -> None:
     """The ``restore`` subcommand's flags."""
-    r = sub.add_parser("restore", help="restore image files or folders of images")
-    r.add_argument("inputs", nargs="+", help="image files and/or folders (searched recursively)")
+    r = sub.add_parser("restore", help="restore image files or folders of images, or a whole dataset")
+    r.add_argument("inputs", nargs="*", help="image files and/or folders (searched recursively)")
     r.add_argument("--model", required=True, help="a save_pretrained folder or a Hub model id")
     r.add_argument("--task", choices=list(TASKS), help="checked against the model's task")
     for task in TASKS.values():  # each task's level flag: --sigma, --quality, --mask, ...
         r.add_argument(f"--{task.keyword}", type=restore_level_type(task), help=f"{task.name}: {task.level_help}")
-    r.add_argument("-o", "--output", required=True, help="output folder (created)")
+    r.add_argument("-o", "--output", help="output folder for the restored files (created)")
     r.add_argument("--format", default="png", choices=["png", "tiff", "webp", "jpg"], help="output format (png)")
     r.add_argument(
         "--suffix",
@@ -64,15 +64,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         "0: no limit, for trusted files)",
     )
     r.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs are never replaced)")
+    d = r.add_argument_group("a whole dataset (instead of files): parquet shards, resumable, any number of processes")
+    d.add_argument("--dataset", help="a Hub dataset id or a folder of images")
+    d.add_argument("--dataset_revision", help="the Hub dataset's branch, tag or commit")
+    d.add_argument("--split", default="train", help="the split to restore (train)")
+    d.add_argument("--column", default="image", help="the image column (image)")
+    d.add_argument("--output_dir", help="where the restored dataset goes: data/*.parquet and README.md")
+    d.add_argument("--push_to_hub", metavar="ORG/NAME", help="then upload it as a Hub dataset")
+    d.add_argument("--private", action="store_true", help="a private Hub dataset")
     r.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Restore every input file into the output folder; refusals before the first file, per-file errors counted."""
+    """Restore every input file into the output folder (or a dataset's rows into shards: ``dataset.py``); refusals
+    before the first file, per-file errors counted."""
     from tqdm.auto import tqdm
 
-    from ..models.registry import load_model
-
+    if args.dataset or args.output_dir:
+        return _run_dataset(args)
+    if not args.inputs or not args.output:
+        raise UsageError("give image files or folders and -o OUTDIR (or --dataset NAME --output_dir DIR)")
     problem = missing_package("onnxruntime", "--backend onnxruntime") if args.backend == "onnxruntime" else None
     if problem:
         raise UsageError(problem)
@@ -86,13 +97,7 @@ def run(args: argparse.Namespace) -> int:
     refusal = suffix_problem(args.suffix) or folder_problem(out_dir)
     if refusal:
         raise UsageError(refusal)
-    try:
-        model = load_model(args.model, revision=args.revision).to(args.device)
-        task_of(model)  # a task or noise this package does not know: refused before any file
-    except (ValueError, OSError) as e:  # WeightsError, bad config values, missing folders or files
-        raise UsageError(f"cannot load model {args.model}: {e}") from e
-    if args.task and args.task != model.task:
-        raise UsageError(f"--task {args.task} but {args.model} is a {model.task!r} model")
+    model = _model(args)
     suffix = f"_{task_of(model).done}" if args.suffix is None else args.suffix
     targets, notes = plan_outputs(files, out_dir, args.format, suffix)
     refusal = (
@@ -114,6 +119,39 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(f"restored {len(files) - failed} of {len(files)} images into {out_dir}")
     return 1 if failed else 0
+
+
+def _model(args: argparse.Namespace) -> object:
+    """The model, refused in one line before any work: unreadable, of a task or noise this package does not know,
+    or of another task than ``--task``."""
+    from ..models.registry import load_model
+
+    try:
+        model = load_model(args.model, revision=args.revision).to(args.device)
+        task_of(model)  # a task or noise this package does not know: refused before any file
+    except (ValueError, OSError) as e:  # WeightsError, bad config values, missing folders or files
+        raise UsageError(f"cannot load model {args.model}: {e}") from e
+    if args.task and args.task != model.task:
+        raise UsageError(f"--task {args.task} but {args.model} is a {model.task!r} model")
+    return model
+
+
+def _run_dataset(args: argparse.Namespace) -> int:
+    """``--dataset NAME --output_dir DIR``: the dataset's rows, not files."""
+    from .dataset import run_dataset
+
+    if args.inputs or args.output:
+        raise UsageError("give image files with -o, or --dataset with --output_dir, not both")
+    if not (args.dataset and args.output_dir):
+        raise UsageError("--dataset and --output_dir go together")
+    problem = missing_package("datasets", "--dataset") or missing_package("accelerate", "--dataset")
+    if problem:
+        raise UsageError(problem)
+    model = _model(args)
+    refusal = level_flag_problem(args, model.task)
+    if refusal:
+        raise UsageError(refusal)
+    return run_dataset(args, model)
 
 
 def tile_problem(tile: int | str, multiple: int) -> str | None:

@@ -18,11 +18,12 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..io.atomic import folder_problem
+from ..io.image_datasets import load_image_dataset
 from ..models.base import RestorationModel
 from ..models.registry import ARCHS, load_model, split_revision
 from ..tasks import TASKS, card_words
 from .config import TrainConfig
-from .data import DegradationSpec, PatchBatches, PatchStream, ValidationSet, image_column, load_image_dataset
+from .data import DegradationSpec, PatchBatches, PatchStream, ValidationSet, image_column
 from .losses import LOSSES
 from .run_card import training_section, validation_sentence
 from .steps import (
