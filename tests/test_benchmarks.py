@@ -378,3 +378,12 @@ def test_output_hashes_probe_prints_a_line_per_shipped_model_and_level():
     first, second = (subprocess.run(run, capture_output=True, text=True, env=env, check=True).stdout for _ in range(2))
     lines = first.splitlines()[1:]
     assert first == second and len(lines) == 6 and all(len(line.split()[-4:][0]) == 16 for line in lines)
+
+
+@pytest.mark.train  # accelerate launch, one and two processes
+def test_dataset_scaling_probe_prints_both_runs_side_by_side_with_the_same_bytes():
+    script = ROOT / "benchmarks" / "probes" / "dataset_scaling.py"
+    run = [sys.executable, str(script), "--rows", "4", "--side", "32", "--shard_rows", "1"]
+    out = subprocess.run(run, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, check=True)
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")]
+    assert len(rows) == 2 and all(row.rstrip().endswith("| yes |") for row in rows), out.stdout

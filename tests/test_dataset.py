@@ -134,6 +134,7 @@ def test_the_command_restores_a_folder_resumes_and_two_processes_write_the_same_
         [*launch, *args, "--output_dir", str(tmp_path / "two")], env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "process 0 of 2: wrote 2 shard(s)" in done.stdout and "process 1 of 2: wrote 1 shard(s)" in done.stdout
     assert {p.name: p.read_bytes() for p in sorted((tmp_path / "two" / "data").glob("*.parquet"))} == first
 
     assert main([*args, "--sigma", "15", "--output_dir", str(tmp_path / "one")]) == 2  # another level: refused

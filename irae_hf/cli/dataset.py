@@ -29,6 +29,7 @@ def load_source(args: argparse.Namespace):
 def run_dataset(args: argparse.Namespace, model) -> int:
     """Restore this process's shards, then (main process) the card, the check that no shard is missing, and the push."""
     from accelerate import PartialState
+    from accelerate.utils import parse_flag_from_env
     from tqdm.auto import tqdm
 
     from ..pipeline.dataset import check_folder, dataset_card, run_facts, shards_complete, write_run_file, write_shards
@@ -38,15 +39,17 @@ def run_dataset(args: argparse.Namespace, model) -> int:
     source = load_source(args)
     out = Path(args.output_dir)
     facts = run_facts(args.dataset, args.split, args.column, args.model, args.revision, level, len(source))
-    state = PartialState(timeout=BARRIER_TIMEOUT)
+    # on CPUs, accelerate launch says so in ACCELERATE_USE_CPU; without cpu=True the processes would not see each other
+    state = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"), timeout=BARRIER_TIMEOUT)
     try:
         check_folder(out, facts)
         if state.is_main_process:
             write_run_file(out, facts)
         state.wait_for_everyone()
         with tqdm(total=len(source), unit="row", desc="restoring", disable=not state.is_main_process) as bar:
-            write_shards(model, source, out, facts, process=state.process_index, processes=state.num_processes,
-                         progress=bar.update)  # fmt: skip
+            written = write_shards(model, source, out, facts, process=state.process_index,
+                                   processes=state.num_processes, progress=bar.update)  # fmt: skip
+        print(f"process {state.process_index} of {state.num_processes}: wrote {len(written)} shard(s)")
     except ValueError as e:
         raise UsageError(str(e)) from e
     state.wait_for_everyone()
