@@ -48,11 +48,11 @@ RECOVER_MAX_PIXELS = 1_000_000  # the float64 exact inverse of larger results wo
 def degrade_here(task: str, image: np.ndarray, amount: float, session: Session) -> tuple[np.ndarray, Session]:
     """Degrade a clean image at ``amount`` as the task's tab offers (noise clipped to 8 bits as a saved file would
     be, a JPEG), remembering the clean image and the level for the PSNR and for Auto."""
-    spec = TASKS[task]
+    spec, amount = TASKS[task], TASKS[task].level_type(amount)
     clean = check_image(image)
-    out = to_uint8(degrade(to_tensor(clean), task, spec.level_type(amount), seed=0)[0])  # 8 bits, as saved
+    out = to_uint8(degrade(to_tensor(clean), task, amount, seed=0)[0])  # 8 bits, as saved
     session.clean[task], session.degraded[task] = clean, out
-    session.chosen[task] = {spec.keyword: spec.level_type(amount)}
+    session.chosen[task] = {spec.keyword: amount}
     session.degraded_names[task] = getattr(image, "name", None)  # its download keeps the upload's name
     return out, session
 
@@ -125,8 +125,8 @@ def leveled(
     models: dict[str, Loaded], task: str, image, level: dict, session: Session, progress, ensemble: bool, auto: bool,
     fast: bool, noise: str | None = None,
 ) -> tuple:  # fmt: skip
-    """Denoise or JPEG: the level chosen here, read from the file, estimated, or as set; then restore (a denoiser
-    as ``noise`` says: see ``pick_denoiser``)."""
+    """A level tab's restore: the level chosen here, read from the file, estimated, or as set; then restore (with
+    the model the tab's choice ``noise`` picks, where it offers one: see ``pick_kind``)."""
     image = check_image(image)
     degraded_here = np.array_equal(session.degraded.get(task), image)
     kind, why = pick_kind(task, noise, degraded_here) if TASKS[task].app.choices else (None, "")
@@ -140,7 +140,7 @@ def leveled(
         level, source = session.chosen[task], "chosen"
     else:
         level, source = choose_level(models[name].model, image, **({} if auto else level))
-    if level.get("quality", 0) is None:
+    if TASKS[task].unchanged(level.get(TASKS[task].keyword)):  # a JPEG that shows no sign of compression
         note = (
             "No sign of JPEG compression in this image: left unchanged (Auto off forces a quality: the "
             "checkbox, or auto=False through the API)."

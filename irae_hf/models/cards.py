@@ -9,15 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["IRAE_CARD", "DNCNN_CARD", "FFDNET_CARD", "METADATA", "fill_card"]
+__all__ = ["IRAE_CARD", "DNCNN_CARD", "FFDNET_CARD", "fill_card"]
 
 _HERE = Path(__file__).parent
 IRAE_CARD = (_HERE / "model_card.md").read_text(encoding="utf-8")
 DNCNN_CARD = (_HERE / "dncnn_card.md").read_text(encoding="utf-8")
 FFDNET_CARD = (_HERE / "ffdnet_card.md").read_text(encoding="utf-8")
-
-#: the card words that go into the card's metadata rather than its text
-METADATA = ("base_model", "datasets", "eval_results", "model_name")
 
 
 def fill_card(card: Any, **words: Any) -> Any:

@@ -38,11 +38,6 @@ NEW_COLUMNS = ("irae_level", "irae_error", "irae_model", "irae_revision")
 RUN_FILE = "irae_run.json"
 
 
-def shard_rows() -> int:
-    """The rows per shard of a new run (``SHARD_ROWS``, read when asked so that a test may set it)."""
-    return SHARD_ROWS
-
-
 def shard_ranges(rows: int, shard_rows: int = SHARD_ROWS) -> list[tuple[int, int]]:
     """The [start, stop) row range of every shard of a ``rows``-row split."""
     return [(start, min(start + shard_rows, rows)) for start in range(0, rows, shard_rows)]
@@ -54,8 +49,8 @@ def shard_name(split: str, index: int, count: int) -> str:
 
 
 def restore_row(model: RestorationModel, cell: Any, level: dict, max_pixels: int | None) -> tuple[dict, Any, Any]:
-    """One row's image restored: (the Image cell, {"bytes": PNG}, the level value used, the error or None). A row
-    that cannot be used keeps its original bytes, with the reason."""
+    """One row's image restored: (its Image cell, PNG bytes; the level used; None), or, for a row that cannot be
+    used or has nothing to undo, (its original bytes; None; the reason, or None)."""
     from ..io.images import load_image
     from .restore import choose_level, restore
 
@@ -68,7 +63,7 @@ def restore_row(model: RestorationModel, cell: Any, level: dict, max_pixels: int
         task = task_of(model)
         chosen, _ = choose_level(model, image, **level)
         value = chosen.get(task.keyword)
-        if value is None:  # no sign of JPEG compression: left as it is
+        if task.unchanged(value):  # no sign of JPEG compression: left as it is
             return {"bytes": original, "path": None}, None, None
         out = io.BytesIO()
         restore(model, image, **chosen).save(out, format="PNG")
@@ -145,7 +140,7 @@ def run_facts(
     """What makes two runs the same run: their shards may be mixed only when these agree."""
     facts = {"source": source, "split": split, "column": column, "model": model_id, "model_revision": revision}
     facts["level"] = {k: v for k, v in level.items() if v is not None}
-    return {**facts, "rows": rows, "shard_rows": shard_rows()}
+    return {**facts, "rows": rows, "shard_rows": SHARD_ROWS}  # read when called: a test may set it
 
 
 def check_folder(out_dir: Path, facts: dict) -> None:
@@ -202,10 +197,15 @@ def _shard(rows: list[dict], features: Any) -> datasets.Dataset:
     return Dataset.from_list(rows, features=features)
 
 
+def shard_files(out_dir: str | Path, facts: dict) -> list[Path]:
+    """Every shard of the run, by name, in order (a killed run's partial files are not among them)."""
+    count = math.ceil(facts["rows"] / facts["shard_rows"])
+    return [Path(out_dir) / shard_name(facts["split"], k, count) for k in range(count)]
+
+
 def shards_complete(out_dir: str | Path, facts: dict) -> bool:
     """Whether every shard of the run is in ``out_dir``."""
-    count = math.ceil(facts["rows"] / facts["shard_rows"])
-    return all((Path(out_dir) / shard_name(facts["split"], k, count)).is_file() for k in range(count))
+    return all(path.is_file() for path in shard_files(out_dir, facts))
 
 
 def write_run_file(out_dir: str | Path, facts: dict) -> None:

@@ -195,10 +195,17 @@ def _holed(model: RestorationModel, x: Tensor, picture: Any, level: dict) -> tup
     to put the known pixels back afterwards. ``x`` unchanged and None without one."""
     if picture is None:
         return x, None
+    m = _map_level(model, picture, x, *x.shape[-2:], level)
+    return task_of(model).model_input(x, {task_of(model).keyword: m}), (x, m)
+
+
+def _map_level(model: RestorationModel, picture: Any, like: Tensor, height: int, width: int, level: dict) -> Tensor:
+    """The task's map read from ``picture`` at ``height``×``width`` (on ``like``'s device and dtype), and put padded
+    into ``level`` for the condition of the padded batch ``like``."""
     task = task_of(model)
-    m = task.read_map(picture, *x.shape[-2:]).to(x.device, x.dtype)
-    level[task.keyword] = pad(m, model.multiple).expand(x.shape[0], -1, -1, -1)
-    return task.model_input(x, {task.keyword: m}), (x, m)
+    m = task.read_map(picture, height, width).to(like.device, like.dtype)
+    level[task.keyword] = pad(m, model.multiple).expand(like.shape[0], -1, -1, -1)
+    return m
 
 
 def _check_numbers(task: Any, level: dict) -> None:
@@ -287,9 +294,7 @@ def recover_input(
     cond = result.cond
     inverse = exact_maps(model)[1] if y.dtype == torch.float64 else model.inverse
     if mask is not None:  # the task's map, read as restore read it
-        task = task_of(model)
-        m = task.read_map(mask, result.height, result.width).to(y.device, y.dtype)
-        level[task.keyword] = pad(m, model.multiple).expand(y.shape[0], -1, -1, -1)
+        _map_level(model, mask, y, result.height, result.width, level)
     if level:
         cond = condition(model.task, y, **level)
     with torch.inference_mode():

@@ -15,22 +15,21 @@ def card_words(model: Any, evaluation: dict | None = None, model_id: str | None 
 
     task, noise = task_of(model), model.config.get("noise")
     words = {"trained_on": task.noise_kinds.get(noise), "when_to_use": task.noise_use.get(noise)}
-    results = _eval_results(model, evaluation)
+    results = _eval_results(model, task.label, evaluation)
     if results:
         words["eval_results"] = results
         words["model_name"] = model_id or f"irae-{task.specialists.get(noise, task.name)}"
     return words
 
 
-def _eval_results(model: Any, evaluation: dict | None) -> list:
-    """model-index entries (PSNR and SSIM per level) for this model's rows of an ``irae evaluate`` JSON."""
+def _eval_results(model: Any, label: str, evaluation: dict | None) -> list:
+    """model-index entries (PSNR and SSIM per level, ``label`` naming the level) for this model's rows of an
+    ``irae evaluate`` JSON."""
     from huggingface_hub import EvalResult
-
-    from . import TASKS
 
     if not evaluation:
         return []
-    label, data = TASKS[model.task].label, str(evaluation.get("data", "images"))
+    data = str(evaluation.get("data", "images"))
     out = []
     for row in evaluation.get("rows", []):
         if row.get("method") != type(model).__name__:
