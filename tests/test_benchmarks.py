@@ -384,6 +384,10 @@ def test_output_hashes_probe_prints_a_line_per_shipped_model_and_level():
 def test_dataset_scaling_probe_prints_both_runs_side_by_side_with_the_same_bytes():
     script = ROOT / "benchmarks" / "probes" / "dataset_scaling.py"
     run = [sys.executable, str(script), "--rows", "4", "--side", "32", "--shard_rows", "1"]
+    run += ["--memory_rows", "2", "6", "--memory_side", "32"]
     out = subprocess.run(run, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, check=True)
-    rows = [line for line in out.stdout.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")]
+    scaling, by_size = out.stdout.split("peak memory by size")
+    rows = [line for line in scaling.splitlines() if line.startswith(("| 1 |", "| 2 |"))]
     assert len(rows) == 2 and all(row.rstrip().endswith("| yes |") for row in rows), out.stdout
+    sizes = [line.split("|")[1:5] for line in by_size.splitlines() if line.startswith(("| 2 | 0.00", "| 6 | 0.01"))]
+    assert len(sizes) == 2 and all(float(peak) > 100 for *_, peak in sizes), out.stdout  # a process's MB, read back

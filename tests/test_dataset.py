@@ -59,6 +59,24 @@ def test_each_row_is_restored_in_order_and_a_bad_row_says_why(source):
     assert all(level is not None and level >= 0 for level in auto["irae_level"])  # each row's own estimate
 
 
+def test_rows_decoded_in_loader_workers_are_the_rows_decoded_here(source):
+    """Two loader processes decode the rows (and read each row's level): the dataset is the same, value for value,
+    a JPEG's quality from its tables included (read in the worker, where the file's tables are)."""
+    jpegs = []
+    for q in (20, 60):
+        out = io.BytesIO()
+        Image.fromarray(random_image(32, 40, seed=q)).save(out, format="JPEG", quality=q)
+        jpegs.append({"bytes": out.getvalue(), "path": None})
+    features = datasets.Features({"image": datasets.Image()})
+    photos = datasets.Dataset.from_dict({"image": jpegs + [{"bytes": b"", "path": None}]}, features=features)
+    model = make_model("jpeg")
+    here, workers = (restore_dataset(model, photos, num_workers=n) for n in (0, 2))
+    assert here["irae_level"][:2] == [20.0, 60.0] and here["irae_error"][2] is not None
+    assert here.to_dict() == workers.to_dict()
+    denoise = make_model("denoise")
+    assert restore_dataset(denoise, source).to_dict() == restore_dataset(denoise, source, num_workers=2).to_dict()
+
+
 def test_shards_are_fixed_row_ranges_written_whole_and_a_second_run_redoes_only_what_is_missing(source, tmp_path):
     model = make_model("denoise")
     assert shard_ranges(7, 3) == [(0, 3), (3, 6), (6, 7)]
@@ -100,7 +118,6 @@ def test_the_command_restores_a_folder_resumes_and_two_processes_write_the_same_
     same. Another run's folder, a column that is no image and a split that does not exist are one line."""
     import os
     import subprocess
-    import sys
 
     from irae_hf.cli import main
     from irae_hf.pipeline import dataset as module
@@ -128,15 +145,94 @@ def test_the_command_restores_a_folder_resumes_and_two_processes_write_the_same_
     assert {p.name: p.read_bytes() for p in sorted((tmp_path / "one" / "data").glob("*.parquet"))} == first
 
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1", "IRAE_SHARD_ROWS": "2"}
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
-    launch += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "irae_hf"]
-    done = subprocess.run(
-        [*launch, *args, "--output_dir", str(tmp_path / "two")], env=env, capture_output=True, text=True
-    )
+    done = subprocess.run(launch(2, [*args, "--output_dir", str(tmp_path / "two")]), env=env, capture_output=True,
+                          text=True)  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "6/6" in done.stderr.split("restoring")[-1] and "MP/s" in done.stderr  # the main's bar counts both
     assert "process 0 of 2: wrote 2 shard(s)" in done.stdout and "process 1 of 2: wrote 1 shard(s)" in done.stdout
     assert {p.name: p.read_bytes() for p in sorted((tmp_path / "two" / "data").glob("*.parquet"))} == first
 
     assert main([*args, "--sigma", "15", "--output_dir", str(tmp_path / "one")]) == 2  # another level: refused
     assert main(["restore", "--model", str(tmp_path / "model"), "--dataset", str(folder), "--output_dir",
                  str(tmp_path / "x"), "--split", "test", "--column", "label"]) == 2  # fmt: skip
+
+
+def test_one_bar_counts_every_process_and_an_inpainting_model_is_refused_up_front(tmp_path, capsys):
+    """Each process's counts live in a file of the output folder; the main process's bar adds them up, starting
+    from the rows of shards complete before. A model that needs a mask per image is one line, before any work."""
+    from irae_hf.cli import main
+    from irae_hf.cli.progress import AllRanksBar, RankProgress, read_counts
+
+    ranks = [RankProgress(tmp_path, rank, every=0) for rank in (0, 1)]
+    ranks[0](3, 300)
+    ranks[1](2, 200)
+    assert read_counts(tmp_path) == (5, 500)
+    with AllRanksBar(tmp_path, total=10, done=4, every=60) as bar:
+        bar.update()
+        assert bar.bar.n == 9
+    make_model("inpaint").save_pretrained(tmp_path / "inpaint")
+    argv = ["restore", "--model", str(tmp_path / "inpaint"), "--dataset", "any/name", "--output_dir", str(tmp_path)]
+    assert main(argv) == 2
+    assert "needs a mask per image: restore those files with --mask" in capsys.readouterr().err
+
+
+def launch(processes: int, args: list[str], **popen) -> list[str]:
+    """``accelerate launch`` of ``irae`` on ``processes`` CPU processes (one thread each)."""
+    import sys
+
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes)]
+    command += ["--multi_gpu"] if processes > 1 else []
+    command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    return [*command, "-m", "irae_hf", *args]
+
+
+@pytest.mark.train  # accelerate launch, killed twice
+def test_a_run_killed_one_rank_or_all_resumes_with_another_process_count_to_the_same_bytes(tmp_path, monkeypatch):
+    """SIGKILL one rank of a 2-process run, then every process of a second 2-process run; a 1-process run then
+    finishes: the shards are those of an uninterrupted run, byte for byte, and nothing half-written is left."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from irae_hf.cli import main
+    from irae_hf.pipeline import dataset as module
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(40):
+        Image.fromarray(random_image(192, 192, seed=i)).save(folder / f"p{i:02d}.png")
+    make_model("denoise", width=32, depth=4).save_pretrained(tmp_path / "model")
+    args = ["restore", "--model", str(tmp_path / "model"), "--dataset", str(folder), "--sigma", "25"]
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1", "IRAE_SHARD_ROWS": "2"}
+    out = tmp_path / "out"
+    data = out / "data"
+
+    def shards() -> set[str]:
+        return {p.name for p in data.glob("train-*.parquet")} if data.is_dir() else set()
+
+    def run_until(more_than: int, kill) -> None:
+        job = subprocess.Popen(launch(2, [*args, "--output_dir", str(out)]), env=env, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + 300
+        while len(shards()) <= more_than and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        kill(job)
+        assert job.wait(timeout=120) != 0, "the run ended before it was killed"
+
+    def kill_rank_one(job) -> None:
+        os.kill(json.loads((out / ".irae-progress" / "1.json").read_text())["pid"], signal.SIGKILL)
+
+    run_until(1, kill_rank_one)  # rank 1 killed after its first shard: the launcher stops rank 0 too
+    first = shards()
+    assert 2 <= len(first) < 20
+    run_until(len(first) + 1, lambda job: os.killpg(job.pid, signal.SIGKILL))  # every process at once
+    second = shards()
+    assert first < second and len(second) < 20
+    monkeypatch.setattr(module, "SHARD_ROWS", 2)
+    assert main([*args, "--output_dir", str(out)]) == 0  # one process finishes what is missing
+    assert main([*args, "--output_dir", str(tmp_path / "whole")]) == 0  # uninterrupted, for comparison
+    whole = {p.name: p.read_bytes() for p in (tmp_path / "whole" / "data").iterdir()}
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == whole and len(whole) == 20
+    assert datasets.load_dataset(str(out), split="train").num_rows == 40

@@ -198,39 +198,70 @@ def test_trainer_pulls_a_hub_dataset(hub, hub_env, tmp_path, streaming):
 
 
 def test_a_fine_tune_of_hub_model_and_data_pushes_exactly_its_files_and_metadata(hub, hub_env, tmp_path, monkeypatch):
-    """No Hub-compatible server here accepts uploads: HfApi's two upload calls are recorded instead, and what they
-    were given is checked exactly (the training itself pulls its data and starting weights from the server)."""
-    from huggingface_hub import HfApi, ModelCard
+    """The training pulls its data and starting weights from the server; its push runs huggingface_hub's real calls
+    with only the network transport replaced (tests/hub_recorder.py), and what it commits is checked exactly."""
+    from huggingface_hub import ModelCard
 
     import train_accelerate
 
-    pushed = {}
+    from .hub_recorder import install
 
-    def create_repo(self, repo_id, *, private=None, exist_ok=False, **kw):
-        pushed.update(repo=repo_id, private=private)
-        return type("RepoUrl", (), {"repo_id": repo_id})()
-
-    def upload_folder(self, *, repo_id, folder_path, commit_message=None, allow_patterns=None, **kw):
-        files = {f.name: f.read_bytes() for f in Path(folder_path).iterdir() if f.is_file()}
-        pushed.update(message=commit_message, patterns=allow_patterns, files=files)
-
-    monkeypatch.setattr(HfApi, "create_repo", create_repo)
-    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    recorder = install(monkeypatch, hub.url)
     write_photos(tmp_path / "eval", count=2)
     out = tmp_path / "fine-tuned"
     argv = ["--dataset", DATASET, "--init_from", f"{MODEL}@{hub.shas[0]}", "--output_dir", str(out)]
     argv += ["--max_steps", "2", "--crop_size", "32", "--batch_size", "2", "--report_to", "none"]
     argv += ["--eval_dir", str(tmp_path / "eval" / "train"), "--push_to_hub", "--hub_model_id", "me/irae-fine"]
     train_accelerate.main([*argv, "--hub_private"])
-    assert pushed["repo"] == "me/irae-fine" and pushed["private"] is True
-    assert pushed["message"] == "IRAE denoise, 2 steps"
-    assert set(pushed["patterns"]) == {"config.json", "model.safetensors", "README.md"}
-    shipped = {name for name in pushed["files"] if any(Path(name).match(p) for p in pushed["patterns"])}
-    assert shipped == {"config.json", "model.safetensors", "README.md"}
-    card = ModelCard(pushed["files"]["README.md"].decode())
+    assert [(r["organization"], r["name"], r["visibility"]) for r in recorder.repos] == [("me", "irae-fine", "private")]
+    [commit] = recorder.commits
+    assert commit["repo"] == "models/me/irae-fine" and commit["summary"] == "IRAE denoise, 2 steps"
+    assert commit["files"] == {
+        name: (out / name).read_bytes() for name in ("config.json", "model.safetensors", "README.md")
+    }
+    card = ModelCard(commit["files"]["README.md"].decode())
     assert card.data.license == "apache-2.0" and {"image-restoration", "irae"} <= set(card.data.tags)
     assert card.data.base_model == MODEL and card.data.datasets == [DATASET]
     assert card.data.library_name == "irae-hf" and card.data.pipeline_tag == "image-to-image"
     results = {(r.metric_type, r.metric_name) for r in card.data.eval_results}
     assert {("psnr", "PSNR (σ 25)"), ("ssim", "SSIM (σ 50)")} <= results and card.data.model_name == "me/irae-fine"
     assert 'IRAE.from_pretrained("me/irae-fine")' in card.text
+
+
+def test_a_hub_dataset_is_restored_alike_on_one_and_two_processes_and_pushed(hub, hub_env, tmp_path, monkeypatch):
+    """``irae restore --dataset`` pulls the served dataset at a commit; two processes under accelerate launch write
+    the shards one process wrote, byte for byte; the push runs huggingface_hub's real calls (only the transport is
+    replaced: tests/hub_recorder.py) and commits the card and the shards, nothing else, to a private dataset repo."""
+    import datasets
+
+    from irae_hf.pipeline import dataset as module
+
+    from .hub_recorder import install
+
+    revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hub.root / "mirrors" / "datasets" / DATASET,
+                              capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    monkeypatch.setattr(module, "SHARD_ROWS", 4)  # six photos: two shards
+    recorder = install(monkeypatch, hub.url)
+    args = ["restore", "--model", MODEL, "--revision", hub.shas[0], "--dataset", DATASET]
+    args += ["--dataset_revision", revision]
+    one = tmp_path / "one"
+    assert cli([*args, "--output_dir", str(one), "--push_to_hub", "me/photos-clean", "--private"]) == 0
+    shards = {f"data/{p.name}": p.read_bytes() for p in sorted((one / "data").glob("*.parquet"))}
+    assert list(shards) == ["data/train-00000-of-00002.parquet", "data/train-00001-of-00002.parquet"]
+    private = {"name": "photos-clean", "organization": "me", "visibility": "private", "type": "dataset"}
+    assert recorder.repos == [private]
+    [commit] = recorder.commits
+    assert commit["repo"] == "datasets/me/photos-clean"
+    assert commit["files"] == {"README.md": (one / "README.md").read_bytes(), **shards}
+    card = commit["files"]["README.md"].decode()
+    assert f"`{DATASET}` (revision `{revision}`)" in card and f"`{MODEL}` (revision `{hub.shas[0]}`)" in card
+    back = datasets.load_dataset(str(one), split="train")
+    assert back.num_rows == 6 and None not in back["irae_level"]  # each row's own estimate (no --sigma)
+
+    env = {**os.environ, **hub_env, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1", "IRAE_SHARD_ROWS": "4"}
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
+    command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "irae_hf"]
+    done = subprocess.run([*command, *args, "--output_dir", str(tmp_path / "two")], env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert {f"data/{p.name}": p.read_bytes() for p in sorted((tmp_path / "two" / "data").glob("*.parquet"))} == shards

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from huggingface_hub import HfApi
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
@@ -181,23 +180,10 @@ def test_killed_run_resumes_exactly(images, tmp_path):
 
 
 def test_push_to_hub_pushes_exactly_the_output_folder(images, tmp_path, monkeypatch):
-    pushed = {}
+    """huggingface_hub's own calls, only the network transport replaced (tests/hub_recorder.py)."""
+    from .hub_recorder import install
 
-    def create_repo(self, repo_id, **kw):
-        pushed["repo"] = repo_id
-        return type("RepoUrl", (), {"repo_id": repo_id})()
-
-    def upload_folder(self, *, repo_id, folder_path, allow_patterns=None, **kw):
-        folder = Path(folder_path)
-        pushed.update(
-            folder=folder,
-            patterns=allow_patterns,
-            files={f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()},
-        )
-        return "https://huggingface.co/org/irae-test/commit/0"
-
-    monkeypatch.setattr(HfApi, "create_repo", create_repo)
-    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    recorder = install(monkeypatch)
     out = tmp_path / "push"
     train_accelerate.main(
         [
@@ -218,10 +204,12 @@ def test_push_to_hub_pushes_exactly_the_output_folder(images, tmp_path, monkeypa
             *TINY,
         ]
     )
-    assert pushed["repo"] == "org/irae-test" and pushed["folder"] == out
-    assert {"config.json", "model.safetensors", "README.md"} <= set(pushed["files"])
-    assert set(pushed["patterns"]) == {"config.json", "model.safetensors", "README.md"}
-    card = pushed["files"]["README.md"].decode()
+    assert [(r["organization"], r["name"]) for r in recorder.repos] == [("org", "irae-test")]
+    [commit] = recorder.commits
+    assert commit["repo"] == "models/org/irae-test"
+    shipped = ("config.json", "model.safetensors", "README.md")
+    assert commit["files"] == {name: (out / name).read_bytes() for name in shipped}  # exactly these, as saved
+    card = commit["files"]["README.md"].decode()
     assert 'IRAE.from_pretrained("org/irae-test")' in card
     assert "| free-form | IRAE |" in card and "| box | input |" in card  # the evaluation table
     assert {r["method"] for r in json.loads((out / "evaluation.json").read_text())["rows"]} == {"IRAE", "input"}

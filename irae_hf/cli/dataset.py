@@ -10,10 +10,20 @@ from pathlib import Path
 from ..tasks import task_of
 from .errors import UsageError
 
-__all__ = ["run_dataset", "load_source"]
+__all__ = ["run_dataset", "load_source", "level_problem"]
 
 #: how long a process may wait for the others at the barrier (a long shard is no hang)
 BARRIER_TIMEOUT = timedelta(hours=12)
+
+
+def level_problem(task) -> str | None:
+    """A task whose level is a picture per image (inpainting's mask): no column carries one, said before any work."""
+    if task.blind:
+        return None
+    return (
+        f"--dataset restores every row at one level or at its own estimate; a {task.name} model needs a "
+        f"{task.keyword} per image: restore those files with --{task.keyword}"
+    )
 
 
 def load_source(args: argparse.Namespace):
@@ -30,17 +40,8 @@ def run_dataset(args: argparse.Namespace, model) -> int:
     """Restore this process's shards, then (main process) the card, the check that no shard is missing, and the push."""
     from accelerate import PartialState
     from accelerate.utils import parse_flag_from_env
-    from tqdm.auto import tqdm
 
-    from ..pipeline.dataset import (
-        check_folder,
-        dataset_card,
-        run_facts,
-        shard_files,
-        shards_complete,
-        write_run_file,
-        write_shards,
-    )
+    from ..pipeline.dataset import run_facts
 
     task = task_of(model)
     level = {task.keyword: getattr(args, task.keyword, None)}
@@ -49,29 +50,53 @@ def run_dataset(args: argparse.Namespace, model) -> int:
     facts = run_facts(args.dataset, args.split, args.column, args.model, args.revision, level, len(source))
     # on CPUs, accelerate launch says so in ACCELERATE_USE_CPU; without cpu=True the processes would not see each other
     state = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"), timeout=BARRIER_TIMEOUT)
+    if args.device is None:  # each process on its own device (cuda:<local rank> under accelerate launch on GPUs)
+        model.to(state.device)
     try:
-        check_folder(out, facts)
-        if state.is_main_process:
-            write_run_file(out, facts)
-        state.wait_for_everyone()
-        with tqdm(total=len(source), unit="row", desc="restoring", disable=not state.is_main_process) as bar:
-            written = write_shards(model, source, out, facts, process=state.process_index,
-                                   processes=state.num_processes, progress=bar.update)  # fmt: skip
-        print(f"process {state.process_index} of {state.num_processes}: wrote {len(written)} shard(s)")
+        _restore_shards(args, model, source, out, facts, state)
     except ValueError as e:
         raise UsageError(str(e)) from e
-    state.wait_for_everyone()
-    if not state.is_main_process:
-        return 0
-    if not shards_complete(out, facts):
-        raise UsageError(f"{out}: some shards are missing; run the same command again to finish them")
+    state.wait_for_everyone()  # the one barrier after the work: then the main process alone finishes
+    return _finish(args, out, facts, task.name) if state.is_main_process else 0
+
+
+def _restore_shards(args: argparse.Namespace, model, source, out: Path, facts: dict, state) -> None:
+    """Check the folder, clear what a killed run left (main process), then write this process's shards, counting."""
+    from ..pipeline.dataset import check_folder, clear_partials, complete_rows, write_run_file, write_shards
+    from .progress import AllRanksBar, RankProgress, clear_progress
+
+    check_folder(out, facts)
+    if state.is_main_process:
+        write_run_file(out, facts)
+        clear_partials(out)
+        clear_progress(out)
+    done = complete_rows(out, facts)
+    state.wait_for_everyone()  # before any process writes: the folder is checked and cleared
+    counts = RankProgress(out, state.process_index)
+    with AllRanksBar(out, len(source), done, disable=not state.is_main_process):
+        written = write_shards(model, source, out, facts, process=state.process_index,
+                               processes=state.num_processes, workers=args.num_workers, progress=counts)  # fmt: skip
+        counts.write()
+    print(f"process {state.process_index} of {state.num_processes}: wrote {len(written)} shard(s)")
+
+
+def _finish(args: argparse.Namespace, out: Path, facts: dict, task: str) -> int:
+    """The main process, after every process is done: check no shard is missing, write the card, push."""
+    import shutil
+
     import pyarrow.parquet as pq
 
+    from ..pipeline.dataset import dataset_card, shard_files, shards_complete
+    from .progress import PROGRESS_DIR
+
+    if not shards_complete(out, facts):
+        raise UsageError(f"{out}: some shards are missing; run the same command again to finish them")
+    shutil.rmtree(out / PROGRESS_DIR, ignore_errors=True)
     # the errors column alone, from the shards themselves (loading the dataset would copy every image into a cache)
     errors = sum(
         pq.read_table(f, columns=["irae_error"]).column(0).drop_null().length() for f in shard_files(out, facts)
     )
-    (out / "README.md").write_text(dataset_card(facts, args.dataset_revision, task.name, errors))
+    (out / "README.md").write_text(dataset_card(facts, args.dataset_revision, task, errors))
     print(f"restored {facts['rows'] - errors:,} of {facts['rows']:,} rows into {out} ({errors:,} kept as they were)")
     if args.push_to_hub:
         from huggingface_hub import HfApi
@@ -79,7 +104,7 @@ def run_dataset(args: argparse.Namespace, model) -> int:
         api = HfApi()
         repo = api.create_repo(args.push_to_hub, repo_type="dataset", private=args.private, exist_ok=True).repo_id
         api.upload_folder(
-            repo_id=repo, repo_type="dataset", folder_path=str(out), allow_patterns=["README.md", "data/*"]
+            repo_id=repo, repo_type="dataset", folder_path=str(out), allow_patterns=["README.md", "data/*.parquet"]
         )
         print(f"pushed {out} to https://huggingface.co/datasets/{repo}")
     return 0

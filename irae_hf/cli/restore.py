@@ -54,7 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["torch", "onnxruntime"],
         help="onnxruntime: the same fp32 map, faster on large images on CPUs (exported once per model)",
     )
-    r.add_argument("--device", default="cpu", type=device_arg, help="torch device, e.g. cpu or cuda")
+    r.add_argument(
+        "--device",
+        type=device_arg,
+        help="torch device, e.g. cpu or cuda (cpu; with --dataset, each process's own: cuda:<local rank> under "
+        "accelerate launch on GPUs)",
+    )
     r.add_argument("--revision", help=REVISION_HELP)
     r.add_argument(
         "--max-pixels",
@@ -64,15 +69,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         "0: no limit, for trusted files)",
     )
     r.add_argument("--overwrite", action="store_true", help="replace existing outputs (inputs are never replaced)")
+    register_dataset(r)
+    r.set_defaults(run=run)
+
+
+def register_dataset(r: argparse.ArgumentParser) -> None:
+    """``restore --dataset``'s flags: a Hub dataset or folder in, parquet shards out."""
     d = r.add_argument_group("a whole dataset (instead of files): parquet shards, resumable, any number of processes")
     d.add_argument("--dataset", help="a Hub dataset id or a folder of images")
     d.add_argument("--dataset_revision", help="the Hub dataset's branch, tag or commit")
     d.add_argument("--split", default="train", help="the split to restore (train)")
     d.add_argument("--column", default="image", help="the image column (image)")
-    d.add_argument("--output_dir", help="where the restored dataset goes: data/*.parquet and README.md")
+    d.add_argument(
+        "--output_dir",
+        help="where the restored dataset goes: data/*.parquet and README.md (on several nodes: a folder all of them "
+        "see)",
+    )
+    d.add_argument(
+        "--num_workers",
+        type=count_arg("--num_workers", 0, 64),
+        default=2,
+        help="loader processes per process that decode the rows (2; 0: in the process itself)",
+    )
     d.add_argument("--push_to_hub", metavar="ORG/NAME", help="then upload it as a Hub dataset")
     d.add_argument("--private", action="store_true", help="a private Hub dataset")
-    r.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,7 +147,7 @@ def _model(args: argparse.Namespace) -> object:
     from ..models.registry import load_model
 
     try:
-        model = load_model(args.model, revision=args.revision).to(args.device)
+        model = load_model(args.model, revision=args.revision).to(args.device or "cpu")
         task_of(model)  # a task or noise this package does not know: refused before any file
     except (ValueError, OSError) as e:  # WeightsError, bad config values, missing folders or files
         raise UsageError(f"cannot load model {args.model}: {e}") from e
@@ -138,7 +158,7 @@ def _model(args: argparse.Namespace) -> object:
 
 def _run_dataset(args: argparse.Namespace) -> int:
     """``--dataset NAME --output_dir DIR``: the dataset's rows, not files."""
-    from .dataset import run_dataset
+    from .dataset import level_problem, run_dataset
 
     if args.inputs or args.output:
         raise UsageError("give image files with -o, or --dataset with --output_dir, not both")
@@ -148,7 +168,7 @@ def _run_dataset(args: argparse.Namespace) -> int:
     if problem:
         raise UsageError(problem)
     model = _model(args)
-    refusal = level_flag_problem(args, model.task)
+    refusal = level_problem(task_of(model)) or level_flag_problem(args, model.task)
     if refusal:
         raise UsageError(refusal)
     return run_dataset(args, model)

@@ -13,7 +13,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,16 @@ if TYPE_CHECKING:
 
     from ..models.base import RestorationModel
 
-__all__ = ["SHARD_ROWS", "NEW_COLUMNS", "restore_dataset", "shard_ranges", "shard_name", "write_shards", "run_facts"]
+__all__ = [
+    "SHARD_ROWS",
+    "NEW_COLUMNS",
+    "restore_dataset",
+    "rows_restored",
+    "shard_ranges",
+    "shard_name",
+    "write_shards",
+    "run_facts",
+]
 
 #: rows per shard: fixed, so that which rows a shard holds never depends on the number of processes
 #: ($IRAE_SHARD_ROWS: smaller shards, for tests and tiny datasets)
@@ -48,29 +57,60 @@ def shard_name(split: str, index: int, count: int) -> str:
     return f"data/{split}-{index:05d}-of-{count:05d}.parquet"
 
 
-def restore_row(model: RestorationModel, cell: Any, level: dict, max_pixels: int | None) -> tuple[dict, Any, Any]:
-    """One row's image restored: (its Image cell, PNG bytes; the level used; None), or, for a row that cannot be
-    used or has nothing to undo, (its original bytes; None; the reason, or None)."""
-    from ..io.images import load_image
-    from .restore import choose_level, restore
+class DecodedRows:
+    """The rows of ``source`` as a map-style dataset whose items are decoded where the loader runs them (in its worker
+    processes): (the row, its image cell emptied; its original bytes; the image and the level to restore it at, or
+    why not). The level is chosen here too: reading it blind is work a worker can take off the main process."""
 
-    original = b""
-    try:
-        original = _bytes_of(cell)
-        if not original:
-            raise ValueError("the row holds no image bytes")
-        image = load_image(io.BytesIO(original), max_pixels)
-        task = task_of(model)
-        chosen, _ = choose_level(model, image, **level)
-        value = chosen.get(task.keyword)
-        if task.unchanged(value):  # no sign of JPEG compression: left as it is
-            return {"bytes": original, "path": None}, None, None
-        out = io.BytesIO()
-        restore(model, image, **chosen).save(out, format="PNG")
-        return {"bytes": out.getvalue(), "path": None}, float(value), None
-    except Exception as e:  # noqa: BLE001 - one row's failure is that row's outcome, never the run's
-        said = re.sub(r"<_io\.BytesIO object at 0x[0-9a-f]+>", "the row's bytes", f"{type(e).__name__}: {e}")
-        return {"bytes": original, "path": None}, None, said[:500]  # the same words on every run, for every process
+    def __init__(self, model: RestorationModel, source: datasets.Dataset, column: str, level: dict) -> None:
+        self.model, self.source, self.column, self.level = model, source, column, level
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> tuple[dict, bytes, Any, dict | None, str | None]:
+        from ..io.images import load_image
+        from .restore import choose_level
+
+        row = dict(self.source[index])
+        original = b""
+        try:
+            original, row[self.column] = _bytes_of(row[self.column]), None  # its place kept, for the columns' order
+            if not original:
+                raise ValueError("the row holds no image bytes")
+            image = load_image(io.BytesIO(original), MAX_PIXELS)
+            chosen, _ = choose_level(self.model, image, **self.level)
+            return row, original, image, chosen, None
+        except Exception as e:  # noqa: BLE001 - one row's failure is that row's outcome, never the run's
+            return row, original, None, None, _reason(e)
+
+
+def _reason(e: Exception) -> str:
+    """Why a row was kept as it was, in the same words on every run and in every process."""
+    said = re.sub(r"<_io\.BytesIO object at 0x[0-9a-f]+>", "the row's bytes", f"{type(e).__name__}: {e}")
+    return said[:500]
+
+
+def restore_row(model: RestorationModel, column: str, item: tuple) -> tuple[dict, int]:
+    """One decoded row (a ``DecodedRows`` item) restored: (the row with its image cell, PNG bytes or the original
+    bytes of a row that cannot be used or has nothing to undo, and the new columns; the pixels restored)."""
+    from .restore import restore
+
+    row, original, image, chosen, error = item
+    cell, value, pixels = {"bytes": original, "path": None}, None, 0
+    if error is None:
+        try:
+            task = task_of(model)
+            value = chosen.get(task.keyword)
+            if task.unchanged(value):  # no sign of JPEG compression: left as it is
+                value = None
+            else:
+                out = io.BytesIO()
+                restore(model, image, **chosen).save(out, format="PNG")
+                cell, value, pixels = {"bytes": out.getvalue(), "path": None}, float(value), image.width * image.height
+        except Exception as e:  # noqa: BLE001 - as above
+            value, error = None, _reason(e)
+    return {**row, column: cell, "irae_level": value, "irae_error": error}, pixels
 
 
 def _bytes_of(cell: Any) -> bytes:
@@ -82,14 +122,31 @@ def _bytes_of(cell: Any) -> bytes:
     return Path(cell["path"]).read_bytes() if cell.get("path") and Path(cell["path"]).is_file() else b""
 
 
-def _rows(
-    model: RestorationModel, dataset: datasets.Dataset, column: str, level: dict, model_id: str, revision: str | None
+def _as_is(item: Any) -> Any:
+    """The loader's collate function: items pass unchanged (a row is not a tensor)."""
+    return item
+
+
+def rows_restored(
+    model: RestorationModel,
+    source: datasets.Dataset,
+    indices: list[int],
+    facts: dict,
+    workers: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[dict]:
-    """Every row of ``dataset`` with its image restored and the new columns added, in order."""
-    for row in dataset:
-        cell, value, error = restore_row(model, row[column], level, MAX_PIXELS)
-        yield {**row, column: cell, "irae_level": value, "irae_error": error, "irae_model": model_id,
-               "irae_revision": revision}  # fmt: skip
+    """The rows ``indices`` of ``source`` (image column undecoded), in that order, each with its image restored and
+    the new columns added; decoded by ``workers`` loader processes (0: here). ``progress(rows, pixels)`` per row."""
+    from torch.utils.data import DataLoader
+
+    column = facts["column"]
+    decoded = DecodedRows(model, source, column, facts["level"])
+    loader = DataLoader(decoded, batch_size=None, sampler=indices, num_workers=workers, collate_fn=_as_is)
+    for item in loader:
+        row, pixels = restore_row(model, column, item)
+        if progress is not None:
+            progress(1, pixels)
+        yield {**row, "irae_model": facts["model"], "irae_revision": facts["model_revision"]}
 
 
 def _features(dataset: datasets.Dataset, column: str) -> datasets.Features:
@@ -122,15 +179,18 @@ def restore_dataset(
     *,
     model_id: str = "",
     revision: str | None = None,
+    num_workers: int = 0,
     **level: Any,
 ) -> datasets.Dataset:
     """``dataset`` with every row's ``column`` image restored by ``model`` (one process, in memory), the source's other
     columns kept, and ``irae_level`` (the level used: given, or the row's own estimate), ``irae_error``,
-    ``irae_model`` and ``irae_revision`` added. ``level``: ``sigma=``/``quality=`` as ``restore`` takes them."""
+    ``irae_model`` and ``irae_revision`` added. ``level``: ``sigma=``/``quality=`` as ``restore`` takes them;
+    ``num_workers``: loader processes that decode the rows."""
     from datasets import Dataset
 
     source = _undecoded(dataset, column)
-    rows = list(_rows(model, source, column, level, model_id, revision))
+    facts = {"column": column, "level": level, "model": model_id, "model_revision": revision}
+    rows = list(rows_restored(model, source, list(range(len(source))), facts, num_workers))
     return Dataset.from_list(rows, features=_features(source, column))
 
 
@@ -164,37 +224,73 @@ def write_shards(
     *,
     process: int = 0,
     processes: int = 1,
-    progress: Any = None,
+    workers: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
-    """This process's shards (k ≡ ``process`` mod ``processes``) of ``dataset`` restored into ``out_dir``, each
-    written under a temporary name and renamed when complete; shards already complete are skipped. Returns the
-    shards this call wrote."""
+    """This process's shards (k ≡ ``process`` mod ``processes``: no padding, no row twice) of ``dataset`` restored
+    into ``out_dir``, each written under a temporary name and renamed when complete; shards already complete are
+    skipped. One loader (``workers`` decoding processes) runs over all of them. Returns the shards written."""
     out = Path(out_dir)
     source = _undecoded(dataset, facts["column"])
-    features = _features(source, facts["column"])
+    schema = _features(source, facts["column"])
     ranges = shard_ranges(len(source), facts["shard_rows"])
+    todo = [k for k in range(process, len(ranges), processes) if not _shard_path(out, facts, k, len(ranges)).is_file()]
+    rows = rows_restored(model, source, [i for k in todo for i in range(*ranges[k])], facts, workers, progress)
     written = []
-    for k in range(process, len(ranges), processes):
-        target = out / shard_name(facts["split"], k, len(ranges))
-        if target.is_file():
-            continue
-        start, stop = ranges[k]
-        rows = list(_rows(model, source.select(range(start, stop)), facts["column"], facts["level"], facts["model"],
-                          facts["model_revision"]))  # fmt: skip
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f"{PARTIAL}{os.getpid()}-{target.name}")
-        _shard(rows, features).to_parquet(str(partial))
-        os.replace(partial, target)
+    for k in todo:
+        target = _shard_path(out, facts, k, len(ranges))
+        with ShardWriter(target, schema) as shard:
+            for _ in range(*ranges[k]):
+                shard.add(next(rows))
         written.append(target)
-        if progress is not None:
-            progress(stop - start)
     return written
 
 
-def _shard(rows: list[dict], features: Any) -> datasets.Dataset:
-    from datasets import Dataset
+def _shard_path(out: Path, facts: dict, index: int, count: int) -> Path:
+    return out / shard_name(facts["split"], index, count)
 
-    return Dataset.from_list(rows, features=features)
+
+class ShardWriter:
+    """One parquet shard written row group by row group under a temporary name, given its name when complete (a
+    killed process leaves a hidden partial file, never a shard); memory holds one row group, not the shard."""
+
+    #: a row group ends at this many rows (the Hub's choice for image datasets) or bytes, whichever comes first
+    GROUP_ROWS, GROUP_BYTES = 100, 64 << 20
+
+    def __init__(self, target: Path, features: datasets.Features) -> None:
+        self.target, self.features = target, features
+        self.partial = target.with_name(f"{PARTIAL}{os.getpid()}-{target.name}")
+        self.group: list[dict] = []
+        self.bytes = 0
+
+    def __enter__(self) -> ShardWriter:
+        import pyarrow.parquet as pq
+
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = pq.ParquetWriter(str(self.partial), self.features.arrow_schema)
+        return self
+
+    def add(self, row: dict) -> None:
+        self.group.append(self.features.encode_example(row))
+        self.bytes += sum(len(v.get("bytes") or b"") for v in self.group[-1].values() if isinstance(v, dict))
+        if len(self.group) >= self.GROUP_ROWS or self.bytes >= self.GROUP_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self.group:
+            self.writer.write_table(pa.Table.from_pylist(self.group, schema=self.features.arrow_schema))
+        self.group, self.bytes = [], 0
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        if kind is None:
+            self._flush()
+        self.writer.close()
+        if kind is None:
+            os.replace(self.partial, self.target)
+        else:
+            self.partial.unlink(missing_ok=True)
 
 
 def shard_files(out_dir: str | Path, facts: dict) -> list[Path]:
@@ -203,9 +299,21 @@ def shard_files(out_dir: str | Path, facts: dict) -> list[Path]:
     return [Path(out_dir) / shard_name(facts["split"], k, count) for k in range(count)]
 
 
+def complete_rows(out_dir: str | Path, facts: dict) -> int:
+    """How many rows the shards already complete in ``out_dir`` hold (a resumed run starts its count there)."""
+    ranges = shard_ranges(facts["rows"], facts["shard_rows"])
+    return sum(stop - start for path, (start, stop) in zip(shard_files(out_dir, facts), ranges) if path.is_file())
+
+
 def shards_complete(out_dir: str | Path, facts: dict) -> bool:
     """Whether every shard of the run is in ``out_dir``."""
     return all(path.is_file() for path in shard_files(out_dir, facts))
+
+
+def clear_partials(out_dir: str | Path) -> None:
+    """Remove what a killed run left half-written (call before any process of the new run writes)."""
+    for path in (Path(out_dir) / "data").glob(f"{PARTIAL}*"):
+        path.unlink(missing_ok=True)
 
 
 def write_run_file(out_dir: str | Path, facts: dict) -> None:
