@@ -157,6 +157,28 @@ def test_the_command_restores_a_folder_resumes_and_two_processes_write_the_same_
                  str(tmp_path / "x"), "--split", "test", "--column", "label"]) == 2  # fmt: skip
 
 
+def test_a_16_bit_row_stays_16_bit_and_a_row_over_the_pixel_limit_is_kept_with_the_reason(monkeypatch):
+    import tifffile
+
+    from irae_hf.io.images import load_image
+    from irae_hf.io.sixteen_bit import deep_pixels
+    from irae_hf.pipeline import dataset as module
+
+    deep = np.random.default_rng(0).integers(0, 65536, (24, 32, 3), dtype=np.uint16)
+    out = io.BytesIO()
+    tifffile.imwrite(out, deep, photometric="rgb")
+    rows = [{"bytes": out.getvalue(), "path": None}, {"bytes": png(random_image(64, 64)), "path": None}]
+    photos = datasets.Dataset.from_dict({"image": rows}, features=datasets.Features({"image": datasets.Image()}))
+    monkeypatch.setattr(module, "MAX_PIXELS", 32 * 32)
+    model = make_model("denoise")
+    raw = restore_dataset(model, photos, sigma=10).cast_column("image", datasets.Image(decode=False))
+    expected = deep_pixels(restore(model, load_image(io.BytesIO(rows[0]["bytes"])), sigma=10))
+    written = deep_pixels(load_image(io.BytesIO(raw[0]["image"]["bytes"])))  # a 16-bit PNG, read at 16 bits
+    assert expected is not None and np.array_equal(written, expected) and raw[0]["irae_error"] is None
+    assert "64×64" in raw[1]["irae_error"] or "4,096" in raw[1]["irae_error"], raw[1]["irae_error"]
+    assert raw[1]["image"]["bytes"] == rows[1]["bytes"] and raw[1]["irae_level"] is None
+
+
 def test_one_bar_counts_every_process_and_an_inpainting_model_is_refused_up_front(tmp_path, capsys):
     """Each process's counts live in a file of the output folder; the main process's bar adds them up, starting
     from the rows of shards complete before. A model that needs a mask per image is one line, before any work."""

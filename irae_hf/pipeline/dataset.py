@@ -94,6 +94,7 @@ def _reason(e: Exception) -> str:
 def restore_row(model: RestorationModel, column: str, item: tuple) -> tuple[dict, int]:
     """One decoded row (a ``DecodedRows`` item) restored: (the row with its image cell, PNG bytes or the original
     bytes of a row that cannot be used or has nothing to undo, and the new columns; the pixels restored)."""
+    from ..io.images import save_image
     from .restore import restore
 
     row, original, image, chosen, error = item
@@ -106,7 +107,7 @@ def restore_row(model: RestorationModel, column: str, item: tuple) -> tuple[dict
                 value = None
             else:
                 out = io.BytesIO()
-                restore(model, image, **chosen).save(out, format="PNG")
+                save_image(restore(model, image, **chosen), out, "PNG")  # a 16-bit row stays 16-bit
                 cell, value, pixels = {"bytes": out.getvalue(), "path": None}, float(value), image.width * image.height
         except Exception as e:  # noqa: BLE001 - as above
             value, error = None, _reason(e)
