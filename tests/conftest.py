@@ -162,7 +162,7 @@ class Gated:
 
 
 #: the kinds of test that are slow by nature: ``-m "not slow"`` leaves them out too
-SLOW_KINDS = ("browser", "hub", "train")
+SLOW_KINDS = ("browser", "hub", "train", "spandrel")
 
 
 def pytest_collection_modifyitems(config, items):

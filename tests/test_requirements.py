@@ -14,6 +14,7 @@ DEV_ONLY = {
     "datasets": {"data.py"},
     "bm3d": {"evaluate.py"},
     "onnxruntime": {"runtime.py"},
+    "spandrel": {"spandrel.py"},  # the host's own (chaiNNer, ComfyUI; the tests: requirements-spandrel.txt)
 }
 
 
