@@ -2,7 +2,7 @@
 loader WORK`` or ``comfyui WORK``; prints one JSON object of what it found (the test asserts on it).
 
 WORK holds what the test exported: ``<name>.safetensors`` files, ``<name>/`` (the model they came from),
-``levels.json`` (each file's restore() keywords) and ``photo.png``.
+``levels.json`` (each file's restore() keywords and photo) and ``mask.png``.
 """
 
 from __future__ import annotations
@@ -44,17 +44,17 @@ def loader(work: Path) -> dict:
     install()  # twice: no error, one entry
     found: dict = {"registered": [a.architecture.id for a in spandrel.MAIN_REGISTRY.architectures()].count(ARCH_ID)}
     found["first"] = spandrel.MAIN_REGISTRY.architectures("detection")[0].architecture.id
-    photo = Image.open(work / "photo.png").convert("RGB")
-    x = torch.from_numpy(np.asarray(photo, dtype=np.float32) / 255).permute(2, 0, 1)[None]
     mask = Image.open(work / "mask.png").convert("L")
-    for name, level in json.loads((work / "levels.json").read_text()).items():
+    for name, case in json.loads((work / "levels.json").read_text()).items():
+        photo = Image.open(work / case["photo"]).convert("RGB")  # pixels, as spandrel's hosts hand them over
+        x = torch.from_numpy(np.asarray(photo, dtype=np.float32) / 255).permute(2, 0, 1)[None]
         d = spandrel.ModelLoader().load_from_file(work / f"{name}.safetensors")
         model = IRAE.from_pretrained(work / name)
         if isinstance(d, spandrel.MaskedImageModelDescriptor):
             out = d(x, torch.from_numpy(np.asarray(mask) > 0).float()[None, None])
             expected = restore(model, photo, mask=mask)
         else:
-            out, expected = d(x), restore(model, photo, **level)
+            out, expected = d(x), restore(model, photo, **case["level"])
         found[name] = {
             "kind": type(d).__name__, "arch": d.architecture.id, "purpose": d.purpose, "scale": d.scale,
             "multiple_of": d.size_requirements.multiple_of, "tiling": d.tiling.name, "tags": d.tags,
