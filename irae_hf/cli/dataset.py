@@ -56,12 +56,12 @@ def run_dataset(args: argparse.Namespace, model) -> int:
         _restore_shards(args, model, source, out, facts, state)
     except ValueError as e:
         raise UsageError(str(e)) from e
-    state.wait_for_everyone()  # the one barrier after the work: then the main process alone finishes
     return _finish(args, out, facts, task.name) if state.is_main_process else 0
 
 
 def _restore_shards(args: argparse.Namespace, model, source, out: Path, facts: dict, state) -> None:
-    """Check the folder, clear what a killed run left (main process), then write this process's shards, counting."""
+    """Check the folder, clear what a killed run left (main process), write this process's shards, counting, and wait
+    for the others; then the main process alone finishes."""
     from ..pipeline.dataset import check_folder, clear_partials, complete_rows, write_run_file, write_shards
     from .progress import AllRanksBar, RankProgress, clear_progress
 
@@ -77,7 +77,8 @@ def _restore_shards(args: argparse.Namespace, model, source, out: Path, facts: d
         written = write_shards(model, source, out, facts, process=state.process_index,
                                processes=state.num_processes, workers=args.num_workers, progress=counts)  # fmt: skip
         counts.write()
-    print(f"process {state.process_index} of {state.num_processes}: wrote {len(written)} shard(s)")
+        print(f"process {state.process_index} of {state.num_processes}: wrote {len(written)} shard(s)", flush=True)
+        state.wait_for_everyone()  # the one barrier after the work (the bar counts on until every process is done)
 
 
 def _finish(args: argparse.Namespace, out: Path, facts: dict, task: str) -> int:
