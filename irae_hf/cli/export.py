@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from ..io.atomic import folder_problem
+from ..tasks import TASKS
 from .args import REVISION_HELP, missing_package
 from .errors import UsageError
 
@@ -18,7 +19,6 @@ EXPORT_FILES = ("restore.onnx", "recover.onnx", "onnx.json", "README.md")
 
 def register(sub: argparse._SubParsersAction) -> None:
     """The ``export`` subcommand's flags."""
-    from ..tasks import TASKS
     from .args import restore_level_type
 
     x = sub.add_parser("export", help="write a model's graphs for other runtimes (ONNX), or a file for spandrel")
@@ -44,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     """Write the model's restore and recover graphs into the output folder, refusing before any work."""
     if args.format == "spandrel":
         return run_spandrel(args)
+    given = [f"--{t.keyword}" for t in TASKS.values() if t.blind and getattr(args, t.keyword, None) is not None]
+    if given:  # an ONNX graph takes the level as an input: a level here would be silently ignored
+        raise UsageError(f"{given[0]} is for --format spandrel; the ONNX graphs take the level as an input")
     problem = missing_package("onnx", "irae export")
     if problem:
         raise UsageError(problem)
@@ -78,7 +81,7 @@ def run_spandrel(args: argparse.Namespace) -> int:
     """One safetensors file spandrel loads after ``irae_hf.spandrel.install()``, its level fixed or blind."""
     from ..models.registry import load_model
     from ..spandrel import export_spandrel
-    from ..tasks import TASKS, task_of
+    from ..tasks import task_of
 
     out = Path(args.output)
     problem = folder_problem(out, flag="")
