@@ -158,11 +158,14 @@ def export_spandrel(model: IRAE, target: str | Path, level: float | None = None,
 
     from .io.atomic import write_file
 
-    task = TASKS[model.task]
     if not isinstance(model, IRAE):
         raise ValueError(f"spandrel export is for IRAE models, not {type(model).__name__}")
+    task = TASKS[model.task]
     if level is not None and task.blind:
         task.condition(torch.zeros(1, 3, 1, 1), task.level_type(level))  # in the task's range, or one line
-    wrapped = SpandrelIRAE(model.float().cpu(), None if not task.blind else level)
-    state = {k: v.contiguous() for k, v in wrapped.state_dict().items()}
+    wrapped = SpandrelIRAE(model, None if not task.blind else level)  # the caller's model is not moved or cast
+    state = {
+        k: (v.detach().cpu().float() if k.startswith("irae.") else v.detach().cpu()).contiguous()
+        for k, v in wrapped.state_dict().items()
+    }
     return write_file(Path(target), lambda path: save_file(state, str(path), metadata={"format": "pt"}), overwrite)

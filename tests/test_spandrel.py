@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 from irae_hf import IRAE, restore
 from irae_hf.cli import main
 from irae_hf.spandrel import detect, export_spandrel, from_state_dict, hyperparameters
+from irae_hf.tasks import TASKS
 
 from .conftest import make_model, perturb, random_image
 
@@ -38,7 +39,10 @@ def exported(model: IRAE, tmp_path: Path, level=None) -> dict:
 )
 def test_every_hyperparameter_comes_back_from_key_names_and_shapes(config, tmp_path):
     model = perturb(IRAE(**config))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     state = exported(model, tmp_path, 25 if config["task"] == "denoise" else None)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # the caller's model untouched
+    assert state[f"level.{TASKS[config['task']].keyword}"].dtype == torch.float64
     assert detect(state) and hyperparameters(state) == {"channels": 3, **config}
     rebuilt = from_state_dict(state)
     assert all(torch.equal(a, b) for a, b in zip(rebuilt.irae.state_dict().values(), model.state_dict().values()))
