@@ -161,6 +161,18 @@ class Gated:
         return err
 
 
+@pytest.fixture
+def hub_recorder(monkeypatch):
+    """``hub_recorder(endpoint=None)``: huggingface_hub's HTTP through a HubRecorder (tests/hub_recorder.py), its
+    connections closed after the test."""
+    from .hub_recorder import install
+
+    made = []
+    yield lambda endpoint=None: made.append(install(monkeypatch, endpoint)) or made[-1]
+    for recorder in made:
+        recorder.close()
+
+
 #: the kinds of test that are slow by nature: ``-m "not slow"`` leaves them out too
 SLOW_KINDS = ("browser", "hub", "train", "spandrel")
 

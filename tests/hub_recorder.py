@@ -23,6 +23,13 @@ class HubRecorder(httpx2.BaseTransport):
     repos: list[dict] = field(default_factory=list)
     commits: list[dict] = field(default_factory=list)
     real: httpx2.BaseTransport | None = None  # where other requests go (none: answered 404, nothing leaves)
+    clients: list[httpx2.Client] = field(default_factory=list)  # those built for huggingface_hub, closed at the end
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+        if self.real is not None:
+            self.real.close()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
@@ -58,7 +65,7 @@ class HubRecorder(httpx2.BaseTransport):
 def install(monkeypatch, endpoint: str | None = None) -> HubRecorder:
     """Route huggingface_hub's HTTP client through a new recorder for the rest of the test: for the Hub itself (its
     default endpoint, offline mode lifted: nothing leaves the machine), or a loopback ``endpoint`` whose other
-    requests (pulls) pass through."""
+    requests (pulls) pass through. Tests take it through the ``hub_recorder`` fixture, which closes it."""
     from huggingface_hub import constants
     from huggingface_hub.utils import _http
 
@@ -67,10 +74,12 @@ def install(monkeypatch, endpoint: str | None = None) -> HubRecorder:
         monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
 
     def client() -> httpx2.Client:  # huggingface_hub's own client (its hooks, redirects, timeouts), our transport
-        return httpx2.Client(
+        made = httpx2.Client(
             event_hooks={"request": [_http.hf_request_event_hook]}, follow_redirects=True, timeout=None,
             transport=recorder,
         )  # fmt: skip
+        recorder.clients.append(made)
+        return made
 
     monkeypatch.setattr(_http, "_GLOBAL_CLIENT_FACTORY", client)
     monkeypatch.setattr(_http, "_GLOBAL_CLIENT", None)  # the next request builds its client through the factory

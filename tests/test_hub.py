@@ -197,16 +197,14 @@ def test_trainer_pulls_a_hub_dataset(hub, hub_env, tmp_path, streaming):
         assert f"6 training images from {DATASET}" in done.stdout + done.stderr
 
 
-def test_a_fine_tune_of_hub_model_and_data_pushes_exactly_its_files_and_metadata(hub, hub_env, tmp_path, monkeypatch):
+def test_a_fine_tune_of_hub_model_and_data_pushes_exactly_its_files_and_metadata(hub, hub_env, tmp_path, hub_recorder):
     """The training pulls its data and starting weights from the server; its push runs huggingface_hub's real calls
     with only the network transport replaced (tests/hub_recorder.py), and what it commits is checked exactly."""
     from huggingface_hub import ModelCard
 
     import train_accelerate
 
-    from .hub_recorder import install
-
-    recorder = install(monkeypatch, hub.url)
+    recorder = hub_recorder(hub.url)
     write_photos(tmp_path / "eval", count=2)
     out = tmp_path / "fine-tuned"
     argv = ["--dataset", DATASET, "--init_from", f"{MODEL}@{hub.shas[0]}", "--output_dir", str(out)]
@@ -228,7 +226,9 @@ def test_a_fine_tune_of_hub_model_and_data_pushes_exactly_its_files_and_metadata
     assert 'IRAE.from_pretrained("me/irae-fine")' in card.text
 
 
-def test_a_hub_dataset_is_restored_alike_on_one_and_two_processes_and_pushed(hub, hub_env, tmp_path, monkeypatch):
+def test_a_hub_dataset_is_restored_alike_on_one_and_two_processes_and_pushed(
+    hub, hub_env, tmp_path, monkeypatch, hub_recorder
+):
     """``irae restore --dataset`` pulls the served dataset at a commit; two processes under accelerate launch write
     the shards one process wrote, byte for byte; the push runs huggingface_hub's real calls (only the transport is
     replaced: tests/hub_recorder.py) and commits the card and the shards, nothing else, to a private dataset repo."""
@@ -236,12 +236,10 @@ def test_a_hub_dataset_is_restored_alike_on_one_and_two_processes_and_pushed(hub
 
     from irae_hf.pipeline import dataset as module
 
-    from .hub_recorder import install
-
     revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hub.root / "mirrors" / "datasets" / DATASET,
                               capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     monkeypatch.setattr(module, "SHARD_ROWS", 4)  # six photos: two shards
-    recorder = install(monkeypatch, hub.url)
+    recorder = hub_recorder(hub.url)
     args = ["restore", "--model", MODEL, "--revision", hub.shas[0], "--dataset", DATASET]
     args += ["--dataset_revision", revision]
     one = tmp_path / "one"

@@ -179,11 +179,9 @@ def test_killed_run_resumes_exactly(images, tmp_path):
     assert state["metrics"]["train/lr"] == pytest.approx(1e-3 * 3 / 100)  # lr for the step after step 2
 
 
-def test_push_to_hub_pushes_exactly_the_output_folder(images, tmp_path, monkeypatch):
+def test_push_to_hub_pushes_exactly_the_output_folder(images, tmp_path, hub_recorder):
     """huggingface_hub's own calls, only the network transport replaced (tests/hub_recorder.py)."""
-    from .hub_recorder import install
-
-    recorder = install(monkeypatch)
+    recorder = hub_recorder()
     out = tmp_path / "push"
     train_accelerate.main(
         [

@@ -238,12 +238,15 @@ def write_shards(
     todo = [k for k in range(process, len(ranges), processes) if not _shard_path(out, facts, k, len(ranges)).is_file()]
     rows = rows_restored(model, source, [i for k in todo for i in range(*ranges[k])], facts, workers, progress)
     written = []
-    for k in todo:
-        target = _shard_path(out, facts, k, len(ranges))
-        with ShardWriter(target, schema) as shard:
-            for _ in range(*ranges[k]):
-                shard.add(next(rows))
-        written.append(target)
+    try:
+        for k in todo:
+            target = _shard_path(out, facts, k, len(ranges))
+            with ShardWriter(target, schema) as shard:
+                for _ in range(*ranges[k]):
+                    shard.add(next(rows))
+            written.append(target)
+    finally:
+        rows.close()  # the loader's workers stop now, not whenever the generator is collected
     return written
 
 
