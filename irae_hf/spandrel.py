@@ -154,7 +154,7 @@ def export_spandrel(model: IRAE, target: str | Path, level: float | None = None,
     """``model`` and its ``level`` (None: each image's blind estimate; inpainting: none, the mask comes per call) as
     one safetensors file spandrel loads after ``install()``; written whole, and an existing file is replaced only
     with ``overwrite``."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     from .io.atomic import write_file
 
@@ -168,4 +168,5 @@ def export_spandrel(model: IRAE, target: str | Path, level: float | None = None,
         k: (v.detach().cpu().float() if k.startswith("irae.") else v.detach().cpu()).contiguous()
         for k, v in wrapped.state_dict().items()
     }
-    return write_file(Path(target), lambda path: save_file(state, str(path), metadata={"format": "pt"}), overwrite)
+    data = save(state, metadata={"format": "pt"})  # bytes: the file gets the usual mode (save_file makes it 0600)
+    return write_file(Path(target), lambda path: path.write_bytes(data), overwrite)

@@ -96,6 +96,9 @@ def test_irae_export_writes_one_file_per_model_saying_what_it_does_about_the_lev
     assert "denoise at sigma 25 for every image" in said and "jpeg at each image's own estimate" in said
     assert "inpaint at the mask given with each image" in said
     names = sorted(p.name for p in out.iterdir())
+    umask = os.umask(0)
+    os.umask(umask)
+    assert all(p.stat().st_mode & 0o777 == 0o666 & ~umask for p in out.iterdir())  # the usual mode (not 0600)
     assert names == ["irae-denoise-sigma25.safetensors", "irae-inpaint.safetensors", "irae-jpeg-auto.safetensors"]
     assert main(["export", "--format", "spandrel", str(tmp_path / "jpeg"), str(out)]) == 2  # exists: not replaced
     assert main(["export", "--format", "spandrel", str(tmp_path / "jpeg"), str(out), "--sigma", "5"]) == 2
