@@ -321,9 +321,12 @@ def clear_partials(out_dir: str | Path) -> None:
 
 
 def write_run_file(out_dir: str | Path, facts: dict) -> None:
-    """The run's facts beside its shards (written once, by the main process, before any shard)."""
+    """The run's facts beside its shards (by the main process, before any shard), replaced in one step: the other
+    processes may be reading it (``check_folder``) meanwhile."""
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    (Path(out_dir) / RUN_FILE).write_text(json.dumps(facts, indent=1))
+    partial = Path(out_dir) / f"{PARTIAL}{os.getpid()}-{RUN_FILE}"
+    partial.write_text(json.dumps(facts, indent=1))
+    os.replace(partial, Path(out_dir) / RUN_FILE)
 
 
 def dataset_card(facts: dict, source_revision: str | None, task: str, errors: int) -> str:
