@@ -161,6 +161,15 @@ class Gated:
         return err
 
 
+def irae_launch(processes: int, args: list[str]) -> list[str]:
+    """The command line of ``accelerate launch -m irae_hf ARGS`` on ``processes`` CPU processes (the caller's
+    environment sets ACCELERATE_USE_CPU and the threads)."""
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes)]
+    command += ["--multi_gpu"] if processes > 1 else []
+    command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    return [*command, "-m", "irae_hf", *args]
+
+
 @pytest.fixture
 def hub_recorder(monkeypatch):
     """``hub_recorder(endpoint=None)``: huggingface_hub's HTTP through a HubRecorder (tests/hub_recorder.py), its

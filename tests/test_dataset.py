@@ -18,7 +18,7 @@ from irae_hf.pipeline.dataset import (
 )
 from irae_hf.pipeline.restore import restore
 
-from .conftest import make_model, random_image
+from .conftest import irae_launch, make_model, random_image
 
 datasets = pytest.importorskip("datasets")
 
@@ -145,7 +145,7 @@ def test_the_command_restores_a_folder_resumes_and_two_processes_write_the_same_
     assert {p.name: p.read_bytes() for p in sorted((tmp_path / "one" / "data").glob("*.parquet"))} == first
 
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1", "IRAE_SHARD_ROWS": "2"}
-    done = subprocess.run(launch(2, [*args, "--output_dir", str(tmp_path / "two")]), env=env, capture_output=True,
+    done = subprocess.run(irae_launch(2, [*args, "--output_dir", str(tmp_path / "two")]), env=env, capture_output=True,
                           text=True)  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "6/6" in done.stderr.split("restoring")[-1] and "MP/s" in done.stderr  # the main's bar counts both
@@ -198,16 +198,6 @@ def test_one_bar_counts_every_process_and_an_inpainting_model_is_refused_up_fron
     assert "needs a mask per image: restore those files with --mask" in capsys.readouterr().err
 
 
-def launch(processes: int, args: list[str], **popen) -> list[str]:
-    """``accelerate launch`` of ``irae`` on ``processes`` CPU processes (one thread each)."""
-    import sys
-
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes)]
-    command += ["--multi_gpu"] if processes > 1 else []
-    command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
-    return [*command, "-m", "irae_hf", *args]
-
-
 @pytest.mark.train  # accelerate launch, killed twice
 def test_a_run_killed_one_rank_or_all_resumes_with_another_process_count_to_the_same_bytes(tmp_path, monkeypatch):
     """SIGKILL one rank of a 2-process run, then every process of a second 2-process run; a 1-process run then
@@ -235,7 +225,7 @@ def test_a_run_killed_one_rank_or_all_resumes_with_another_process_count_to_the_
         return {p.name for p in data.glob("train-*.parquet")} if data.is_dir() else set()
 
     def run_until(more_than: int, kill) -> None:
-        job = subprocess.Popen(launch(2, [*args, "--output_dir", str(out)]), env=env, start_new_session=True,
+        job = subprocess.Popen(irae_launch(2, [*args, "--output_dir", str(out)]), env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         deadline = time.monotonic() + 300
         while len(shards()) <= more_than and job.poll() is None and time.monotonic() < deadline:

@@ -18,7 +18,7 @@ from irae_hf.cli import main as cli
 from irae_hf.models.base import WeightsError
 from irae_hf.models.registry import load_model
 
-from .conftest import make_model, perturb
+from .conftest import irae_launch, make_model, perturb
 from .hub_server import DATASET, MODEL, HubServer, commit_all, free_port, write_photos
 
 pytestmark = pytest.mark.hub
@@ -257,9 +257,7 @@ def test_a_hub_dataset_is_restored_alike_on_one_and_two_processes_and_pushed(
     assert back.num_rows == 6 and None not in back["irae_level"]  # each row's own estimate (no --sigma)
 
     env = {**os.environ, **hub_env, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1", "IRAE_SHARD_ROWS": "4"}
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
-    command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "irae_hf"]
-    done = subprocess.run([*command, *args, "--output_dir", str(tmp_path / "two")], env=env, capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(irae_launch(2, [*args, "--output_dir", str(tmp_path / "two")]), env=env,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert {f"data/{p.name}": p.read_bytes() for p in sorted((tmp_path / "two" / "data").glob("*.parquet"))} == shards

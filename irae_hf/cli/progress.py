@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..io.atomic import write_file
+
 __all__ = ["PROGRESS_DIR", "RankProgress", "AllRanksBar", "clear_progress"]
 
 #: the per-process counts, under the output folder (never uploaded: the push takes README.md and data/ only)
@@ -39,16 +41,15 @@ class RankProgress:
             self.write()
 
     def write(self) -> None:
-        partial = self.path.with_suffix(".tmp")
-        partial.write_text(json.dumps({"pid": os.getpid(), "rows": self.rows, "pixels": self.pixels}))
-        os.replace(partial, self.path)
+        said = json.dumps({"pid": os.getpid(), "rows": self.rows, "pixels": self.pixels})
+        write_file(self.path, lambda path: path.write_text(said), overwrite=True)
         self.last = time.monotonic()
 
 
 def read_counts(out_dir: Path) -> tuple[int, int]:
     """(rows, pixels) done so far by all processes of this run (a file being replaced is read next time)."""
     rows = pixels = 0
-    for path in (out_dir / PROGRESS_DIR).glob("*.json"):
+    for path in (out_dir / PROGRESS_DIR).glob("[0-9]*.json"):  # <rank>.json, not a count being written
         try:
             counts = json.loads(path.read_text())
             rows, pixels = rows + int(counts["rows"]), pixels + int(counts["pixels"])

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..io.atomic import PARTIAL
+from ..io.atomic import PARTIAL, write_file
 from ..io.formats import MAX_PIXELS
 from ..tasks import task_of
 
@@ -233,68 +233,42 @@ def write_shards(
     skipped. One loader (``workers`` decoding processes) runs over all of them. Returns the shards written."""
     out = Path(out_dir)
     source = _undecoded(dataset, facts["column"])
-    schema = _features(source, facts["column"])
+    features = _features(source, facts["column"])
     ranges = shard_ranges(len(source), facts["shard_rows"])
-    todo = [k for k in range(process, len(ranges), processes) if not _shard_path(out, facts, k, len(ranges)).is_file()]
-    rows = rows_restored(model, source, [i for k in todo for i in range(*ranges[k])], facts, workers, progress)
-    written = []
+    mine = [(k, out / shard_name(facts["split"], k, len(ranges))) for k in range(process, len(ranges), processes)]
+    todo = [(k, target) for k, target in mine if not target.is_file()]
+    rows = rows_restored(model, source, [i for k, _ in todo for i in range(*ranges[k])], facts, workers, progress)
     try:
-        for k in todo:
-            target = _shard_path(out, facts, k, len(ranges))
-            with ShardWriter(target, schema) as shard:
-                for _ in range(*ranges[k]):
-                    shard.add(next(rows))
-            written.append(target)
+        for k, target in todo:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            count = ranges[k][1] - ranges[k][0]
+            write_file(target, lambda path, count=count: _write_parquet(path, rows, count, features), overwrite=True)
     finally:
         rows.close()  # the loader's workers stop now, not whenever the generator is collected
-    return written
+    return [target for _, target in todo]
 
 
-def _shard_path(out: Path, facts: dict, index: int, count: int) -> Path:
-    return out / shard_name(facts["split"], index, count)
+#: a row group ends at this many rows (the Hub's choice for image datasets) or bytes, whichever comes first
+GROUP_ROWS, GROUP_BYTES = 100, 64 << 20
 
 
-class ShardWriter:
-    """One parquet shard written row group by row group under a temporary name, given its name when complete (a
-    killed process leaves a hidden partial file, never a shard); memory holds one row group, not the shard."""
+def _write_parquet(path: Path, rows: Iterator[dict], count: int, features: datasets.Features) -> None:
+    """The next ``count`` of ``rows`` as one parquet file, row group by row group: memory holds one group, not the
+    file (``write_file`` gives it its name when complete; a killed process leaves a hidden partial file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    #: a row group ends at this many rows (the Hub's choice for image datasets) or bytes, whichever comes first
-    GROUP_ROWS, GROUP_BYTES = 100, 64 << 20
-
-    def __init__(self, target: Path, features: datasets.Features) -> None:
-        self.target, self.features = target, features
-        self.partial = target.with_name(f"{PARTIAL}{os.getpid()}-{target.name}")
-        self.group: list[dict] = []
-        self.bytes = 0
-
-    def __enter__(self) -> ShardWriter:
-        import pyarrow.parquet as pq
-
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = pq.ParquetWriter(str(self.partial), self.features.arrow_schema)
-        return self
-
-    def add(self, row: dict) -> None:
-        self.group.append(self.features.encode_example(row))
-        self.bytes += sum(len(v.get("bytes") or b"") for v in self.group[-1].values() if isinstance(v, dict))
-        if len(self.group) >= self.GROUP_ROWS or self.bytes >= self.GROUP_BYTES:
-            self._flush()
-
-    def _flush(self) -> None:
-        import pyarrow as pa
-
-        if self.group:
-            self.writer.write_table(pa.Table.from_pylist(self.group, schema=self.features.arrow_schema))
-        self.group, self.bytes = [], 0
-
-    def __exit__(self, kind: Any, *_: Any) -> None:
-        if kind is None:
-            self._flush()
-        self.writer.close()
-        if kind is None:
-            os.replace(self.partial, self.target)
-        else:
-            self.partial.unlink(missing_ok=True)
+    schema = features.arrow_schema
+    with pq.ParquetWriter(str(path), schema) as writer:
+        group, size = [], 0
+        for _ in range(count):
+            group.append(features.encode_example(next(rows)))
+            size += sum(len(v.get("bytes") or b"") for v in group[-1].values() if isinstance(v, dict))
+            if len(group) >= GROUP_ROWS or size >= GROUP_BYTES:
+                writer.write_table(pa.Table.from_pylist(group, schema=schema))
+                group, size = [], 0
+        if group:
+            writer.write_table(pa.Table.from_pylist(group, schema=schema))
 
 
 def shard_files(out_dir: str | Path, facts: dict) -> list[Path]:
@@ -316,7 +290,7 @@ def shards_complete(out_dir: str | Path, facts: dict) -> bool:
 
 def clear_partials(out_dir: str | Path) -> None:
     """Remove what a killed run left half-written (call before any process of the new run writes)."""
-    for path in (Path(out_dir) / "data").glob(f"{PARTIAL}*"):
+    for path in (Path(out_dir) / "data").glob(f"*{PARTIAL}*"):
         path.unlink(missing_ok=True)
 
 
@@ -324,9 +298,7 @@ def write_run_file(out_dir: str | Path, facts: dict) -> None:
     """The run's facts beside its shards (by the main process, before any shard), replaced in one step: the other
     processes may be reading it (``check_folder``) meanwhile."""
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    partial = Path(out_dir) / f"{PARTIAL}{os.getpid()}-{RUN_FILE}"
-    partial.write_text(json.dumps(facts, indent=1))
-    os.replace(partial, Path(out_dir) / RUN_FILE)
+    write_file(Path(out_dir) / RUN_FILE, lambda path: path.write_text(json.dumps(facts, indent=1)), overwrite=True)
 
 
 def dataset_card(facts: dict, source_revision: str | None, task: str, errors: int) -> str:
