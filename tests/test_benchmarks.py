@@ -391,3 +391,29 @@ def test_dataset_scaling_probe_prints_both_runs_side_by_side_with_the_same_bytes
     assert len(rows) == 2 and all(row.rstrip().endswith("| yes |") for row in rows), out.stdout
     sizes = [line.split("|")[1:5] for line in by_size.splitlines() if line.startswith(("| 2 | 0.00", "| 6 | 0.01"))]
     assert len(sizes) == 2 and all(float(peak) > 100 for *_, peak in sizes), out.stdout  # a process's MB, read back
+
+
+def test_colour_bias_study_reports_a_cast_per_channel(tmp_path, monkeypatch, capsys):
+    """benchmarks/studies/colour_bias.py: a restorer that brightens red by 2 levels reads +2/0/0 and a cast of 2/√3;
+    the study runs a model folder on the four camera conditions (as peers.py, the same seeded noise)."""
+    import torch
+    from skimage import data
+
+    from .conftest import make_model
+
+    study = load("studies/colour_bias")
+    clean = torch.from_numpy(data.astronaut()[::8, ::8].copy()).permute(2, 0, 1).float() / 255
+    shift = torch.tensor([2.0, 0.0, 0.0])[:, None, None] / 255
+    row = study.bias_row(lambda x, level: x + shift, [(clean, clean, 0.0)])
+    assert np.allclose(row["mean_error_rgb"], [2, 0, 0], atol=1e-4) and abs(row["cast"] - 2 / 3**0.5) < 1e-4
+    (tmp_path / "data").mkdir()
+    Image.fromarray(data.astronaut()[::8, ::8]).save(tmp_path / "data" / "a.png")
+    make_model("denoise").save_pretrained(tmp_path / "m")
+    out = tmp_path / "bias.json"
+    argv = ["x", "--data", str(tmp_path / "data"), "--models", f"M={tmp_path / 'm'}", "--json", str(out)]
+    monkeypatch.setattr("sys.argv", argv)
+    study.main()
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["condition"] for r in rows] == ["moderate", "low light", "moderate, JPEG q90", "low light, JPEG q90"]
+    assert all(len(r["mean_error_rgb"]) == 3 and r["psnr"] > 20 for r in rows)
+    assert "mean error R/G/B" in capsys.readouterr().out

@@ -83,6 +83,9 @@ def test_save_and_load_are_bit_identical(tmp_path):
     model = make_model("jpeg", width=16, depth=2)
     model.save_pretrained(tmp_path)
     assert sorted(os.listdir(tmp_path)) == ["README.md", "config.json", "model.safetensors"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {(tmp_path / n).stat().st_mode & 0o777 for n in os.listdir(tmp_path)} == {0o666 & ~umask}  # not 0600
     loaded = IRAE.from_pretrained(tmp_path)
     assert loaded.config == model.config
     assert json.loads((tmp_path / "config.json").read_text()) == {**model.config, "arch": "irae"}

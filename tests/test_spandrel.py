@@ -103,6 +103,10 @@ def test_irae_export_writes_one_file_per_model_saying_what_it_does_about_the_lev
     assert main(["export", "--format", "spandrel", str(tmp_path / "jpeg"), str(out)]) == 2  # exists: not replaced
     assert main(["export", "--format", "spandrel", str(tmp_path / "jpeg"), str(out), "--sigma", "5"]) == 2
     assert "--sigma is not a level of a jpeg model" in capsys.readouterr().err
+    assert main(["export", "--format", "spandrel", str(tmp_path / "jpeg"), str(out), "--sigma", "0"]) == 2  # falsy
+    assert "--sigma is not a level of a jpeg model" in capsys.readouterr().err
+    assert main(["export", "--format", "spandrel", str(tmp_path / "inpaint"), str(out), "--quality", "30"]) == 2
+    assert "--quality is not a level of an inpaint model" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "denoise"), str(tmp_path / "onnx"), "--sigma", "25"]) == 2  # ONNX: an input
     assert "--sigma is for --format spandrel" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # argparse: a level out of range

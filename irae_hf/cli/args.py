@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from ..tasks import Task
+from ..tasks import TASKS, Task
 
 __all__ = ["device_arg", "level_arg", "restore_level_type", "tile_arg", "count_arg", "missing_package", "REVISION_HELP"]
 
@@ -93,4 +93,14 @@ def missing_package(package: str, what: str) -> str | None:
             f"{what} needs the {package} package, which the app-only install leaves out: pip install -r "
             "requirements-dev.txt"
         )
+    return None
+
+
+def foreign_level_flag(args: argparse.Namespace, task: str) -> str | None:
+    """A level flag of another task than the model's (``--quality`` for a denoiser): it would be silently ignored."""
+    own = TASKS[task].keyword
+    for other in TASKS.values():
+        if other.keyword != own and getattr(args, other.keyword, None) is not None:
+            article = "an" if task[0] in "aeiou" else "a"
+            return f"--{other.keyword} is not a level of {article} {task} model"
     return None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..io.atomic import folder_problem
 from ..tasks import TASKS
-from .args import REVISION_HELP, missing_package
+from .args import REVISION_HELP, foreign_level_flag, missing_package
 from .errors import UsageError
 
 __all__ = ["register", "run", "EXPORT_FILES"]
@@ -92,9 +92,9 @@ def run_spandrel(args: argparse.Namespace) -> int:
         task = task_of(model)
     except (ValueError, OSError) as e:
         raise UsageError(f"cannot load model {args.model}: {e}") from e
-    others = [f"--{t.keyword}" for t in TASKS.values() if t.blind and t is not task and getattr(args, t.keyword, None)]
-    if others:
-        raise UsageError(f"{others[0]} is not a level of a {task.name} model")
+    foreign = foreign_level_flag(args, task.name)
+    if foreign:
+        raise UsageError(foreign)
     level = getattr(args, task.keyword, None) if task.blind else None
     level = None if level == "auto" else level
     target = out / spandrel_name(args.model, task, level)

@@ -12,7 +12,15 @@ from PIL import Image
 from ..io.atomic import folder_problem, write_file
 from ..io.formats import MAX_PIXELS
 from ..tasks import TASKS, task_of
-from .args import REVISION_HELP, count_arg, device_arg, missing_package, restore_level_type, tile_arg
+from .args import (
+    REVISION_HELP,
+    count_arg,
+    device_arg,
+    foreign_level_flag,
+    missing_package,
+    restore_level_type,
+    tile_arg,
+)
 from .errors import UsageError
 from .files import check_outputs, find_images, fit_format, mask_for, plan_outputs, suffix_problem
 
@@ -183,10 +191,9 @@ def tile_problem(tile: int | str, multiple: int) -> str | None:
 
 def level_flag_problem(args: argparse.Namespace, task: str) -> str | None:
     """A level flag the model's task does not use (it would be silently ignored), or inpainting without --mask."""
-    wanted = f"--{TASKS[task].keyword}"
-    for other in TASKS.values():
-        if getattr(args, other.keyword, None) is not None and f"--{other.keyword}" != wanted:
-            return f"--{other.keyword} is not a level of a {task} model (it takes {wanted})"
+    foreign = foreign_level_flag(args, task)
+    if foreign:
+        return f"{foreign} (it takes --{TASKS[task].keyword})"
     if not TASKS[task].blind and getattr(args, TASKS[task].keyword, None) is None:
         return TASKS[task].required_message
     return None

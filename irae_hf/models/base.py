@@ -92,6 +92,15 @@ class RestorationModel(
         config = {**(config or self.config), "arch": self.arch}
         return super().save_pretrained(save_directory, config=config, **kwargs)
 
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """The mixin's ``model.safetensors``, rewritten so that it gets the mode new files get (safetensors' writer
+        makes it 0600: unreadable to a Space or a colleague running as another user); replaced in one step."""
+        super()._save_pretrained(save_directory)
+        weights = Path(save_directory) / constants.SAFETENSORS_SINGLE_FILE
+        fresh = weights.with_name(f".{weights.name}.fresh")
+        fresh.write_bytes(weights.read_bytes())
+        os.replace(fresh, weights)
+
     @staticmethod
     def check_names(task: str, noise: str | None = None) -> None:
         """``task`` a name and ``noise`` (what a denoiser was trained on) None or a name: config.json from anywhere
