@@ -111,6 +111,26 @@ def test_a_folder_of_another_run_and_a_column_that_is_no_image_are_one_line(sour
         restore_dataset(make_model("denoise"), source, "photo", sigma=25)
 
 
+
+def test_a_process_that_does_not_see_the_main_process_folder_stops_before_writing(tmp_path):
+    """On several nodes --output_dir must be one shared folder: a process (here rank 1 of 2, its barrier a no-op) that
+    does not find the run file the main process wrote before the barrier says so in one line and writes nothing."""
+    from argparse import Namespace
+
+    from irae_hf.cli.dataset import _restore_shards
+
+    class OtherNode:
+        is_main_process, process_index, num_processes = False, 1, 2
+
+        def wait_for_everyone(self) -> None:
+            pass
+
+    out = tmp_path / "local-disk"
+    with pytest.raises(ValueError, match="must be a folder every process sees"):
+        _restore_shards(Namespace(num_workers=0), None, [], out, {}, OtherNode())
+    assert not out.exists() or not any(out.rglob("*.parquet"))
+
+
 @pytest.mark.train  # accelerate launch: two processes
 def test_the_command_restores_a_folder_resumes_and_two_processes_write_the_same_bytes(tmp_path, monkeypatch):
     """irae restore --dataset on one process, read back by datasets.load_dataset(DIR) in order; a shard lost to a

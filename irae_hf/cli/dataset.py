@@ -62,7 +62,14 @@ def run_dataset(args: argparse.Namespace, model) -> int:
 def _restore_shards(args: argparse.Namespace, model, source, out: Path, facts: dict, state) -> None:
     """Check the folder, clear what a killed run left (main process), write this process's shards, counting, and wait
     for the others; then the main process alone finishes."""
-    from ..pipeline.dataset import check_folder, clear_partials, complete_rows, write_run_file, write_shards
+    from ..pipeline.dataset import (
+        check_folder,
+        check_shared,
+        clear_partials,
+        complete_rows,
+        write_run_file,
+        write_shards,
+    )
     from .progress import AllRanksBar, RankProgress, clear_progress
 
     check_folder(out, facts)
@@ -70,8 +77,9 @@ def _restore_shards(args: argparse.Namespace, model, source, out: Path, facts: d
         write_run_file(out, facts)
         clear_partials(out)
         clear_progress(out)
-    done = complete_rows(out, facts)
     state.wait_for_everyone()  # before any process writes: the folder is checked and cleared
+    check_shared(out)
+    done = complete_rows(out, facts)
     counts = RankProgress(out, state.process_index)
     with AllRanksBar(out, len(source), done, disable=not state.is_main_process):
         written = write_shards(model, source, out, facts, process=state.process_index,

@@ -217,6 +217,17 @@ def check_folder(out_dir: Path, facts: dict) -> None:
         raise ValueError(f"{out_dir}/data holds files of unknown origin: choose another --output_dir")
 
 
+def check_shared(out_dir: Path) -> None:
+    """Refuse, in one line, a folder where this process does not see the run file the main process wrote before the
+    first barrier: on several nodes ``--output_dir`` must be one folder every node sees (else each node would write
+    its shards to its own disk and the main process would find them missing only at the end)."""
+    if not (out_dir / RUN_FILE).is_file():
+        raise ValueError(
+            f"{out_dir} on this node does not hold the run file the main process wrote: --output_dir must be a "
+            "folder every process sees (on several nodes, a shared disk)"
+        )
+
+
 def write_shards(
     model: RestorationModel,
     dataset: datasets.Dataset,
