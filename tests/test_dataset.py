@@ -111,7 +111,6 @@ def test_a_folder_of_another_run_and_a_column_that_is_no_image_are_one_line(sour
         restore_dataset(make_model("denoise"), source, "photo", sigma=25)
 
 
-
 def test_a_process_that_does_not_see_the_main_process_folder_stops_before_writing(tmp_path):
     """On several nodes --output_dir must be one shared folder: a process (here rank 1 of 2, its barrier a no-op) that
     does not find the run file the main process wrote before the barrier says so in one line and writes nothing."""
