@@ -8,7 +8,16 @@ from typing import Any
 
 from ..tasks import TASKS, Task
 
-__all__ = ["device_arg", "level_arg", "restore_level_type", "tile_arg", "count_arg", "missing_package", "REVISION_HELP"]
+__all__ = [
+    "device_arg",
+    "level_arg",
+    "restore_level_type",
+    "tile_arg",
+    "count_arg",
+    "missing_package",
+    "foreign_level_flag",
+    "REVISION_HELP",
+]
 
 REVISION_HELP = (
     "a Hub model's branch, tag or commit (reproducible results: pin a commit); or write --model ORG/NAME@REV"
