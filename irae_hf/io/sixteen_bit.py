@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .opencv16 import opencv_rgb16
 from .tiff import ASSOCIATED, premultiply
 
 __all__ = ["DEEP", "read_deep", "attach", "deep_pixels", "save_deep", "DEEP_FORMATS", "to_8bit", "upright_pixels"]
@@ -50,24 +51,6 @@ def read_deep(source: Any, img: Image.Image) -> np.ndarray | None:
     orientation; None when OpenCV is not installed or reads something else."""
     pixels = opencv_rgb16(source)
     return None if pixels is None else upright_pixels(pixels, img.getexif().get(0x0112, 1))
-
-
-def opencv_rgb16(source: Any) -> np.ndarray | None:
-    """The 16-bit RGB(A) pixels OpenCV decodes from the file ``source`` (a path or a binary file), as stored; None
-    when OpenCV is not installed or decodes something else."""
-    try:
-        import cv2
-    except ImportError:
-        return None
-    if isinstance(source, (str, Path)):
-        data = Path(source).read_bytes()
-    else:
-        source.seek(0)
-        data = source.read()
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if pixels is None or pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
-        return None
-    return pixels[..., [2, 1, 0, 3][: pixels.shape[2]]]  # OpenCV's BGR(A) to RGB(A)
 
 
 def upright_pixels(pixels: np.ndarray, orientation: int) -> np.ndarray:

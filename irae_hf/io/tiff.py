@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .opencv16 import opencv_rgb16
+
 __all__ = ["TiffRefused", "TiffLayout", "tiff_layout", "read_tiff16", "ASSOCIATED", "unpremultiply", "premultiply"]
 
 #: the key of ``PIL.Image.info`` that marks a TIFF's alpha as premultiplied (associated): written back that way
@@ -85,8 +87,6 @@ def tiff_layout(source: Any) -> TiffLayout:
 def read_tiff16(source: Any) -> np.ndarray:
     """The first page of a 16-bit RGB(A) TIFF as stored (H×W×3 or ×4 uint16, alpha as stored): tifffile, or OpenCV
     for compressions tifffile cannot decode without imagecodecs (LZW, JPEG ...); TiffRefused if neither can."""
-    from .sixteen_bit import opencv_rgb16  # deep.py writes TIFFs with this module's alpha helpers: imported here
-
     try:
         with _opened(source) as tif:
             page = tif.pages.first
