@@ -94,6 +94,14 @@ def fresh_accelerate_state():
     reset_accelerate()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_process_left_behind(tmp_path_factory):
+    """After the whole run: no process a test started on its temporary files is still alive (each is killed)."""
+    yield
+    base = str(tmp_path_factory.getbasetemp())
+    assert outlived(base, 30) == [], f"processes started on {base} outlived the test run"
+
+
 @pytest.fixture(scope="module")
 def server():
     """The app on a free loopback port, once per test module: (its URL, the Blocks)."""
@@ -159,6 +167,36 @@ class Gated:
         _, err = self.p.communicate(timeout=120)
         os.close(self.arrived)
         return err
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """The processes whose command line contains ``text`` (from /proc: Linux), this one excepted."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        if text in line and int(entry.name) != os.getpid():
+            found.append(int(entry.name))
+    return found
+
+
+def outlived(text: str, seconds: float) -> list[int]:
+    """The processes mentioning ``text`` still alive after waiting up to ``seconds`` for them to end; each is then
+    SIGKILLed, so that a test leaves nothing behind whatever it asserts."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + seconds
+    while (alive := processes_mentioning(text)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in alive:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return alive
 
 
 def irae_launch(processes: int, args: list[str]) -> list[str]:

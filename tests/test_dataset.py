@@ -18,7 +18,7 @@ from irae_hf.pipeline.dataset import (
 )
 from irae_hf.pipeline.restore import restore
 
-from .conftest import irae_launch, make_model, random_image
+from .conftest import irae_launch, make_model, outlived, processes_mentioning, random_image
 
 datasets = pytest.importorskip("datasets")
 
@@ -218,9 +218,10 @@ def test_one_bar_counts_every_process_and_an_inpainting_model_is_refused_up_fron
 
 
 @pytest.mark.train  # accelerate launch, killed twice
-def test_a_run_killed_one_rank_or_all_resumes_with_another_process_count_to_the_same_bytes(tmp_path, monkeypatch):
-    """SIGKILL one rank of a 2-process run, then every process of a second 2-process run; a 1-process run then
-    finishes: the shards are those of an uninterrupted run, byte for byte, and nothing half-written is left."""
+def test_a_run_killed_one_rank_or_its_launcher_leaves_no_process_and_resumes_to_the_same_bytes(tmp_path, monkeypatch):
+    """SIGKILL one rank of a 2-process run, then the launcher alone of a second: each time every process of the run
+    (ranks and their loader workers) is gone within seconds; a 1-process run then finishes: the shards are those of
+    an uninterrupted run, byte for byte, and nothing half-written is left."""
     import json
     import os
     import signal
@@ -244,21 +245,26 @@ def test_a_run_killed_one_rank_or_all_resumes_with_another_process_count_to_the_
         return {p.name for p in data.glob("train-*.parquet")} if data.is_dir() else set()
 
     def run_until(more_than: int, kill) -> None:
-        job = subprocess.Popen(irae_launch(2, [*args, "--output_dir", str(out)]), env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        deadline = time.monotonic() + 300
-        while len(shards()) <= more_than and job.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        kill(job)
-        assert job.wait(timeout=120) != 0, "the run ended before it was killed"
+        command = irae_launch(2, [*args, "--num_workers", "2", "--output_dir", str(out)])
+        job = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 300
+            while len(shards()) <= more_than and job.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            assert len(processes_mentioning(str(out))) >= 5, "the launcher, 2 ranks and their loader workers"
+            kill(job)
+            assert job.wait(timeout=120) != 0, "the run ended before it was killed"
+        finally:
+            assert outlived(str(out), 30) == [], "a process of the killed run was still alive 30 s later"
 
     def kill_rank_one(job) -> None:
         os.kill(json.loads((out / ".irae-progress" / "1.json").read_text())["pid"], signal.SIGKILL)
 
-    run_until(1, kill_rank_one)  # rank 1 killed after its first shard: the launcher stops rank 0 too
+    run_until(1, kill_rank_one)  # rank 1 killed after its first shard: the launcher stops rank 0; its workers stop
     first = shards()
     assert 2 <= len(first) < 20
-    run_until(len(first) + 1, lambda job: os.killpg(job.pid, signal.SIGKILL))  # every process at once
+    run_until(len(first) + 1, lambda job: os.kill(job.pid, signal.SIGKILL))  # the launcher alone: its ranks stop
     second = shards()
     assert first < second and len(second) < 20
     monkeypatch.setattr(module, "SHARD_ROWS", 2)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..io.atomic import PARTIAL, write_file
 from ..io.formats import MAX_PIXELS
 from ..tasks import task_of
+from .orphans import stop_worker_with_parent
 
 if TYPE_CHECKING:
     import datasets
@@ -138,11 +139,15 @@ def rows_restored(
 ) -> Iterator[dict]:
     """The rows ``indices`` of ``source`` (image column undecoded), in that order, each with its image restored and
     the new columns added; decoded by ``workers`` loader processes (0: here). ``progress(rows, pixels)`` per row."""
+    from functools import partial
+
     from torch.utils.data import DataLoader
 
     column = facts["column"]
     decoded = DecodedRows(model, source, column, facts["level"])
-    loader = DataLoader(decoded, batch_size=None, sampler=indices, num_workers=workers, collate_fn=_as_is)
+    # a worker whose process was killed exits too (it would wait forever to hand over its last rows)
+    loader = DataLoader(decoded, batch_size=None, sampler=indices, num_workers=workers, collate_fn=_as_is,
+                        worker_init_fn=partial(stop_worker_with_parent, os.getpid()))  # fmt: skip
     for item in loader:
         row, pixels = restore_row(model, column, item)
         if progress is not None:
