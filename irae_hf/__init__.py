@@ -34,7 +34,13 @@ assert sorted(__all__) == sorted(_PUBLIC)
 
 
 def __getattr__(name: str) -> Any:
-    """The public names, each imported from its layer on first use."""
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    """The public names, each imported from its layer on first use; a model's card then carries its task's words."""
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f".{_PUBLIC[name]}", __name__)
+    if _PUBLIC[name] == "models":  # the models layer cannot import the task table: it is handed over here
+        from .models.cards import use_task_words
+        from .tasks import card_words
+
+        use_task_words(card_words)
+    return getattr(module, name)

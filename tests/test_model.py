@@ -155,6 +155,31 @@ def test_folded_model_is_the_same_invertible_map():
     assert not any(isinstance(m, ActNorm) for m in folded.modules())
 
 
+def test_a_card_saved_or_pushed_from_python_carries_its_task_words_unasked(tmp_path, hub_recorder):
+    """``from irae_hf import IRAE`` hands the task table's words to every card: ``save_pretrained`` in a fresh
+    interpreter and ``push_to_hub`` (only the transport replaced) write them without ``model_card_kwargs``; a
+    caller's words still come last."""
+    import subprocess
+    import sys
+
+    from huggingface_hub import ModelCard
+
+    script = (
+        "import sys; from irae_hf import IRAE; "
+        "IRAE(task='denoise', width=8, depth=2, noise='real').save_pretrained(sys.argv[1])"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "saved")], check=True, timeout=300)
+    assert "## When to use it" in (tmp_path / "saved" / "README.md").read_text()
+    recorder = hub_recorder()
+    real = IRAE(task="denoise", width=8, depth=2, noise="real")
+    real.push_to_hub("me/irae-denoise-real")
+    [commit] = recorder.commits
+    assert set(commit["files"]) == {"config.json", "model.safetensors", "README.md"}
+    card = ModelCard(commit["files"]["README.md"].decode())
+    assert "## When to use it" in card.text and "pretrained/denoise`" in card.text
+    assert "When to use" not in str(real.generate_model_card(when_to_use=None))
+
+
 def test_config_says_which_noise_a_denoiser_was_trained_on(tmp_path):
     """``noise`` round-trips through config.json and the card says when to use the model; other tasks, and kinds
     not known, are one clear error (config.json comes from anywhere)."""

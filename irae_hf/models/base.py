@@ -19,7 +19,7 @@ from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 from torch import Tensor, nn
 
-from .cards import fill_card
+from .cards import fill_card, task_words
 
 __all__ = ["RestorationModel", "WeightsError", "WEIGHTS_NAME", "SIZE_LIMITS", "MAX_PARAMETERS"]
 
@@ -174,9 +174,10 @@ class RestorationModel(
             raise WeightsError(f"{pretrained_model_name_or_path}: unusable config.json ({e})") from e
 
     def generate_model_card(self, *args: Any, **words: Any) -> Any:
-        """The model card: the architecture's template filled with this model's configuration and the ``words``
-        the caller gives (``model_card_kwargs``; ``irae_hf.tasks.card_words`` makes the task's, see ``cards.py``)."""
-        words = {"task": self.task, "config": self.config, "num_parameters": f"{self.num_parameters:,}", **words}
+        """The model card: the architecture's template filled with this model's configuration, the task's words
+        (``cards.task_words``) and the ``words`` the caller gives (``model_card_kwargs``), the caller's last."""
+        words = {"task": self.task, "config": self.config, "num_parameters": f"{self.num_parameters:,}",
+                 **task_words(self), **words}  # fmt: skip
         return fill_card(super().generate_model_card(*args, **words), **words)
 
     @classmethod

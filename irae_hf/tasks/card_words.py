@@ -1,5 +1,6 @@
 """What a model's card says that depends on its task: what it was trained on, when to use it, its Hub name, and
-its evaluation as model-index entries (``model.save_pretrained(dir, model_card_kwargs=card_words(model))``)."""
+its evaluation as model-index entries. Every card gets ``card_words(model)`` (``irae_hf`` hands it to the models
+layer); ``model_card_kwargs=card_words(model, evaluation)`` adds the evaluation."""
 
 from __future__ import annotations
 
