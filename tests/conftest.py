@@ -95,6 +95,28 @@ def fresh_accelerate_state():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def gradio_event_loops_closed():
+    """Close, after the run, the event loops gradio makes and never closes: every ``gr.Blocks()`` built outside a
+    running loop sets a new one per lock and event (``gradio.utils.safe_get_lock``, gradio-app/gradio#11734), which
+    were garbage-collected mid-run as "unclosed event loop" and "unclosed socket" ResourceWarnings."""
+    import asyncio
+
+    made = []
+    new_event_loop = asyncio.new_event_loop
+
+    def tracked() -> asyncio.AbstractEventLoop:
+        made.append(new_event_loop())
+        return made[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(asyncio, "new_event_loop", tracked)
+        yield
+    for loop in made:
+        if not loop.is_running():
+            loop.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
 def no_process_left_behind(tmp_path_factory):
     """After the whole run: no process a test started on its temporary files is still alive (each is killed)."""
     yield
