@@ -17,7 +17,7 @@ import train_accelerate
 from irae_hf import IRAE
 from irae_hf.training.steps import find_checkpoint
 
-from .conftest import Gated, reset_accelerate
+from .conftest import Gated, outlived, processes_mentioning, reset_accelerate
 
 pytestmark = pytest.mark.train
 
@@ -63,7 +63,8 @@ def data_args(images: Path, out: Path, task: str = "denoise") -> list[str]:
 def launch(args, env_extra=None, **kw):
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "PYTHONUNBUFFERED": "1", **(env_extra or {})}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", *args]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    kw = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, **kw}
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, text=True, **kw)
 
 
 def test_two_process_cpu_training(images, tmp_path):
@@ -105,6 +106,27 @@ def test_two_process_cpu_training(images, tmp_path):
     assert "for 4 steps" in card and "val" in card and "patches/s" in card and "| hours | CPU-hours |" in card
     assert "Hardware: 2 × CPU" in card and 0 < state["wall_s"]
     assert "Validation curve (held-out images, center crops, σ 25;" in card
+
+
+def test_a_killed_launcher_leaves_no_process_training(images, tmp_path):
+    """SIGKILL ``accelerate launch`` alone, mid-run, with loader workers: its two processes and their workers are all
+    gone within seconds (they would train on, or wait forever to hand over a batch)."""
+    import time
+
+    out = tmp_path / "run"
+    flags = ["--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no"]
+    flags += ["--dynamo_backend", "no", "train_accelerate.py", *data_args(images, out), "--max_steps", "100000"]
+    proc = launch([*flags, "--checkpointing_steps", "2", *TINY, "--num_workers", "1"], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not (out / "checkpoints" / "checkpoint-2").exists() and proc.poll() is None:
+            assert time.monotonic() < deadline, "no checkpoint in 300 s"
+            time.sleep(0.05)
+        assert len(processes_mentioning(str(out))) == 5, "the launcher, 2 processes and a loader worker each"
+        proc.kill()
+        proc.wait(timeout=60)
+    finally:
+        assert outlived(str(out), 30) == [], "a process of the run outlived its launcher by 30 s"
 
 
 def test_killed_run_resumes_exactly(images, tmp_path):

@@ -4,7 +4,6 @@ on one process or, under ``accelerate launch``, on many; a run started again fin
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,8 +14,6 @@ __all__ = ["run_dataset", "load_source", "level_problem"]
 
 #: how long a process may wait for the others at the barrier (a long shard is no hang)
 BARRIER_TIMEOUT = timedelta(hours=12)
-#: seconds a process whose launcher is gone has to stop cleanly before it exits at once
-LAUNCHER_GONE_GRACE = 10.0
 
 
 def level_problem(task) -> str | None:
@@ -45,7 +42,7 @@ def run_dataset(args: argparse.Namespace, model) -> int:
     from accelerate.utils import parse_flag_from_env
 
     from ..pipeline.dataset import run_facts
-    from ..pipeline.orphans import stop_with_parent
+    from ..pipeline.orphans import stop_with_launcher
 
     task = task_of(model)
     level = {task.keyword: getattr(args, task.keyword, None)}
@@ -54,8 +51,7 @@ def run_dataset(args: argparse.Namespace, model) -> int:
     facts = run_facts(args.dataset, args.split, args.column, args.model, args.revision, level, len(source))
     # on CPUs, accelerate launch says so in ACCELERATE_USE_CPU; without cpu=True the processes would not see each other
     state = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"), timeout=BARRIER_TIMEOUT)
-    if state.num_processes > 1:  # a killed launcher leaves no process behind, asleep at a barrier
-        stop_with_parent(os.getppid(), grace=LAUNCHER_GONE_GRACE)
+    stop_with_launcher(state.num_processes)  # a killed launcher leaves no process behind, asleep at a barrier
     if args.device is None:  # each process on its own device (cuda:<local rank> under accelerate launch on GPUs)
         model.to(state.device)
     try:

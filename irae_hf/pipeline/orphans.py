@@ -1,4 +1,4 @@
-"""Processes that stop when the process that started them is gone: a dataset run's loader workers and, under a
+"""Processes that stop when the process that started them is gone: loader workers (dataset runs, training) and, under a
 launcher, its processes. A killed rank or launcher leaves nothing asleep behind it (a loader worker would otherwise
 wait forever to hand its last rows to a reader that is dead, and a rank at a barrier for a peer that is dead)."""
 
@@ -10,10 +10,12 @@ import sys
 import threading
 import time
 
-__all__ = ["stop_with_parent", "stop_worker_with_parent"]
+__all__ = ["stop_with_parent", "stop_worker_with_parent", "stop_with_launcher"]
 
 #: how often the watch looks at its parent, in seconds
 POLL_SECONDS = 0.5
+#: seconds a process whose launcher is gone has to stop cleanly (SIGTERM) before it exits at once
+LAUNCHER_GRACE = 10.0
 
 
 def stop_with_parent(parent: int, grace: float = 0.0) -> threading.Thread:
@@ -29,6 +31,13 @@ def stop_worker_with_parent(parent: int, worker_id: int) -> None:
     """A DataLoader ``worker_init_fn`` (bound to the loader's process with ``functools.partial``): the worker exits
     when that process is gone."""
     stop_with_parent(parent)
+
+
+def stop_with_launcher(num_processes: int) -> None:
+    """For one of ``num_processes`` processes: when there are several (a launcher started them: accelerate launch,
+    torchrun), stop when the launcher is gone, rather than go on training or wait at a barrier for nobody."""
+    if num_processes > 1:
+        stop_with_parent(os.getppid(), grace=LAUNCHER_GRACE)
 
 
 def _watch(parent: int, grace: float) -> None:

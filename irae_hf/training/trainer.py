@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -21,6 +22,7 @@ from ..io.atomic import folder_problem
 from ..io.image_datasets import load_image_dataset
 from ..models.base import RestorationModel
 from ..models.registry import ARCHS, load_model, split_revision
+from ..pipeline.orphans import stop_with_launcher, stop_worker_with_parent
 from ..tasks import TASKS, card_words
 from .config import TrainConfig
 from .data import DegradationSpec, PatchBatches, PatchStream, ValidationSet, image_column
@@ -111,6 +113,7 @@ class Trainer:
             log_with=None if args.report_to == "none" else args.report_to,
             project_config=ProjectConfiguration(project_dir=str(self.out), logging_dir=str(self.out / "logs")),
         )
+        stop_with_launcher(self.accelerator.num_processes)  # a killed launcher leaves no process training on
         set_seed(args.seed)
         self.loss_fn = LOSSES[args.loss]
         self.resume_from = find_checkpoint(self.out, args.resume) if args.resume else None
@@ -203,6 +206,7 @@ class Trainer:
             PatchBatches(self.stream, args.batch_size, self.step * args.gradient_accumulation_steps),
             batch_size=None,
             num_workers=0 if self.stream.streaming else args.num_workers,
+            worker_init_fn=partial(stop_worker_with_parent, os.getpid()),  # a killed process's workers exit too
         )
         if accelerator.is_main_process and args.report_to != "none":
             config = {k: str(v) if isinstance(v, list) else v for k, v in vars(args).items()}
