@@ -428,6 +428,26 @@ def test_checkpoint_with_the_old_scheduler_state_resumes_exactly(images, tmp_pat
     assert max_diff(*raw) < 1e-6
 
 
+def test_a_model_compiled_by_accelerate_config_trains_saves_and_resumes_as_a_plain_one(images, tmp_path, monkeypatch):
+    """``accelerate config`` with a dynamo backend compiles the model (the eager backend here: the same wrapping,
+    no code generation): the run is the plain run's, its checkpoints hold plain keys and resume uncompiled."""
+    run = ["--task", "denoise", "--dataset", str(images / "train"), "--checkpointing_steps", "2", *TINY]
+    run += ["--validation_dir", str(images / "val"), "--validation_steps", "2", "--ema_decay", "0.5"]
+    ref, compiled = tmp_path / "ref", tmp_path / "compiled"
+    train_accelerate.main([*run, "--output_dir", str(ref), "--max_steps", "4"])
+    monkeypatch.setenv("ACCELERATE_DYNAMO_BACKEND", "eager")
+    reset_accelerate()
+    train_accelerate.main([*run, "--output_dir", str(compiled), "--max_steps", "4"])
+    assert max_diff(weights(ref), weights(compiled)) < 1e-6
+    assert not any("_orig_mod" in k for k in load_file(compiled / "checkpoints" / "checkpoint-2" / "model.safetensors"))
+    monkeypatch.delenv("ACCELERATE_DYNAMO_BACKEND")
+    reset_accelerate()
+    (compiled / "model.safetensors").unlink()
+    checkpoint = str(compiled / "checkpoints" / "checkpoint-2")
+    train_accelerate.main([*run, "--output_dir", str(compiled), "--max_steps", "4", "--resume", checkpoint])
+    assert max_diff(weights(ref), weights(compiled)) < 1e-6
+
+
 def test_bf16_channels_last_training_with_ema_ships_plain_fp32_weights(images, tmp_path):
     out = tmp_path / "bf16"
     common = data_args(images, out) + TINY + ["--max_steps", "3", "--validation_steps", "3", "--mixed_precision"]

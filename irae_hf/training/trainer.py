@@ -154,13 +154,19 @@ class Trainer:
         model, optimizer = accelerator.prepare(model, optimizer)
         if self.resume_from is not None:
             self._load_checkpoint()
-        ema = EMA(accelerator.unwrap_model(model), args.ema_decay) if args.ema_decay > 0 else None  # these weights
+        plain = accelerator.unwrap_model(model, keep_torch_compile=False)  # as _plain_model: self.model is not set yet
+        ema = EMA(plain, args.ema_decay) if args.ema_decay > 0 else None  # these weights
         if ema is not None and self.resume_from is not None:
             if (self.resume_from / EMA_FILE).is_file():
                 ema.load(self.resume_from / EMA_FILE)  # a damaged file is WeightsError naming it
             else:
                 accelerator.print(f"{self.resume_from} holds no moving average: it starts from the resumed weights")
         return model, optimizer, ema
+
+    def _plain_model(self) -> RestorationModel:
+        """The model being trained without accelerate's wrappers, torch.compile's included (``accelerate config``
+        may compile it: its weights are the same tensors)."""
+        return self.accelerator.unwrap_model(self.model, keep_torch_compile=False)
 
     def _load_checkpoint(self) -> None:
         try:
@@ -223,7 +229,7 @@ class Trainer:
             if not accelerator.sync_gradients:
                 continue
             if self.ema is not None:
-                self.ema.update(accelerator.unwrap_model(self.model))
+                self.ema.update(self._plain_model())
             self.step += 1
             bar.update(1)
             last, out_of_time = self._after_step(loss, clock)
@@ -261,7 +267,7 @@ class Trainer:
             last.update(self._validate(wall_total, last))
         accelerator.log(last, step=self.step)
         if self.step % args.checkpointing_steps == 0 or end:
-            check_finite(accelerator.unwrap_model(self.model), self.step)  # a diverged run saves nothing
+            check_finite(self._plain_model(), self.step)  # a diverged run saves nothing
             if self.ema is not None:
                 check_finite(self.ema.model, self.step, "moving-average weights")
             state = {"metrics": last, "history": self.history, "patches_per_s": last["train/patches_per_s"]}
@@ -274,7 +280,7 @@ class Trainer:
     def _validate(self, wall_total: float, last: dict) -> dict:
         """Validation PSNR/SSIM of the raw weights (and the moving average), kept in the run's history."""
         accelerator, task = self.accelerator, self.args.task
-        scores = validate(accelerator, plain_copy(accelerator.unwrap_model(self.model)), self.val_loader, task)
+        scores = validate(accelerator, plain_copy(self._plain_model()), self.val_loader, task)
         if self.ema is not None:
             scores.update(validate(accelerator, self.ema.model, self.val_loader, task, "_ema"))
         self.history.append(
@@ -292,7 +298,7 @@ class Trainer:
         weights = pick_weights(self.args.export_weights, last, self.ema is not None)
         if weights == "ema" and self.ema is None:
             raise ValueError("--export_weights ema needs a moving average (--ema_decay > 0)")
-        final = self.ema.model if weights == "ema" else plain_copy(self.accelerator.unwrap_model(self.model))
+        final = self.ema.model if weights == "ema" else plain_copy(self._plain_model())
         finish(self.args, final, self.out, self.step, last.get("train/patches_per_s"), last, self.history, weights)
 
 
