@@ -1,14 +1,14 @@
 """A process watching its parent stops when the parent is killed: at once, cleanly on SIGTERM, or after the grace
 period when SIGTERM cannot stop it (a wait inside C++)."""
 
-import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from .conftest import outlived
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 
@@ -37,34 +37,22 @@ time.sleep(600)
 """
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting to be reaped does not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _seconds_to_stop_after_parent_killed(tmp_path: Path, mode: str) -> float:
     """Start parent and watched process, SIGKILL the parent, and time the watched one's end (it is killed if it
-    outlives 20 s)."""
+    outlives 20 s: ``outlived``)."""
     command = [sys.executable, "-c", PARENT, WATCHED, mode, str(tmp_path)]
     parent = subprocess.Popen(command, cwd=Path(__file__).parents[1])
     try:
         deadline = time.monotonic() + 60
         while not (tmp_path / "pid").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        watched = int((tmp_path / "pid").read_text())
+        assert (tmp_path / "pid").exists(), "the watched process did not start"
     finally:
         parent.kill()
         parent.wait()
     start = time.monotonic()
-    while _alive(watched) and time.monotonic() - start < 20:
-        time.sleep(0.05)
-    seconds = time.monotonic() - start
-    if _alive(watched):
-        os.kill(watched, signal.SIGKILL)
-    return seconds
+    outlived(str(tmp_path), 20)  # the watched process alone names tmp_path now
+    return time.monotonic() - start
 
 
 def test_a_watched_process_exits_soon_after_its_parent_is_killed(tmp_path):
