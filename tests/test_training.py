@@ -1,4 +1,5 @@
-"""irae_hf.training.steps: the weights' moving average and plain copies; the trainer's choice of weights to ship."""
+"""irae_hf.training.steps: the weights' moving average and plain copies; the trainer's choice of weights to ship; the
+config's choices made by the device."""
 
 import pytest
 import torch
@@ -72,6 +73,23 @@ def test_a_denoisers_config_says_the_noise_of_its_training_mix():
     assert parse_config([*base, "--task", "jpeg"]).noise is None
     assert new_model("irae", "denoise", 8, 2, 2, "real").config["noise"] == "real"
     assert new_model("dncnn", "denoise", 8, 3, None, "gaussian").config["noise"] == "gaussian"
+
+
+def test_loader_workers_default_to_none_on_a_cpu_and_two_on_a_gpu(capsys):
+    """Unasked, a CPU run decodes in its own process (a worker would take a core from training) and a GPU run uses
+    two workers per process; --num_workers overrides both, and a negative count is one line."""
+    from irae_hf.training.config import build_parser, parse_config
+
+    base = ["--dataset", "x", "--output_dir", "y"]
+    unasked = parse_config(base)
+    assert (unasked.loader_workers("cpu"), unasked.loader_workers("cuda")) == (0, 2)
+    asked = parse_config([*base, "--num_workers", "3"])
+    assert (asked.loader_workers("cpu"), asked.loader_workers("cuda")) == (3, 3)
+    assert parse_config([*base, "--num_workers", "0"]).loader_workers("cuda") == 0
+    with pytest.raises(SystemExit):
+        parse_config([*base, "--num_workers", "-1"])
+    assert "--num_workers must be >= 0, got -1" in capsys.readouterr().err
+    assert "about 1 % of a CPU step" in " ".join(build_parser().format_help().split())
 
 
 def test_checkpoints_saved_before_the_scales_were_renamed_keep_their_identity(tmp_path):

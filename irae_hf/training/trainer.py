@@ -211,7 +211,7 @@ class Trainer:
         loader = torch.utils.data.DataLoader(
             PatchBatches(self.stream, args.batch_size, self.step * args.gradient_accumulation_steps),
             batch_size=None,
-            num_workers=0 if self.stream.streaming else args.num_workers,
+            num_workers=0 if self.stream.streaming else args.loader_workers(accelerator.device.type),
             worker_init_fn=partial(stop_worker_with_parent, os.getpid()),  # a killed process's workers exit too
         )
         if accelerator.is_main_process and args.report_to != "none":
