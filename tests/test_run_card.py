@@ -28,5 +28,11 @@ def test_training_section_names_recipe_weights_curve_and_credits(tmp_path):
     assert "strokes sized for 512-pixel images, boxes of 16–80 pixels a side" in inpaint
     files = training_section(run(file_fraction=0.5), 10, None, last, [], "raw")
     assert "σ drawn uniformly from [0.0, 75.0], 50% of the noisy inputs clipped and rounded to 8 bits" in files
+    assert "Exact inverse" not in text  # a run from before the check says nothing
+    errors = {"val/inverse_error_ema": 0.003, "val/inverse_error": 9.0}  # the shipped weights' own figure is said
+    exact = training_section(run(), 10, None, last | errors, [], "ema")
+    assert "the input came back within 0.003 of an 8-bit level" in exact and "Not invertible" not in exact
+    lost = training_section(run(), 10, None, last | {"val/inverse_error": 2.7e6}, [], "raw")
+    assert "within 2.7e+06 of an 8-bit level" in lost and "**Not invertible in practice**" in lost
     assert "PSNR 30.20 dB" in validation_sentence(run(), last, "ema")
     assert "PSNR 30.00 dB" in validation_sentence(run(), last, "raw")

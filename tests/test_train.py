@@ -106,6 +106,7 @@ def test_two_process_cpu_training(images, tmp_path):
     assert "for 4 steps" in card and "val" in card and "patches/s" in card and "| hours | CPU-hours |" in card
     assert "Hardware: 2 × CPU" in card and 0 < state["wall_s"]
     assert "Validation curve (held-out images, center crops, σ 25;" in card
+    assert 0 <= state["history"][-1]["val/inverse_error"] < 0.5 and "Exact inverse: the input came back within" in card
 
 
 def test_a_killed_launcher_leaves_no_process_training(images, tmp_path):

@@ -75,6 +75,20 @@ def test_a_denoisers_config_says_the_noise_of_its_training_mix():
     assert new_model("dncnn", "denoise", 8, 3, None, "gaussian").config["noise"] == "gaussian"
 
 
+def test_inverse_error_is_a_fraction_of_a_level_for_a_sound_flow_and_unbounded_for_a_squashing_one():
+    """Validation's check of the exact inverse: a trained-like model gives its input back to far under half an 8-bit
+    level; one whose flow 1 squashes a channel to 1e-11 before mixing it (lost to float32) does not."""
+    from irae_hf.training.steps import EXACT_INVERSE_LEVELS, inverse_error
+
+    model = make_model("denoise", width=8, depth=2)
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    cond = condition(model.task, x, sigma=25)
+    assert inverse_error(model, x, cond) < 1e-3
+    with torch.no_grad():
+        model.flow1.root.steps.layers[0].layers[0].logs[0, 0] = -25.0  # channel 0 × 1e-11, then mixed by the 1×1 conv
+    assert inverse_error(model, x, cond) > EXACT_INVERSE_LEVELS
+
+
 def test_loader_workers_default_to_none_on_a_cpu_and_two_on_a_gpu(capsys):
     """Unasked, a CPU run decodes in its own process (a worker would take a core from training) and a GPU run uses
     two workers per process; --num_workers overrides both, and a negative count is one line."""

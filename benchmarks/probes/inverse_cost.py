@@ -1,6 +1,6 @@
 """What the exact inverse ("nothing lost") costs against the restore, and why it runs in float64.
 
-    python benchmarks/probes/inverse_cost.py [--models pretrained] [--size 768x512] [--json FILE]
+    python benchmarks/probes/inverse_cost.py [--models pretrained] [--tasks denoise ...] [--size 768x512] [--json FILE]
 
 For each shipped task, on a 768×512 photo (examples/astronaut.png, degraded at the task's validation level):
 the default restore (fp32), the exact restore that keeps the output for the inverse (``return_float=True``:
@@ -38,13 +38,14 @@ def seconds(fn):
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default=str(ROOT / "pretrained"))
+    p.add_argument("--tasks", nargs="+", default=list(TASKS), help="the folders of --models to run (task names)")
     p.add_argument("--size", default="768x512")
     p.add_argument("--json", default=None)
     args = p.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     clean = to_tensor(Image.open(ROOT / "examples" / "astronaut.png").convert("RGB").resize((width, height)))
     rows = []
-    for task in TASKS:
+    for task in args.tasks:
         model = IRAE.from_pretrained(Path(args.models) / task).eval()
         x, level = degrade(clean, task, TASKS[task].validation, seed=0)
         kw = level_kwargs(task, level)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..tasks import TASKS
 from .config import TrainConfig
+from .steps import EXACT_INVERSE_LEVELS
 
 __all__ = ["training_section", "validation_sentence", "LOSS_NAMES"]
 
@@ -33,7 +34,8 @@ def training_section(
     args: TrainConfig, step: int, throughput: float | None, last: dict, history: list[dict], weights: str
 ) -> str:
     """The card's Training section from a run's settings, its step and its curve."""
-    training = _recipe(args, step) + _run_facts(args, throughput, last, weights) + _curve(args.task, history)
+    training = _recipe(args, step) + _run_facts(args, throughput, last, weights) + _inverse(last, weights)
+    training += _curve(args.task, history)
     if args.credits:
         training += "\n\n" + Path(args.credits).read_text(encoding="utf-8").strip()
     return training
@@ -71,6 +73,24 @@ def _run_facts(args: TrainConfig, throughput: float | None, last: dict, weights:
             f" These are the raw training weights (their moving average, decay {args.ema_decay}, validated worse)."
         )
     return facts
+
+
+def _inverse(last: dict, weights: str) -> str:
+    """How exactly the shipped weights give back their input, as the last validation measured it (nothing for a model
+    without an inverse or a run from before the check)."""
+    error = last.get("val/inverse_error" + ("_ema" if weights == "ema" else ""))
+    if error is None:
+        return ""
+    said = (
+        f" Exact inverse: the input came back within {error:.2g} of an 8-bit level (largest error on a validation "
+        "image, flow 2 in float64 as `recover_input` runs it)."
+    )
+    if error < EXACT_INVERSE_LEVELS:
+        return said
+    return said + (
+        " **Not invertible in practice**: the inverse magnifies rounding past half an 8-bit level, so the input "
+        "cannot be recovered from the output."
+    )
 
 
 def _curve(task: str, history: list[dict]) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
+from torch import Tensor
 
 from ..models.base import RENAMED_KEYS, RestorationModel
 from ..models.registry import ARCHS, build
@@ -36,6 +37,8 @@ __all__ = [
     "find_checkpoint",
     "save_checkpoint",
     "check_finite",
+    "inverse_error",
+    "EXACT_INVERSE_LEVELS",
     "saved_args",
     "run_mismatch",
     "upgrade_checkpoint",
@@ -232,18 +235,38 @@ def upgrade_checkpoint(checkpoint: Path) -> None:
 @torch.no_grad()
 def validate(accelerator: Accelerator, net: RestorationModel, loader, task: str, suffix: str = "") -> dict[str, float]:
     """Mean PSNR/SSIM (8-bit RGB, see irae_hf.tasks.metrics) of a plain fp32 model (``plain_copy``, the way it ships)
-    and of the input over the validation set; ``suffix`` names the weights (``_ema``)."""
-    rows = []
-    for batch in loader:
+    and of the input over the validation set, and how exactly its inverse gives back the input (``inverse_error``, on
+    each process's first image); ``suffix`` names the weights (``_ema``)."""
+    rows, worst = [], torch.zeros(1, dtype=torch.float64, device=accelerator.device)
+    for i, batch in enumerate(loader):
         x = batch["degraded"].float()
-        out = net(x, TASKS[task].condition(x, batch["level"])).float()
+        cond = TASKS[task].condition(x, batch["level"])
+        out = net(x, cond).float()
+        if i == 0 and hasattr(net, "exact_maps"):  # an invertible model: the check "nothing lost" depends on
+            worst[0] = inverse_error(net, x[:1], cond[:1])
         for o, d, c in zip(out, batch["degraded"], batch["clean"]):
             rows.append([psnr(o, c), ssim(o, c), psnr(d, c), ssim(d, c)])
     local = torch.tensor(rows, dtype=torch.float64, device=accelerator.device).reshape(-1, 4)
     allrows = accelerator.gather_for_metrics(local)
     m = allrows.mean(dim=0).tolist()
     out = {f"val/psnr{suffix}": m[0], f"val/ssim{suffix}": m[1]}
+    if hasattr(net, "exact_maps"):
+        out[f"val/inverse_error{suffix}"] = accelerator.gather(worst).max().item()
     return out if suffix else out | {"val/psnr_input": m[2], "val/ssim_input": m[3]}
+
+
+#: the largest inverse error, in 8-bit levels, at which the input's 8-bit values still come back exactly
+EXACT_INVERSE_LEVELS = 0.5
+
+
+def inverse_error(net: RestorationModel, x: Tensor, cond: Tensor) -> float:
+    """The largest |input − inverse(restore(input))| in 8-bit levels (0–255 units), through the maps the exact inverse
+    uses (``exact_maps``: flow 2 in float64); inf when the inverse overflows. Under ``EXACT_INVERSE_LEVELS`` the
+    input comes back exactly once rounded to 8 bits; a trained flow can magnify rounding far past that."""
+    forward, inverse = net.exact_maps()
+    with torch.no_grad():
+        error = (inverse(forward(x, cond), cond) - x.double()).abs().max().item() * 255
+    return error if error == error else float("inf")  # NaN (an overflow on the way back) counts as unbounded
 
 
 def pick_weights(choice: str, metrics: dict, has_ema: bool) -> str:
