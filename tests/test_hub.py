@@ -149,7 +149,8 @@ def test_app_serves_a_hub_model_shows_its_card_and_falls_back_when_one_is_missin
     gradio_client = pytest.importorskip("gradio_client")
     import app
 
-    models = app.load_models({"denoise": f"{MODEL}@{hub.shas[1]}", "jpeg": "testorg/missing"})
+    with pytest.warns(UserWarning, match="testorg/missing: no such model repository .* the shipped pretrained/jpeg"):
+        models = app.load_models({"denoise": f"{MODEL}@{hub.shas[1]}", "jpeg": "testorg/missing"})
     assert models["denoise"].source == f"{MODEL}@{hub.shas[1]}" and "IRAE" in (models["denoise"].card or "")
     assert same_weights(models["denoise"].model, second_model())
     assert "no such model repository" in models["jpeg"].note and "pretrained/jpeg (shipped)" in models["jpeg"].source
