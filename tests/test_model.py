@@ -154,7 +154,6 @@ def test_shipped_weights_give_a_degraded_photo_back_through_the_exact_maps(folde
 
     from irae_hf.io.images import to_tensor
     from irae_hf.tasks import TASKS, degrade, level_kwargs
-    from irae_hf.tasks.degradations import apply_mask
     from irae_hf.training.steps import EXACT_INVERSE_LEVELS, inverse_error
 
     root = Path(__file__).resolve().parents[1]
@@ -162,7 +161,7 @@ def test_shipped_weights_give_a_degraded_photo_back_through_the_exact_maps(folde
     clean = to_tensor(Image.open(root / "examples" / "astronaut.png").convert("RGB").crop((96, 32, 224, 160)))
     x, level = degrade(clean, model.task, TASKS[model.task].validation, seed=0)
     kw = level_kwargs(model.task, level)
-    x = apply_mask(x[None], kw["mask"]) if model.task == "inpaint" else x[None]
+    x = TASKS[model.task].model_input(x[None], kw)  # what the model sees (inpainting: the holes filled)
     assert inverse_error(model, x, condition(model.task, x, **kw)) < EXACT_INVERSE_LEVELS
 
 

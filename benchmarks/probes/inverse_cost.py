@@ -24,7 +24,6 @@ from irae_hf import IRAE
 from irae_hf.io.images import to_tensor
 from irae_hf.pipeline.restore import recover_input, restore
 from irae_hf.tasks import TASKS, condition, degrade, level_kwargs
-from irae_hf.tasks.degradations import apply_mask
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +53,7 @@ def main() -> None:
         _, t_restore = seconds(lambda: restore(model, x, **kw))
         exact, t_exact = seconds(lambda: restore(model, x, **kw, return_float=True))
         back, t_recover = seconds(lambda: recover_input(model, exact))
-        seen = apply_mask(x, kw["mask"]) if task == "inpaint" else x  # the input the model saw
+        seen = TASKS[task].model_input(x, kw)  # the input the model saw
         with torch.inference_mode():
             cond = condition(model.task, seen, **kw)
             y32 = model(seen, cond)

@@ -238,11 +238,12 @@ def validate(accelerator: Accelerator, net: RestorationModel, loader, task: str,
     and of the input over the validation set, and how exactly its inverse gives back the input (``inverse_error``, on
     each process's first image); ``suffix`` names the weights (``_ema``)."""
     rows, worst = [], torch.zeros(1, dtype=torch.float64, device=accelerator.device)
+    invertible = hasattr(net, "exact_maps")  # the maps "nothing lost" runs
     for i, batch in enumerate(loader):
         x = batch["degraded"].float()
         cond = TASKS[task].condition(x, batch["level"])
         out = net(x, cond).float()
-        if i == 0 and hasattr(net, "exact_maps"):  # an invertible model: the check "nothing lost" depends on
+        if i == 0 and invertible:
             worst[0] = inverse_error(net, x[:1], cond[:1])
         for o, d, c in zip(out, batch["degraded"], batch["clean"]):
             rows.append([psnr(o, c), ssim(o, c), psnr(d, c), ssim(d, c)])
@@ -250,7 +251,7 @@ def validate(accelerator: Accelerator, net: RestorationModel, loader, task: str,
     allrows = accelerator.gather_for_metrics(local)
     m = allrows.mean(dim=0).tolist()
     out = {f"val/psnr{suffix}": m[0], f"val/ssim{suffix}": m[1]}
-    if hasattr(net, "exact_maps"):
+    if invertible:
         out[f"val/inverse_error{suffix}"] = accelerator.gather(worst).max().item()
     return out if suffix else out | {"val/psnr_input": m[2], "val/ssim_input": m[3]}
 
